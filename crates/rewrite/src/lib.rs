@@ -1,0 +1,209 @@
+//! tern's rewrite engine: a file's bytes and a migration's [`Rules`] in,
+//! byte-range [`Edit`]s and unresolved [`Finding`]s out.
+//!
+//! The engine never touches the file system, never fails a file, and never
+//! re-renders text: each language module returns byte ranges to splice, and
+//! [`Engine::rewrite`] applies them after checking that they do not overlap, so
+//! every byte outside an edit survives (SPEC §3 rule 3). A literal prefilter
+//! over every locator ([`Engine::mentions`]) lets callers skip the ~98% of
+//! files that never name the dataset before any parsing happens.
+//!
+//! ```
+//! use tern_rewrite::{Engine, Rules, RuleInput};
+//! use tern_spec::LocatorKind;
+//! let rules = Rules::new(RuleInput {
+//!     replace: vec![(LocatorKind::Path, vec!["/warehouse/plays".into()], "gs://lake/plays".into())],
+//!     ..Default::default()
+//! }).unwrap();
+//! let engine = Engine::new(rules);
+//! let out = engine.rewrite("job.py", b"load('/warehouse/plays/dt=1')\n");
+//! assert_eq!(out.output.unwrap(), b"load('gs://lake/plays/dt=1')\n");
+//! ```
+
+mod name;
+mod rules;
+mod text;
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+pub use rules::{Locator, RuleError, RuleInput, Rules};
+pub use text::TextModule;
+
+/// Files larger than this are never rewritten (SPEC §3 rule 10).
+pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Replace the bytes in `range` with `replacement`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// Byte range in the original file.
+    pub range: Range<usize>,
+    /// The new text for that range.
+    pub replacement: String,
+}
+
+/// A reference tern will not rewrite by itself, with its 1-based line and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, PartialOrd, Ord)]
+pub struct Finding {
+    /// 1-based line in the file.
+    pub line: usize,
+    /// Why it was left alone, in the user's words.
+    pub reason: String,
+}
+
+/// What a language module proposes for one file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Byte-range edits; may come in any order but must not overlap.
+    pub edits: Vec<Edit>,
+    /// References left alone.
+    pub findings: Vec<Finding>,
+}
+
+/// A language plug-in: turns one file into edits and findings.
+///
+/// Modules are pure functions of the rules, the path (for its extension) and
+/// the bytes; they are tried in order and the first that claims a file wins.
+pub trait Language: Send + Sync {
+    /// Short name, used in logs.
+    fn name(&self) -> &'static str;
+    /// Whether this module understands the file at `path`.
+    fn claims(&self, path: &str) -> bool;
+    /// Proposes edits; never panics on any input.
+    fn rewrite(&self, rules: &Rules, path: &str, text: &[u8]) -> Outcome;
+}
+
+/// The result of rewriting one file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FileRewrite {
+    /// The new content; `None` when nothing changes (the file stays byte-identical).
+    pub output: Option<Vec<u8>>,
+    /// How many edits were applied.
+    pub edits: usize,
+    /// References left alone, sorted by line.
+    pub findings: Vec<Finding>,
+}
+
+/// Rules plus the language modules that apply them.
+pub struct Engine {
+    rules: Rules,
+    languages: Vec<Box<dyn Language>>,
+}
+
+impl Engine {
+    /// An engine with every built-in language module; plain text is the fallback.
+    pub fn new(rules: Rules) -> Engine {
+        Engine {
+            rules,
+            languages: vec![Box::new(TextModule)],
+        }
+    }
+
+    /// The rules this engine applies.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Cheap literal check: can this file name the dataset at all?
+    pub fn mentions(&self, bytes: &[u8]) -> bool {
+        self.rules.prefilter_matches(bytes)
+    }
+
+    /// Rewrites one file's bytes; `path` is relative and only used to pick a module.
+    pub fn rewrite(&self, path: &str, bytes: &[u8]) -> FileRewrite {
+        if !self.mentions(bytes) {
+            return FileRewrite::default();
+        }
+        if bytes.len() > MAX_FILE_BYTES || is_binary(bytes) {
+            return self.untouchable(bytes);
+        }
+        let module = self
+            .languages
+            .iter()
+            .find(|l| l.claims(path))
+            .unwrap_or(&self.languages[self.languages.len() - 1]);
+        let outcome = module.rewrite(&self.rules, path, bytes);
+        apply(bytes, outcome)
+    }
+
+    /// A binary or oversized file that names the dataset is reported, never edited.
+    fn untouchable(&self, bytes: &[u8]) -> FileRewrite {
+        let why = if bytes.len() > MAX_FILE_BYTES {
+            "file is over 8 MiB; tern does not rewrite it"
+        } else {
+            "binary file names the dataset; tern does not rewrite binary files"
+        };
+        let found = text::find(&self.rules, bytes);
+        let findings = found
+            .matches
+            .iter()
+            .map(|m| m.range.start)
+            .chain(found.unresolved.iter().map(|(at, _)| *at))
+            .map(|at| Finding {
+                line: line_of(bytes, at),
+                reason: why.to_string(),
+            })
+            .take(1)
+            .collect();
+        FileRewrite {
+            output: None,
+            edits: 0,
+            findings,
+        }
+    }
+}
+
+/// Git's heuristic: a NUL byte in the first 8000 bytes means binary.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(8000)]).is_some()
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(bytes: &[u8], offset: usize) -> usize {
+    memchr::memchr_iter(b'\n', &bytes[..offset.min(bytes.len())]).count() + 1
+}
+
+/// Applies non-overlapping edits. Overlapping edits are a module bug: they are
+/// dropped and reported as a finding rather than producing a corrupt file.
+fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
+    outcome.edits.sort_by_key(|e| (e.range.start, e.range.end));
+    outcome.edits.dedup();
+    let mut kept: Vec<Edit> = Vec::with_capacity(outcome.edits.len());
+    for edit in outcome.edits {
+        if edit.range.end > bytes.len() || edit.range.start > edit.range.end {
+            continue;
+        }
+        match kept.last() {
+            Some(prev) if prev.range.end > edit.range.start => outcome.findings.push(Finding {
+                line: line_of(bytes, edit.range.start),
+                reason: "two rewrites overlap here; left unchanged".into(),
+            }),
+            _ => kept.push(edit),
+        }
+    }
+    // Edits that replace text with itself are not changes.
+    kept.retain(|e| bytes[e.range.clone()] != *e.replacement.as_bytes());
+    outcome.findings.sort();
+    outcome.findings.dedup();
+    if kept.is_empty() {
+        return FileRewrite {
+            output: None,
+            edits: 0,
+            findings: outcome.findings,
+        };
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    let mut at = 0;
+    for e in &kept {
+        out.extend_from_slice(&bytes[at..e.range.start]);
+        out.extend_from_slice(e.replacement.as_bytes());
+        at = e.range.end;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    FileRewrite {
+        output: Some(out),
+        edits: kept.len(),
+        findings: outcome.findings,
+    }
+}

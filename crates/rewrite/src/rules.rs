@@ -1,0 +1,204 @@
+//! The migration's locators, compiled into one literal prefilter.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use tern_spec::{FormatChange, LocatorKind};
+
+/// One old alias and what it becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locator {
+    /// Path, table or Backstage entity ref.
+    pub kind: LocatorKind,
+    /// The old text, without a trailing `/` for paths.
+    pub old: String,
+    /// The new text.
+    pub new: String,
+    /// For tables: the dotted parts of `old` and `new`.
+    pub old_parts: Vec<String>,
+    /// See `old_parts`.
+    pub new_parts: Vec<String>,
+}
+
+impl Locator {
+    /// Three-part table names are BigQuery names: case-sensitive, with `:` forms.
+    pub fn is_bigquery(&self) -> bool {
+        self.kind == LocatorKind::Table && self.old_parts.len() == 3
+    }
+}
+
+/// What the rules are built from: the spec's `replace`, derived entity refs, format and columns.
+#[derive(Debug, Clone, Default)]
+pub struct RuleInput {
+    /// (kind, old aliases, new) per `replace` entry.
+    pub replace: Vec<(LocatorKind, Vec<String>, String)>,
+    /// `dataset.from` and `dataset.to` ids, for Backstage entity refs.
+    pub entity: Option<(String, String)>,
+    /// File format change.
+    pub format: Option<FormatChange>,
+    /// Column renames in spec order.
+    pub columns: Vec<(String, String)>,
+}
+
+/// Why a set of rules cannot be applied safely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The new text still holds an old locator, so a second run would rewrite again.
+    #[error("`new` {new:?} still contains the old locator {old:?}; rewriting would never settle (not idempotent)")]
+    NotIdempotent {
+        /// The offending new text.
+        new: String,
+        /// The old locator found inside it.
+        old: String,
+    },
+    /// There is nothing to rewrite.
+    #[error("the migration names no locator to rewrite")]
+    Empty,
+}
+
+/// What a needle found by the prefilter stands for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Needle {
+    /// The whole old text of locator `i` (paths and entity refs).
+    Whole(usize),
+    /// Part `part` of table locator `i`: a name may start there.
+    TablePart(usize, usize),
+}
+
+/// Compiled rules: locators plus the literal automaton that finds candidates.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub(crate) locators: Vec<Locator>,
+    pub(crate) format: Option<FormatChange>,
+    pub(crate) columns: Vec<(String, String)>,
+    pub(crate) needles: Vec<Needle>,
+    pub(crate) automaton: AhoCorasick,
+}
+
+impl Rules {
+    /// Compiles the rules and refuses any that could not settle.
+    pub fn new(input: RuleInput) -> Result<Rules, RuleError> {
+        let mut locators = Vec::new();
+        for (kind, olds, new) in &input.replace {
+            let new = match kind {
+                LocatorKind::Path => trim_path(new),
+                _ => new.clone(),
+            };
+            for old in olds {
+                let old = match kind {
+                    LocatorKind::Path => trim_path(old),
+                    _ => old.clone(),
+                };
+                locators.push(locator(*kind, old, new.clone()));
+            }
+        }
+        if let Some((from, to)) = &input.entity {
+            for prefix in ["resource:default/", "resource:"] {
+                locators.push(locator(
+                    LocatorKind::Entity,
+                    format!("{prefix}{from}"),
+                    format!("{prefix}{to}"),
+                ));
+            }
+        }
+        if locators.is_empty() {
+            return Err(RuleError::Empty);
+        }
+        let mut patterns: Vec<String> = Vec::new();
+        let mut needles = Vec::new();
+        for (i, l) in locators.iter().enumerate() {
+            match l.kind {
+                LocatorKind::Table => {
+                    // A name starts at its first part; for BigQuery names a
+                    // name may also lack the project, so the dataset part is a
+                    // second start.
+                    let starts = if l.is_bigquery() { 2 } else { 1 };
+                    for part in 0..starts.min(l.old_parts.len()) {
+                        patterns.push(l.old_parts[part].clone());
+                        needles.push(Needle::TablePart(i, part));
+                    }
+                }
+                _ => {
+                    patterns.push(l.old.clone());
+                    needles.push(Needle::Whole(i));
+                }
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .expect("literal patterns of bounded size always compile");
+        let rules = Rules {
+            locators,
+            format: input.format,
+            columns: input.columns,
+            needles,
+            automaton,
+        };
+        rules.check_idempotent()?;
+        Ok(rules)
+    }
+
+    /// Every compiled locator, in spec order.
+    pub fn locators(&self) -> &[Locator] {
+        &self.locators
+    }
+
+    /// The format change, if any.
+    pub fn format(&self) -> Option<&FormatChange> {
+        self.format.as_ref()
+    }
+
+    /// Column renames, old to new.
+    pub fn columns(&self) -> &[(String, String)] {
+        &self.columns
+    }
+
+    /// True when some needle occurs; a superset of real matches.
+    pub(crate) fn prefilter_matches(&self, bytes: &[u8]) -> bool {
+        self.automaton.is_match(bytes)
+    }
+
+    /// Every `new` (with a sample suffix) must be left alone by the rules.
+    fn check_idempotent(&self) -> Result<(), RuleError> {
+        for l in &self.locators {
+            let sample = match l.kind {
+                LocatorKind::Path => format!(" {}/x ", l.new),
+                _ => format!(" {} ", l.new),
+            };
+            let found = crate::text::find(self, sample.as_bytes());
+            if let Some(m) = found.matches.first() {
+                return Err(RuleError::NotIdempotent {
+                    new: l.new.clone(),
+                    old: self.locators[m.locator].old.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn trim_path(s: &str) -> String {
+    let t = s.trim_end_matches('/');
+    if t.is_empty() {
+        s.to_string()
+    } else {
+        t.to_string()
+    }
+}
+
+fn locator(kind: LocatorKind, old: String, new: String) -> Locator {
+    let split = |s: &str| -> Vec<String> {
+        if kind == LocatorKind::Table {
+            s.split('.').map(str::to_string).collect()
+        } else {
+            vec![]
+        }
+    };
+    Locator {
+        kind,
+        old_parts: split(&old),
+        new_parts: split(&new),
+        old,
+        new,
+    }
+}
