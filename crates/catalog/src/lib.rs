@@ -1,1 +1,126 @@
-//! placeholder
+//! tern's catalog: what datasets exist, who reads them, who owns what, and the
+//! durable state of every migration campaign.
+//!
+//! The model is plain data ([`Dataset`], [`Consumer`], [`Team`], [`Migration`],
+//! [`Change`]); persistence sits behind the [`Store`] trait so that the embedded
+//! SQLite file and a shared PostgreSQL server look the same to the fleet.
+//! [`backstage::parse`] turns `catalog-info.yaml` text into an [`ImportBatch`]
+//! that a store writes in one transaction: an import either lands whole or not
+//! at all.
+//!
+//! ```
+//! use tern_catalog::{open, Store};
+//! let store = open("sqlite::memory:").unwrap();
+//! let batch = tern_catalog::backstage::parse(
+//!     "kind: Resource\napiVersion: backstage.io/v1alpha1\nmetadata: {name: plays, annotations: {tern.dev/paths: /w/plays}}\nspec: {type: dataset, owner: data}\n",
+//!     std::path::Path::new("/tmp/catalog-info.yaml"),
+//! ).unwrap();
+//! store.import(&batch).unwrap();
+//! assert_eq!(store.dataset("plays").unwrap().unwrap().paths, vec!["/w/plays"]);
+//! ```
+
+pub mod backstage;
+mod model;
+mod sqlite;
+
+use std::path::PathBuf;
+
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+/// Anything the catalog could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The database refused or failed.
+    #[error("catalog database {path}: {source}")]
+    Db {
+        /// Where the database is.
+        path: String,
+        /// The database's own error.
+        source: rusqlite::Error,
+    },
+    /// A catalog file is not what SPEC §6 describes.
+    #[error("{}:{line}: {message}", file.display())]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The catalog URL names a store this build cannot open.
+    #[error("catalog {0:?}: {1}")]
+    Url(String, String),
+    /// A stored record could not be read back (written by a newer tern?).
+    #[error("catalog record {0}: {1}")]
+    Corrupt(String, String),
+}
+
+/// Result alias for catalog calls.
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+/// Persistence of the catalog and of campaign state.
+///
+/// Every write is one transaction; readers never see half an import or half a
+/// state change. Implementations are `Send + Sync` so the portal and workers can
+/// share one.
+pub trait Store: Send + Sync {
+    /// Writes a parsed import in one transaction.
+    fn import(&self, batch: &ImportBatch) -> Result<ImportSummary>;
+    /// One dataset by id.
+    fn dataset(&self, id: &str) -> Result<Option<Dataset>>;
+    /// Every dataset.
+    fn datasets(&self) -> Result<Vec<Dataset>>;
+    /// One consumer by id.
+    fn consumer(&self, id: &str) -> Result<Option<Consumer>>;
+    /// Every consumer.
+    fn consumers(&self) -> Result<Vec<Consumer>>;
+    /// Who reads `dataset`: direct readers at depth 1, and with `transitive`
+    /// the readers of what those produce, breadth first.
+    fn consumers_of(&self, dataset: &str, transitive: bool) -> Result<Vec<ConsumerRef>>;
+    /// Records that `consumer` reads `dataset`, learned through `via`.
+    fn add_edge(&self, dataset: &str, consumer: &str, via: Via) -> Result<()>;
+    /// One team by ref (`group:default/x`).
+    fn team(&self, id: &str) -> Result<Option<Team>>;
+    /// True when `user` belongs to `team`.
+    fn is_member(&self, team: &str, user: &str) -> Result<bool>;
+
+    /// Creates or replaces a migration's header record.
+    fn put_migration(&self, m: &Migration) -> Result<()>;
+    /// One migration.
+    fn migration(&self, id: &str) -> Result<Option<Migration>>;
+    /// Every migration, newest first.
+    fn migrations(&self) -> Result<Vec<Migration>>;
+    /// Stores a change; when its state differs from the stored one, a
+    /// [`ChangeEvent`] with `note` is recorded in the same transaction.
+    fn put_change(&self, c: &Change, note: &str) -> Result<()>;
+    /// One change.
+    fn change(&self, migration: &str, consumer: &str) -> Result<Option<Change>>;
+    /// Every change of a migration, by consumer id.
+    fn changes(&self, migration: &str) -> Result<Vec<Change>>;
+    /// State history of a migration (or one consumer of it), oldest first.
+    fn events(&self, migration: &str, consumer: Option<&str>) -> Result<Vec<ChangeEvent>>;
+}
+
+/// Opens the catalog a URL names: `sqlite:PATH`, `sqlite::memory:`, or a bare path.
+pub fn open(url: &str) -> Result<Box<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(CatalogError::Url(
+            url.to_string(),
+            "PostgreSQL catalogs are not supported by this build yet; use sqlite:PATH".into(),
+        ));
+    }
+    let path = url.strip_prefix("sqlite:").unwrap_or(url);
+    if path.is_empty() {
+        return Err(CatalogError::Url(url.to_string(), "no path given".into()));
+    }
+    Ok(Box::new(SqliteStore::open(path)?))
+}
+
+/// Seconds since the Unix epoch, the catalog's one clock.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,1 +1,222 @@
-//! placeholder
+//! Walks directory trees for the rewrite engine and writes what it returns.
+//!
+//! The rewrite crate is pure (bytes in, edits out); this crate is the one place
+//! that reads and writes consumer files. It keeps SPEC §3 rule 10: nothing
+//! under `.git/`, no file git ignores, no symbolic link (so nothing outside the
+//! tree), while hidden files such as `.github/workflows/` are scanned. Binary
+//! and oversized files are handed to the engine, which reports them if they name
+//! the dataset but never edits them. Work is spread over every core by the
+//! `ignore` crate's parallel walker, and each file is written atomically (a
+//! temporary file renamed over the old one, permissions kept).
+//!
+//! ```no_run
+//! # fn demo(engine: &tern_rewrite::Engine) -> Result<(), tern_scan::ScanError> {
+//! let report = tern_scan::scan_tree(engine, std::path::Path::new("repo"), &|_| {})?;
+//! tern_scan::write_changes(std::path::Path::new("repo"), &report)?;
+//! # Ok(()) }
+//! ```
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use tern_rewrite::{Engine, MAX_FILE_BYTES};
+
+/// Files beyond this size are not even read for reporting.
+const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A tree could not be scanned or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The directory to scan does not exist or is not a directory.
+    #[error("{0}: not a directory")]
+    NotADirectory(PathBuf),
+    /// Writing a rewritten file failed; the original is intact.
+    #[error("{path}: could not write: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A reference left alone, located in the tree.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub struct PathFinding {
+    /// Path relative to the scanned root, `/`-separated.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Why it was left alone.
+    pub reason: String,
+}
+
+/// One file the rules change.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    /// Path relative to the scanned root, `/`-separated.
+    pub path: String,
+    /// Edits applied.
+    pub edits: usize,
+    /// The file as it was.
+    pub before: Vec<u8>,
+    /// The file as it will be.
+    pub after: Vec<u8>,
+}
+
+/// Everything the rules would do to one tree.
+#[derive(Debug, Clone, Default)]
+pub struct TreeReport {
+    /// Changed files, sorted by path.
+    pub files: Vec<FileChange>,
+    /// Unresolved references, sorted by path and line.
+    pub findings: Vec<PathFinding>,
+    /// Files looked at.
+    pub files_scanned: u64,
+    /// Bytes read.
+    pub bytes_scanned: u64,
+}
+
+impl TreeReport {
+    /// Total edits over all files.
+    pub fn edits(&self) -> usize {
+        self.files.iter().map(|f| f.edits).sum()
+    }
+}
+
+/// Scans `root` with the engine; reports changes without writing anything.
+/// `progress` is called with the running count of files scanned.
+pub fn scan_tree(engine: &Engine, root: &Path, progress: &(dyn Fn(u64) + Sync)) -> Result<TreeReport, ScanError> {
+    if !root.is_dir() {
+        return Err(ScanError::NotADirectory(root.to_path_buf()));
+    }
+    let files = Mutex::new(Vec::new());
+    let findings = Mutex::new(Vec::new());
+    let scanned = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .ignore(false)
+        .parents(false)
+        .require_git(false)
+        .follow_links(false)
+        .threads(threads)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build_parallel();
+    walker.run(|| {
+        Box::new(|entry| {
+            let Ok(entry) = entry else { return ignore::WalkState::Continue };
+            // Only regular files: a symbolic link is never followed, in or out.
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                return ignore::WalkState::Continue;
+            }
+            let rel = relative(root, entry.path());
+            let n = scanned.fetch_add(1, Ordering::Relaxed) + 1;
+            progress(n);
+            match read(entry.path()) {
+                Ok(Some(data)) => {
+                    bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    let out = engine.rewrite(&rel, &data);
+                    let mut fs = findings.lock().unwrap_or_else(|e| e.into_inner());
+                    fs.extend(out.findings.into_iter().map(|f| PathFinding {
+                        path: rel.clone(),
+                        line: f.line,
+                        reason: f.reason,
+                    }));
+                    drop(fs);
+                    if let Some(after) = out.output {
+                        files.lock().unwrap_or_else(|e| e.into_inner()).push(FileChange {
+                            path: rel,
+                            edits: out.edits,
+                            before: data,
+                            after,
+                        });
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => findings.lock().unwrap_or_else(|e| e.into_inner()).push(PathFinding {
+                    path: rel,
+                    line: 1,
+                    reason: format!("could not read the file: {e}"),
+                }),
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut files = files.into_inner().unwrap_or_else(|e| e.into_inner());
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
+    findings.sort();
+    Ok(TreeReport {
+        files,
+        findings,
+        files_scanned: scanned.into_inner(),
+        bytes_scanned: bytes.into_inner(),
+    })
+}
+
+/// Reads a file, or `None` when it is too large to be worth reading.
+fn read(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let mut f = fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if len > MAX_READ_BYTES {
+        tracing::warn!(path = %path.display(), len, "file too large to scan");
+        return Ok(None);
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    f.read_to_end(&mut data)?;
+    Ok(Some(data))
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Writes every changed file of a report under `root`, each atomically.
+pub fn write_changes(root: &Path, report: &TreeReport) -> Result<(), ScanError> {
+    for f in &report.files {
+        let path = root.join(&f.path);
+        write_atomic(&path, &f.after).map_err(|source| ScanError::Write { path, source })?;
+    }
+    Ok(())
+}
+
+/// Writes through a temporary sibling and a rename, keeping permissions, so a
+/// crash leaves either the old file or the new one, never half of each.
+pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let meta = fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() || data.len() > MAX_FILE_BYTES * 2 {
+        return Err(std::io::Error::other("refusing to write through a symbolic link"));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tern-{}", std::process::id()));
+    let result = (|| {
+        fs::write(&tmp, data)?;
+        fs::set_permissions(&tmp, meta.permissions())?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A unified diff of one file change, with `a/` and `b/` headers as git prints them.
+pub fn unified_diff(change: &FileChange) -> String {
+    let before = String::from_utf8_lossy(&change.before);
+    let after = String::from_utf8_lossy(&change.after);
+    similar::TextDiff::from_lines(before.as_ref(), after.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{}", change.path), &format!("b/{}", change.path))
+        .to_string()
+}

@@ -1,0 +1,371 @@
+//! The catalog's records, in the words of SPEC §1 and §5.
+
+use serde::{Deserialize, Serialize};
+
+/// A dataset: where it lives and what it looks like.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Catalog id (the Backstage entity name).
+    pub id: String,
+    /// `Resource` or `API`, as imported.
+    pub kind: String,
+    /// Storage locations.
+    pub paths: Vec<String>,
+    /// Table names.
+    pub tables: Vec<String>,
+    /// hdfs, gcs, s3, bigquery, hive...
+    pub platform: Option<String>,
+    /// avro, parquet...
+    pub format: Option<String>,
+    /// Schema fields.
+    pub schema: Vec<Field>,
+    /// Owner team ref.
+    pub owner: Option<String>,
+    /// production, deprecated...
+    pub lifecycle: Option<String>,
+}
+
+/// One schema field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    /// Column name.
+    pub name: String,
+    /// Type as written, if known.
+    #[serde(rename = "type")]
+    pub ty: Option<String>,
+}
+
+/// A job, service or dashboard whose repository reads datasets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consumer {
+    /// Catalog id (the Backstage component name).
+    pub id: String,
+    /// Absolute path of a local git repository, or a remote URL.
+    pub repo: String,
+    /// Owner team ref.
+    pub owner: Option<String>,
+}
+
+/// How tern learned that a consumer reads a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// Declared in the catalog (`dependsOn`, `consumesApis`).
+    Catalog,
+    /// Seen in an OpenLineage run event.
+    Lineage,
+    /// Found by scanning the consumer's code.
+    Scan,
+}
+
+impl Via {
+    /// The word stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Catalog => "catalog",
+            Via::Lineage => "lineage",
+            Via::Scan => "scan",
+        }
+    }
+
+    /// Parses a stored word.
+    pub fn parse(s: &str) -> Option<Via> {
+        Some(match s {
+            "catalog" => Via::Catalog,
+            "lineage" => Via::Lineage,
+            "scan" => Via::Scan,
+            _ => return None,
+        })
+    }
+}
+
+/// A reader of a dataset as `tern catalog consumers` reports it (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerRef {
+    /// Consumer id.
+    pub id: String,
+    /// Its repository.
+    pub repo: String,
+    /// Its owner team.
+    pub owner: Option<String>,
+    /// How the edge was learned.
+    pub via: Via,
+    /// 1 for direct readers, more for readers of derived datasets.
+    pub depth: u32,
+}
+
+/// A team and who belongs to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    /// `group:default/<name>`.
+    pub id: String,
+    /// `user:default/<name>` refs.
+    pub members: Vec<String>,
+    /// Where the team's digests go.
+    pub webhook: Option<String>,
+}
+
+/// Everything one import writes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportBatch {
+    /// Datasets.
+    pub datasets: Vec<Dataset>,
+    /// Consumers.
+    pub consumers: Vec<Consumer>,
+    /// (dataset, consumer, via) read edges.
+    pub reads: Vec<(String, String, Via)>,
+    /// (consumer, dataset) write edges, for transitive consumers.
+    pub produces: Vec<(String, String)>,
+    /// Teams.
+    pub teams: Vec<Team>,
+    /// (team, user) memberships declared on users.
+    pub memberships: Vec<(String, String)>,
+    /// Things worth telling the user that do not stop the import.
+    pub warnings: Vec<String>,
+}
+
+impl ImportBatch {
+    /// Adds another batch's contents.
+    pub fn extend(&mut self, other: ImportBatch) {
+        self.datasets.extend(other.datasets);
+        self.consumers.extend(other.consumers);
+        self.reads.extend(other.reads);
+        self.produces.extend(other.produces);
+        self.teams.extend(other.teams);
+        self.memberships.extend(other.memberships);
+        self.warnings.extend(other.warnings);
+    }
+}
+
+/// Counts of what an import wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    /// Datasets written.
+    pub datasets: usize,
+    /// Consumers written.
+    pub consumers: usize,
+    /// Read edges written.
+    pub edges: usize,
+    /// Teams written.
+    pub teams: usize,
+}
+
+/// A campaign's state (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationState {
+    /// Changes are being made or wait for owners.
+    Running,
+    /// Stopped by a person or by the error budget.
+    Paused,
+    /// Every change is settled.
+    Done,
+    /// Rolled back as a whole.
+    RolledBack,
+}
+
+/// A migration campaign's header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Migration {
+    /// The spec's id.
+    pub id: String,
+    /// The spec's YAML as last run.
+    pub spec: String,
+    /// Where the spec was read from.
+    pub spec_file: String,
+    /// The spec's title.
+    pub title: String,
+    /// Owner team ref.
+    pub owner: Option<String>,
+    /// Current state.
+    pub state: MigrationState,
+    /// When `tern run` first started it.
+    pub started_at: i64,
+    /// When every change settled.
+    pub finished_at: Option<i64>,
+    /// Why it is paused.
+    pub paused_reason: Option<String>,
+    /// Times a person had to step in (approving a needs-attention change, resuming).
+    pub manual_interventions: u64,
+}
+
+/// The state of one consumer's change (SPEC §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeState {
+    /// Found, nothing done yet.
+    Planned,
+    /// Committed on its branch.
+    Patched,
+    /// Its verification is running.
+    Verifying,
+    /// Verification failed, or the repository could not be worked on.
+    Failed,
+    /// Verified, but some references need a person.
+    NeedsAttention,
+    /// Verified and proposed; waits for approval.
+    Open,
+    /// Approved; about to merge.
+    Approved,
+    /// On the default branch.
+    Merged,
+    /// Proposed, then withdrawn.
+    Closed,
+    /// Reverted after merging, or withdrawn by rollback.
+    RolledBack,
+    /// Nothing to change.
+    Skipped,
+}
+
+impl ChangeState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [ChangeState; 11] = [
+        ChangeState::Planned,
+        ChangeState::Patched,
+        ChangeState::Verifying,
+        ChangeState::Failed,
+        ChangeState::NeedsAttention,
+        ChangeState::Open,
+        ChangeState::Approved,
+        ChangeState::Merged,
+        ChangeState::Closed,
+        ChangeState::RolledBack,
+        ChangeState::Skipped,
+    ];
+
+    /// The word stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeState::Planned => "planned",
+            ChangeState::Patched => "patched",
+            ChangeState::Verifying => "verifying",
+            ChangeState::Failed => "failed",
+            ChangeState::NeedsAttention => "needs_attention",
+            ChangeState::Open => "open",
+            ChangeState::Approved => "approved",
+            ChangeState::Merged => "merged",
+            ChangeState::Closed => "closed",
+            ChangeState::RolledBack => "rolled_back",
+            ChangeState::Skipped => "skipped",
+        }
+    }
+
+    /// Settled: `tern run` has nothing more to do for it without a person.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            ChangeState::Failed
+                | ChangeState::NeedsAttention
+                | ChangeState::Merged
+                | ChangeState::Closed
+                | ChangeState::RolledBack
+                | ChangeState::Skipped
+        )
+    }
+}
+
+/// A reference left for a person, as stored on a change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unresolved {
+    /// Path in the consumer's repository.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Why tern left it.
+    pub reason: String,
+}
+
+/// The outcome of running a consumer's verification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyResult {
+    /// Exit status 0 within the timeout.
+    pub ok: bool,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// The command run, or `None` when the repo and spec name none.
+    pub command: Option<String>,
+    /// The last lines of its output.
+    pub log_tail: String,
+}
+
+/// One consumer's change within a migration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// Migration id.
+    pub migration: String,
+    /// Consumer id.
+    pub consumer: String,
+    /// The consumer's repository when planned.
+    pub repo: String,
+    /// Owner team ref.
+    pub owner: Option<String>,
+    /// How tern found this consumer.
+    pub via: Via,
+    /// Current state.
+    pub state: ChangeState,
+    /// `tern/<id>` once a branch exists.
+    pub branch: Option<String>,
+    /// The default branch it was made from.
+    pub base_branch: Option<String>,
+    /// The change commit.
+    pub commit: Option<String>,
+    /// The commit on the default branch that merged it.
+    pub merge_commit: Option<String>,
+    /// The revert commit, after a rollback of a merged change.
+    pub revert_commit: Option<String>,
+    /// Files changed.
+    pub files: Vec<String>,
+    /// Edits made.
+    pub edits: u64,
+    /// References left for a person.
+    pub unresolved: Vec<Unresolved>,
+    /// Verification outcome.
+    pub verify: Option<VerifyResult>,
+    /// Why the change failed when it was not its verification.
+    pub error: Option<String>,
+    /// Who approved it.
+    pub approved_by: Option<String>,
+    /// Last state change.
+    pub updated_at: i64,
+}
+
+impl Change {
+    /// A fresh planned change.
+    pub fn planned(migration: &str, consumer: &Consumer, via: Via) -> Change {
+        Change {
+            migration: migration.to_string(),
+            consumer: consumer.id.clone(),
+            repo: consumer.repo.clone(),
+            owner: consumer.owner.clone(),
+            via,
+            state: ChangeState::Planned,
+            branch: None,
+            base_branch: None,
+            commit: None,
+            merge_commit: None,
+            revert_commit: None,
+            files: vec![],
+            edits: 0,
+            unresolved: vec![],
+            verify: None,
+            error: None,
+            approved_by: None,
+            updated_at: crate::now(),
+        }
+    }
+}
+
+/// One recorded state transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// Consumer id.
+    pub consumer: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// State before, `None` for the first record.
+    pub from: Option<ChangeState>,
+    /// State after.
+    pub to: ChangeState,
+    /// What happened.
+    pub note: String,
+}

@@ -1,0 +1,75 @@
+//! SPEC §3 rule 10 on a real directory tree.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+
+use tern_rewrite::{Engine, RuleInput, Rules};
+use tern_spec::LocatorKind;
+
+fn engine() -> Engine {
+    Engine::new(
+        Rules::new(RuleInput {
+            replace: vec![(LocatorKind::Path, vec!["/warehouse/plays".into()], "gs://lake/plays".into())],
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+}
+
+#[test]
+fn only_repository_text_files_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let outside = tmp.path().join("outside.txt");
+    fs::create_dir_all(root.join(".git")).unwrap();
+    fs::create_dir_all(root.join(".github/workflows")).unwrap();
+    fs::create_dir_all(root.join("build")).unwrap();
+    fs::create_dir_all(root.join("src")).unwrap();
+    let line = "read /warehouse/plays\n";
+    fs::write(root.join(".git/config"), line).unwrap();
+    fs::write(root.join(".github/workflows/ci.yml"), line).unwrap();
+    fs::write(root.join(".gitignore"), "build/\n*.log\n").unwrap();
+    fs::write(root.join("build/out.txt"), line).unwrap();
+    fs::write(root.join("run.log"), line).unwrap();
+    fs::write(root.join("src/job.py"), line).unwrap();
+    fs::write(root.join("src/blob.bin"), b"\x00\x00read /warehouse/plays\x00").unwrap();
+    let mut big = vec![b'x'; tern_rewrite::MAX_FILE_BYTES + 1];
+    big.extend_from_slice(line.as_bytes());
+    fs::write(root.join("src/huge.txt"), &big).unwrap();
+    fs::write(&outside, line).unwrap();
+    symlink(&outside, root.join("src/link.txt")).unwrap();
+    symlink(tmp.path(), root.join("src/up")).unwrap();
+
+    let report = tern_scan::scan_tree(&engine(), &root, &|_| {}).unwrap();
+    let changed: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(changed, vec![".github/workflows/ci.yml", "src/job.py"]);
+    let reported: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(reported, vec!["src/blob.bin", "src/huge.txt"]);
+
+    tern_scan::write_changes(&root, &report).unwrap();
+    assert_eq!(fs::read_to_string(root.join("src/job.py")).unwrap(), "read gs://lake/plays\n");
+    for untouched in [".git/config", "build/out.txt", "run.log"] {
+        assert_eq!(fs::read_to_string(root.join(untouched)).unwrap(), line, "{untouched}");
+    }
+    assert_eq!(fs::read_to_string(&outside).unwrap(), line);
+    assert_eq!(fs::read(root.join("src/huge.txt")).unwrap(), big);
+    assert!(fs::symlink_metadata(root.join("src/link.txt")).unwrap().file_type().is_symlink());
+
+    // A second pass finds nothing left to do.
+    let again = tern_scan::scan_tree(&engine(), &root, &|_| {}).unwrap();
+    assert!(again.files.is_empty());
+}
+
+#[test]
+fn permissions_survive_a_rewrite() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("run.sh");
+    fs::write(&f, "ls /warehouse/plays\n").unwrap();
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o755)).unwrap();
+    let report = tern_scan::scan_tree(&engine(), tmp.path(), &|_| {}).unwrap();
+    tern_scan::write_changes(tmp.path(), &report).unwrap();
+    assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o755);
+    let diff = tern_scan::unified_diff(&report.files[0]);
+    assert!(diff.contains("-ls /warehouse/plays") && diff.contains("+ls gs://lake/plays"), "{diff}");
+}
