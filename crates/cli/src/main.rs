@@ -1,1 +1,124 @@
-fn main() {}
+//! `tern`: migrate every consumer of a dataset when the dataset moves.
+//!
+//! The only crate that prints. It parses the command line, opens the catalog
+//! and forge, calls the libraries, and renders their values as tables or JSON.
+//! Exit status: 0 success, 1 the work ran but failed, 2 bad input.
+
+mod commands;
+mod demo;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Bad input: exit status 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Work that ran and failed: exit status 1, message already printed.
+#[derive(Debug)]
+pub struct Failed;
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed")
+    }
+}
+
+impl std::error::Error for Failed {}
+
+#[derive(Parser)]
+#[command(
+    name = "tern",
+    version,
+    about = "Migrate every consumer of a dataset when the dataset moves",
+    long_about = "tern finds every consumer of a dataset (from its catalog and by scanning code), rewrites their \
+code, configuration and grants, verifies each change with the consumer's own tests, and rolls the fleet \
+forward, merging green changes and rolling back on request.\n\nStart with `tern demo`.",
+    after_help = "Exit status: 0 success, 1 the work ran but failed, 2 bad input.\nLogs: TERN_LOG=debug."
+)]
+struct Cli {
+    /// Catalog to use: sqlite:PATH or a path [default: ./tern.db]
+    #[arg(long, global = true, env = "TERN_CATALOG", value_name = "URL")]
+    catalog: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a sample catalog and fleet in ./tern-demo/ and migrate it
+    Demo(commands::DemoArgs),
+    /// Rewrite directory trees in place with a spec's rules (no git)
+    Rewrite(commands::RewriteArgs),
+    /// Import and query the catalog
+    #[command(subcommand)]
+    Catalog(commands::CatalogCommand),
+    /// Show, per consumer, what a migration would change; changes nothing
+    Plan(commands::SpecArgs),
+    /// Run a migration campaign (again to continue where it stopped)
+    Run(commands::SpecArgs),
+    /// Show where a migration stands
+    Status(commands::IdArgs),
+    /// Approve a consumer's change and merge it
+    Approve(commands::ApproveArgs),
+    /// Pause a migration: nothing more is proposed until it is resumed
+    Pause(commands::PauseArgs),
+    /// Resume a paused migration
+    Resume(commands::IdArgs),
+    /// Close open changes and revert merged ones, for one consumer or all
+    Rollback(commands::RollbackArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let catalog = cli.catalog.clone().unwrap_or_else(|| "sqlite:./tern.db".into());
+    let result = match cli.command {
+        Command::Demo(a) => commands::demo(a),
+        Command::Rewrite(a) => commands::rewrite(a, &catalog),
+        Command::Catalog(c) => commands::catalog(c, &catalog),
+        Command::Plan(a) => commands::plan(a, &catalog),
+        Command::Run(a) => commands::run(a, &catalog),
+        Command::Status(a) => commands::status(a, &catalog),
+        Command::Approve(a) => commands::approve(a, &catalog),
+        Command::Pause(a) => commands::pause(a, &catalog),
+        Command::Resume(a) => commands::resume(a, &catalog),
+        Command::Rollback(a) => commands::rollback(a, &catalog),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => exit_for(&e),
+    }
+}
+
+/// Prints an error and picks the exit status from what kind of error it is.
+fn exit_for(e: &anyhow::Error) -> ExitCode {
+    if e.is::<Failed>() {
+        return ExitCode::from(1);
+    }
+    eprintln!("error: {e:#}");
+    let bad_input = e.chain().any(|c| {
+        c.is::<BadInput>()
+            || c.is::<tern_spec::SpecError>()
+            || c.downcast_ref::<tern_fleet::FleetError>().is_some_and(|f| f.is_bad_input())
+            || c.downcast_ref::<tern_catalog::CatalogError>()
+                .is_some_and(|c| matches!(c, tern_catalog::CatalogError::Parse { .. } | tern_catalog::CatalogError::Url(..)))
+            || c.downcast_ref::<tern_scan::ScanError>().is_some_and(|s| matches!(s, tern_scan::ScanError::NotADirectory(_)))
+    });
+    ExitCode::from(if bad_input { 2 } else { 1 })
+}

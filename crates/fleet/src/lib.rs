@@ -1,1 +1,106 @@
-//! placeholder
+//! The campaign: from a spec to merged changes across a fleet of consumers.
+//!
+//! [`Fleet`] ties a catalog [`Store`] and a [`Forge`] together. Data flows one
+//! way: the spec is resolved against the catalog into rewrite rules
+//! ([`resolve`]), consumers are found and planned ([`Fleet::plan`]), and each
+//! consumer's [`Change`] walks the state machine of SPEC §5
+//! (planned → patched → verifying → open → approved → merged, or failed,
+//! needs_attention, skipped) in [`Fleet::run`]. Every transition is written to
+//! the store before the next step starts and every forge step is idempotent,
+//! so a campaign killed at any point continues where it stopped.
+//!
+//! This crate prints nothing: progress goes to a callback, results come back
+//! as values ([`Plan`], [`Status`]) that the CLI and portal render.
+
+mod plan;
+mod resolve;
+mod control;
+mod run;
+mod status;
+
+use tern_catalog::{CatalogError, Store};
+use tern_forge::Forge;
+
+pub use plan::{ConsumerPlan, Plan};
+pub use resolve::{resolve, Resolved};
+pub use status::{ConsumerStatus, Status, VerifySummary};
+
+pub use tern_catalog::{Change, ChangeState, MigrationState};
+
+/// Why a fleet operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// The spec cannot be applied to this catalog (bad input, exit 2).
+    #[error("{0}")]
+    Spec(String),
+    /// No migration or consumer by that id (bad input, exit 2).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request does not fit the change's or campaign's state (exit 1).
+    #[error("{0}")]
+    State(String),
+    /// The user may not do this.
+    #[error("{user} may not approve {consumer}: only members of {team} may")]
+    NotOwner {
+        /// Who asked.
+        user: String,
+        /// The consumer.
+        consumer: String,
+        /// The owner team.
+        team: String,
+    },
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+}
+
+impl FleetError {
+    /// True when the user's input was at fault (exit status 2).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, FleetError::Spec(_) | FleetError::NotFound(_))
+    }
+}
+
+/// Result alias for fleet calls.
+pub type Result<T, E = FleetError> = std::result::Result<T, E>;
+
+/// A progress report for long work; the CLI turns these into a progress bar.
+#[derive(Debug, Clone)]
+pub struct Progress<'a> {
+    /// What is being done ("planning", "migrating").
+    pub phase: &'static str,
+    /// Consumers finished so far.
+    pub done: usize,
+    /// Consumers in all.
+    pub total: usize,
+    /// The consumer just finished.
+    pub consumer: &'a str,
+}
+
+/// A catalog and a forge, the two things every campaign step needs.
+pub struct Fleet<'a> {
+    /// Where the catalog and campaign state live.
+    pub store: &'a dyn Store,
+    /// Where consumer repositories live.
+    pub forge: &'a dyn Forge,
+}
+
+/// The commit message of a migration's change: title, description, trailer.
+pub fn commit_message(spec: &tern_spec::Spec) -> String {
+    let body = spec.description.trim_end();
+    if body.is_empty() {
+        format!("{}\n\n{}", spec.title, trailer(&spec.id))
+    } else {
+        format!("{}\n\n{}\n\n{}", spec.title, body, trailer(&spec.id))
+    }
+}
+
+/// `Tern-Migration: ID`, the trailer that marks tern's commits.
+pub fn trailer(id: &str) -> String {
+    format!("Tern-Migration: {id}")
+}
+
+/// The branch a migration's changes live on.
+pub fn branch_name(id: &str) -> String {
+    format!("tern/{id}")
+}

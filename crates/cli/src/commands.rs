@@ -1,0 +1,356 @@
+//! One function per subcommand: open what it needs, call the libraries, render.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use tern_catalog::{backstage, Store};
+use tern_fleet::{Fleet, Progress};
+use tern_forge::LocalForge;
+use tern_spec::Spec;
+
+use crate::{render, BadInput, Failed};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Print the report and exit instead of serving the portal
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Where to build the demo
+    #[arg(long, default_value = "tern-demo", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct RewriteArgs {
+    /// The migration spec
+    #[arg(long, value_name = "FILE")]
+    pub spec: PathBuf,
+    /// Print a unified diff instead of writing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Directory trees to rewrite
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum CatalogCommand {
+    /// Import Backstage catalog-info.yaml entities
+    Import {
+        /// Files to import
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Print the summary as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List who reads a dataset
+    Consumers {
+        /// Dataset id
+        dataset: String,
+        /// Include readers of datasets derived from it
+        #[arg(long)]
+        transitive: bool,
+        /// Print the list as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct SpecArgs {
+    /// The migration spec
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct IdArgs {
+    /// Migration id
+    pub id: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ApproveArgs {
+    /// Migration id
+    pub id: String,
+    /// Consumer id
+    pub consumer: String,
+    /// Approve as this catalog user; they must belong to the consumer's owner team
+    #[arg(long = "as", value_name = "USER")]
+    pub user: Option<String>,
+    /// Print the status as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct PauseArgs {
+    /// Migration id
+    pub id: String,
+    /// Why, shown in status
+    #[arg(long, default_value = "paused by request")]
+    pub reason: String,
+    /// Print the status as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct RollbackArgs {
+    /// Migration id
+    pub id: String,
+    /// Only this consumer
+    pub consumer: Option<String>,
+    /// Print the status as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Opens the catalog; commands that only read refuse a catalog that does not exist.
+pub fn open_catalog(url: &str, create: bool) -> Result<Box<dyn Store>> {
+    let path = url.strip_prefix("sqlite:").unwrap_or(url);
+    let remote = url.contains("://");
+    if !create && !remote && path != ":memory:" && !Path::new(path).exists() {
+        return Err(BadInput(format!(
+            "no catalog at {path}: import one with `tern catalog import catalog-info.yaml`, or name it with --catalog"
+        ))
+        .into());
+    }
+    Ok(tern_catalog::open(url)?)
+}
+
+fn read_spec(path: &Path) -> Result<(Spec, String, String)> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| BadInput(format!("{name}: cannot read the spec: {e}")))?;
+    let spec = Spec::parse(&text, &name)?;
+    Ok((spec, text, name))
+}
+
+/// A progress bar on stderr, shown only when both stdout and stderr are terminals.
+pub struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    pub fn new(json: bool) -> Bar {
+        let show = !json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        Bar(show.then(|| {
+            let b = ProgressBar::new(0);
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:>10} [{bar:30}] {pos}/{len} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b
+        }))
+    }
+
+    pub fn update(&self, p: &Progress) {
+        if let Some(b) = &self.0 {
+            b.set_prefix(p.phase);
+            b.set_length(p.total as u64);
+            b.set_position(p.done as u64);
+            b.set_message(p.consumer.to_string());
+        }
+    }
+
+    pub fn count(&self, phase: &'static str, n: u64) {
+        if let Some(b) = &self.0 {
+            if n % 64 == 1 {
+                b.set_prefix(phase);
+                b.set_length(0);
+                b.set_message(format!("{n} files"));
+                b.tick();
+            }
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub fn demo(a: DemoArgs) -> Result<()> {
+    crate::demo::run(&a)
+}
+
+pub fn rewrite(a: RewriteArgs, catalog: &str) -> Result<()> {
+    let (spec, _, name) = read_spec(&a.spec)?;
+    // Only a spec that leans on the catalog needs one; never create one here.
+    let store = if spec.replace.is_empty() {
+        open_catalog(catalog, false)?
+    } else {
+        let path = catalog.strip_prefix("sqlite:").unwrap_or(catalog);
+        if Path::new(path).exists() {
+            open_catalog(catalog, false)?
+        } else {
+            tern_catalog::open("sqlite::memory:")?
+        }
+    };
+    let engine = tern_rewrite::Engine::new(tern_fleet::resolve(&spec, store.as_ref(), &name)?.rules);
+    let bar = Bar::new(a.json);
+    let mut out = render::RewriteOutput::default();
+    for dir in &a.dirs {
+        let report = tern_scan::scan_tree(&engine, dir, &|n| bar.count("scanning", n))?;
+        if a.dry_run && !a.json {
+            bar.finish();
+            for f in &report.files {
+                print!("{}", tern_scan::unified_diff(f));
+            }
+        } else if !a.dry_run {
+            tern_scan::write_changes(dir, &report)?;
+        }
+        out.add(report);
+    }
+    bar.finish();
+    if a.json {
+        print_json(&out)
+    } else {
+        render::rewrite(&out, a.dry_run);
+        Ok(())
+    }
+}
+
+pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
+    match c {
+        CatalogCommand::Import { files, json } => {
+            // Parse everything first: a bad file anywhere writes nothing at all.
+            let mut batch = tern_catalog::ImportBatch::default();
+            for f in &files {
+                let text = std::fs::read_to_string(f).map_err(|e| BadInput(format!("{}: cannot read: {e}", f.display())))?;
+                batch.extend(backstage::parse(&text, f)?);
+            }
+            let store = open_catalog(url, true)?;
+            let summary = store.import(&batch)?;
+            for w in &batch.warnings {
+                eprintln!("warning: {w}");
+            }
+            if json {
+                print_json(&summary)
+            } else {
+                println!(
+                    "imported {} datasets, {} consumers, {} read edges, {} teams",
+                    summary.datasets, summary.consumers, summary.edges, summary.teams
+                );
+                Ok(())
+            }
+        }
+        CatalogCommand::Consumers { dataset, transitive, json } => {
+            let store = open_catalog(url, false)?;
+            if store.dataset(&dataset)?.is_none() {
+                return Err(BadInput(format!("no dataset {dataset:?} in the catalog")).into());
+            }
+            let list = store.consumers_of(&dataset, transitive)?;
+            if json {
+                print_json(&list)
+            } else {
+                render::consumers(&list);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn fleet_parts(url: &str, create: bool) -> Result<(Box<dyn Store>, LocalForge)> {
+    Ok((open_catalog(url, create)?, LocalForge))
+}
+
+pub fn plan(a: SpecArgs, url: &str) -> Result<()> {
+    let (spec, _, name) = read_spec(&a.spec)?;
+    let (store, forge) = fleet_parts(url, false)?;
+    let fleet = Fleet {
+        store: store.as_ref(),
+        forge: &forge,
+    };
+    let bar = Bar::new(a.json);
+    let plan = fleet.plan(&spec, &name, &|p| bar.update(&p))?;
+    bar.finish();
+    if a.json {
+        print_json(&plan)
+    } else {
+        render::plan(&plan);
+        Ok(())
+    }
+}
+
+pub fn run(a: SpecArgs, url: &str) -> Result<()> {
+    let (spec, text, name) = read_spec(&a.spec)?;
+    let (store, forge) = fleet_parts(url, true)?;
+    let fleet = Fleet {
+        store: store.as_ref(),
+        forge: &forge,
+    };
+    let bar = Bar::new(a.json);
+    let status = fleet.run(&spec, &text, &name, &|p| bar.update(&p));
+    bar.finish();
+    let status = status?;
+    report_status(&status, a.json)?;
+    if status.counts.get("failed").copied().unwrap_or(0) > 0 {
+        return Err(Failed.into());
+    }
+    Ok(())
+}
+
+fn report_status(status: &tern_fleet::Status, json: bool) -> Result<()> {
+    if json {
+        print_json(status)
+    } else {
+        render::status(status);
+        Ok(())
+    }
+}
+
+fn with_fleet<T>(url: &str, f: impl FnOnce(&Fleet) -> Result<T>) -> Result<T> {
+    let (store, forge) = fleet_parts(url, false)?;
+    let fleet = Fleet {
+        store: store.as_ref(),
+        forge: &forge,
+    };
+    f(&fleet)
+}
+
+pub fn status(a: IdArgs, url: &str) -> Result<()> {
+    let status = with_fleet(url, |f| Ok(f.status(&a.id)?))?;
+    report_status(&status, a.json)
+}
+
+pub fn approve(a: ApproveArgs, url: &str) -> Result<()> {
+    let status = with_fleet(url, |f| Ok(f.approve(&a.id, &a.consumer, a.user.as_deref())?))?;
+    report_status(&status, a.json)
+}
+
+pub fn pause(a: PauseArgs, url: &str) -> Result<()> {
+    let status = with_fleet(url, |f| Ok(f.pause(&a.id, &a.reason)?))?;
+    report_status(&status, a.json)
+}
+
+pub fn resume(a: IdArgs, url: &str) -> Result<()> {
+    let status = with_fleet(url, |f| Ok(f.resume(&a.id)?))?;
+    report_status(&status, a.json)
+}
+
+pub fn rollback(a: RollbackArgs, url: &str) -> Result<()> {
+    let status = with_fleet(url, |f| Ok(f.rollback(&a.id, a.consumer.as_deref())?)).context("rollback")?;
+    report_status(&status, a.json)
+}

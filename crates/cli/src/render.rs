@@ -1,0 +1,190 @@
+//! Human-readable output: aligned tables, with colour on a terminal.
+
+use std::io::IsTerminal;
+
+use serde::Serialize;
+use tern_catalog::ConsumerRef;
+use tern_fleet::{ChangeState, Plan, Status};
+use tern_scan::{PathFinding, TreeReport};
+
+/// `tern rewrite --json` (SPEC §4).
+#[derive(Debug, Default, Serialize)]
+pub struct RewriteOutput {
+    pub files_changed: Vec<String>,
+    pub edits: usize,
+    pub unresolved: Vec<PathFinding>,
+}
+
+impl RewriteOutput {
+    pub fn add(&mut self, report: TreeReport) {
+        self.edits += report.edits();
+        self.files_changed.extend(report.files.into_iter().map(|f| f.path));
+        self.unresolved.extend(report.findings);
+    }
+}
+
+fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Paints a state word: green for done, red for broken, yellow for a person's turn.
+pub fn paint(state: ChangeState) -> String {
+    let word = state.as_str();
+    if !colour() {
+        return word.to_string();
+    }
+    let code = match state {
+        ChangeState::Merged => "32",
+        ChangeState::Failed => "31",
+        ChangeState::NeedsAttention | ChangeState::Open => "33",
+        ChangeState::RolledBack | ChangeState::Closed => "35",
+        ChangeState::Skipped => "2",
+        _ => "36",
+    };
+    format!("\x1b[{code}m{word}\x1b[0m")
+}
+
+/// Visible width, ignoring ANSI colour codes.
+fn width(s: &str) -> usize {
+    let mut n = 0;
+    let mut in_escape = false;
+    for c in s.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(width(c));
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            out.push_str(c);
+            if i + 1 < cells.len() {
+                out.push_str(&" ".repeat(widths[i] - width(c) + 2));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+pub fn rewrite(out: &RewriteOutput, dry_run: bool) {
+    let verb = if dry_run { "would change" } else { "changed" };
+    for f in &out.files_changed {
+        if !dry_run {
+            println!("rewrote {f}");
+        }
+    }
+    for u in &out.unresolved {
+        println!("unresolved {}:{}: {}", u.path, u.line, u.reason);
+    }
+    println!("{verb} {} files with {} edits; {} unresolved", out.files_changed.len(), out.edits, out.unresolved.len());
+}
+
+pub fn consumers(list: &[ConsumerRef]) {
+    if list.is_empty() {
+        println!("no consumers");
+        return;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| vec![c.id.clone(), short_ref(c.owner.as_deref()), c.via.as_str().into(), c.depth.to_string(), c.repo.clone()])
+        .collect();
+    table(&["CONSUMER", "OWNER", "VIA", "DEPTH", "REPO"], &rows);
+}
+
+pub fn plan(plan: &Plan) {
+    println!("migration {}: {} consumers", plan.id, plan.consumers.len());
+    let rows: Vec<Vec<String>> = plan
+        .consumers
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                c.via.as_str().into(),
+                c.files.len().to_string(),
+                c.edits.to_string(),
+                c.unresolved.len().to_string(),
+                c.error.clone().unwrap_or_else(|| c.files.join(", ")),
+            ]
+        })
+        .collect();
+    table(&["CONSUMER", "VIA", "FILES", "EDITS", "UNRESOLVED", "DETAIL"], &rows);
+    for c in &plan.consumers {
+        for u in &c.unresolved {
+            println!("  {} {}:{}: {}", c.id, u.path, u.line, u.reason);
+        }
+    }
+}
+
+fn duration(s: i64) -> String {
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+pub fn status(s: &Status) {
+    let state = serde_json::to_value(s.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    println!("{} — {}  [{}]", s.id, s.title, state);
+    if let Some(r) = &s.paused_reason {
+        println!("paused: {r}");
+    }
+    let rows: Vec<Vec<String>> = s
+        .consumers
+        .iter()
+        .map(|c| {
+            let verify = match &c.verify {
+                Some(v) if v.command.is_none() => "none".to_string(),
+                Some(v) => format!("{} {:.1}s", if v.ok { "pass" } else { "FAIL" }, v.seconds),
+                None => "-".to_string(),
+            };
+            let failing_line = c
+                .verify
+                .as_ref()
+                .filter(|v| !v.ok)
+                .and_then(|v| v.log_tail.lines().find(|l| l.contains("FAIL")).or_else(|| v.log_tail.lines().last()));
+            let note = if let Some(e) = &c.error {
+                e.clone()
+            } else if let Some(line) = failing_line {
+                line.trim().to_string()
+            } else if let Some(u) = c.unresolved.first() {
+                format!("{}:{}: {}", u.path, u.line, u.reason)
+            } else {
+                String::new()
+            };
+            vec![c.id.clone(), short_ref(c.owner.as_deref()), paint(c.state), c.files.len().to_string(), verify, note]
+        })
+        .collect();
+    table(&["CONSUMER", "OWNER", "STATE", "FILES", "VERIFY", "NOTE"], &rows);
+    let counts: Vec<String> = s.counts.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+    println!();
+    println!("{} consumers: {}", s.consumers.len(), counts.join(", "));
+    match s.time_to_completion_s {
+        Some(t) => println!("time to completion: {}", duration(t)),
+        None => println!("elapsed: {} (not complete)", duration(s.elapsed_s)),
+    }
+    println!("breakage rate: {:.1}%   manual interventions: {}", s.breakage_rate * 100.0, s.manual_interventions);
+}
+
+/// `group:default/insights` reads as `insights` in a table.
+fn short_ref(r: Option<&str>) -> String {
+    let r = r.unwrap_or("");
+    r.strip_prefix("group:default/").unwrap_or(r).to_string()
+}

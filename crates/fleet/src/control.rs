@@ -1,0 +1,185 @@
+//! What people do to a running campaign: approve, pause, resume, roll back.
+
+use tern_catalog::{backstage::user_ref, now, Change, ChangeState, Migration, MigrationState};
+use tern_spec::Spec;
+
+use crate::run::Step;
+use crate::{branch_name, trailer, Fleet, FleetError, Result, Status};
+
+impl Fleet<'_> {
+    fn migration_and_spec(&self, id: &str) -> Result<(Migration, Spec)> {
+        let m = self
+            .store
+            .migration(id)?
+            .ok_or_else(|| FleetError::NotFound(format!("no migration {id:?} in the catalog")))?;
+        let spec = Spec::parse(&m.spec, &m.spec_file).map_err(|e| FleetError::State(format!("stored spec of {id}: {e}")))?;
+        Ok((m, spec))
+    }
+
+    fn change_of(&self, id: &str, consumer: &str) -> Result<Change> {
+        self.store
+            .change(id, consumer)?
+            .ok_or_else(|| FleetError::NotFound(format!("migration {id} has no consumer {consumer:?}")))
+    }
+
+    fn step(&self, r: Result<(), Step>, change: &mut Change, what: &str) -> Result<()> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(Step::Store(e)) => Err(e.into()),
+            Err(Step::Forge(e)) => {
+                change.error = Some(format!("{what}: {e}"));
+                change.updated_at = now();
+                self.store.put_change(change, what)?;
+                Err(FleetError::State(format!("{}: {what} failed: {e}", change.consumer)))
+            }
+        }
+    }
+
+    /// Approves an open (or needs-attention) change and merges it. With `by`,
+    /// the user must belong to the consumer's owner team; without, the caller
+    /// acts as the catalog's administrator.
+    pub fn approve(&self, id: &str, consumer: &str, by: Option<&str>) -> Result<Status> {
+        let (mut m, spec) = self.migration_and_spec(id)?;
+        let mut change = self.change_of(id, consumer)?;
+        if !matches!(change.state, ChangeState::Open | ChangeState::NeedsAttention) {
+            return Err(FleetError::State(format!(
+                "{consumer} is {}; only open or needs_attention changes can be approved",
+                change.state.as_str()
+            )));
+        }
+        if change.commit.is_none() {
+            return Err(FleetError::State(format!(
+                "{consumer} has no commit to merge: its references need rewriting by hand (see `tern status {id}`)"
+            )));
+        }
+        if let (Some(user), Some(team)) = (by, &change.owner) {
+            if !self.store.is_member(team, &user_ref(user))? {
+                return Err(FleetError::NotOwner {
+                    user: user.to_string(),
+                    consumer: consumer.to_string(),
+                    team: team.clone(),
+                });
+            }
+        }
+        if change.state == ChangeState::NeedsAttention {
+            m.manual_interventions += 1;
+            self.store.put_migration(&m)?;
+        }
+        change.approved_by = Some(by.map(user_ref).unwrap_or_else(|| "admin".into()));
+        change.state = ChangeState::Approved;
+        change.updated_at = now();
+        self.store.put_change(&change, &format!("approved by {}", change.approved_by.as_deref().unwrap_or("admin")))?;
+        let merged = self.merge(&spec, &mut change);
+        self.step(merged, &mut change, "merge")?;
+        self.settle(id)?;
+        self.status(id)
+    }
+
+    /// Marks the campaign done when every change has settled.
+    fn settle(&self, id: &str) -> Result<()> {
+        let mut m = self.migration_and_spec(id)?.0;
+        if m.state == MigrationState::Running && self.store.changes(id)?.iter().all(|c| c.state.is_settled()) {
+            m.state = MigrationState::Done;
+            m.finished_at = Some(now());
+            self.store.put_migration(&m)?;
+        }
+        Ok(())
+    }
+
+    /// Pauses a campaign: `tern run` proposes nothing until it is resumed.
+    pub fn pause(&self, id: &str, reason: &str) -> Result<Status> {
+        let mut m = self.migration_and_spec(id)?.0;
+        if matches!(m.state, MigrationState::Done | MigrationState::RolledBack) {
+            return Err(FleetError::State(format!("migration {id} is {}; there is nothing to pause", state_word(m.state))));
+        }
+        m.state = MigrationState::Paused;
+        m.paused_reason = Some(reason.to_string());
+        self.store.put_migration(&m)?;
+        self.status(id)
+    }
+
+    /// Resumes a paused campaign (a manual intervention).
+    pub fn resume(&self, id: &str) -> Result<Status> {
+        let mut m = self.migration_and_spec(id)?.0;
+        if m.state != MigrationState::Paused {
+            return Err(FleetError::State(format!("migration {id} is {}, not paused", state_word(m.state))));
+        }
+        m.state = MigrationState::Running;
+        m.paused_reason = None;
+        m.manual_interventions += 1;
+        self.store.put_migration(&m)?;
+        self.status(id)
+    }
+
+    /// Rolls back one consumer, or the whole campaign: open changes lose their
+    /// branch, merged ones are reverted by a commit on the default branch.
+    /// Repeating a rollback changes nothing.
+    pub fn rollback(&self, id: &str, consumer: Option<&str>) -> Result<Status> {
+        let (mut m, spec) = self.migration_and_spec(id)?;
+        let changes = match consumer {
+            Some(c) => vec![self.change_of(id, c)?],
+            None => self.store.changes(id)?,
+        };
+        let mut failures = vec![];
+        for mut change in changes {
+            let r = self.roll_back_one(&spec, &mut change);
+            if let Err(e) = self.step(r, &mut change, "rollback") {
+                failures.push(e.to_string());
+            }
+        }
+        if consumer.is_none() {
+            m.state = MigrationState::RolledBack;
+            m.finished_at = Some(now());
+            self.store.put_migration(&m)?;
+        }
+        if !failures.is_empty() {
+            return Err(FleetError::State(failures.join("\n")));
+        }
+        self.status(id)
+    }
+
+    fn roll_back_one(&self, spec: &Spec, change: &mut Change) -> Result<(), Step> {
+        let branch = branch_name(&spec.id);
+        let note = match change.state {
+            ChangeState::RolledBack | ChangeState::Skipped | ChangeState::Closed => return Ok(()),
+            ChangeState::Planned => {
+                change.state = ChangeState::Closed;
+                "closed before any change was made"
+            }
+            ChangeState::Merged => {
+                let merged = change.merge_commit.clone().or(change.commit.clone()).unwrap_or_default();
+                let base = change.base_branch.clone().unwrap_or_else(|| "main".into());
+                let marker = format!("Tern-Reverts: {merged}");
+                let revert = match self.forge.find_commit(&change.repo, &base, &marker)? {
+                    Some(done) => done,
+                    None => {
+                        let message = format!("Revert \"{}\"\n\nRolled back by tern.\n\n{}\n{marker}", spec.title, trailer(&spec.id));
+                        self.forge.revert(&change.repo, &merged, &base, &message)?
+                    }
+                };
+                change.revert_commit = Some(revert);
+                self.forge.delete_branch(&change.repo, &branch)?;
+                change.state = ChangeState::RolledBack;
+                "reverted on the default branch"
+            }
+            _ => {
+                if change.branch.is_some() {
+                    self.forge.delete_branch(&change.repo, &branch)?;
+                }
+                change.state = ChangeState::RolledBack;
+                "withdrawn; branch deleted"
+            }
+        };
+        change.updated_at = now();
+        self.store.put_change(change, note).map_err(Step::Store)
+    }
+}
+
+fn state_word(s: MigrationState) -> &'static str {
+    match s {
+        MigrationState::Running => "running",
+        MigrationState::Paused => "paused",
+        MigrationState::Done => "done",
+        MigrationState::RolledBack => "rolled back",
+    }
+}

@@ -1,0 +1,168 @@
+//! Finding consumers and what the rules would do to each, without changing anything.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use tern_catalog::{Consumer, Unresolved, Via};
+use tern_forge::Forge;
+use tern_rewrite::Engine;
+use tern_spec::Spec;
+
+use crate::{resolve, Fleet, Progress, Result};
+
+/// What a migration would do, consumer by consumer (SPEC §7 `tern plan --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The migration id.
+    pub id: String,
+    /// Every consumer with something to change or to look at.
+    pub consumers: Vec<ConsumerPlan>,
+}
+
+/// One consumer's planned change.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsumerPlan {
+    /// Consumer id.
+    pub id: String,
+    /// Its repository.
+    pub repo: String,
+    /// Its owner team.
+    pub owner: Option<String>,
+    /// How it was found.
+    pub via: Via,
+    /// Files that would change.
+    pub files: Vec<String>,
+    /// Edits over those files.
+    pub edits: usize,
+    /// References left for a person.
+    pub unresolved: Vec<Unresolved>,
+    /// Why the repository could not be planned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ConsumerPlan {
+    /// True when there is nothing to change and nothing to look at.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.unresolved.is_empty() && self.error.is_none()
+    }
+}
+
+impl Fleet<'_> {
+    /// Every consumer worth looking at: the catalog's and lineage's readers of
+    /// `dataset.from` first, then every other catalog consumer, to be scanned.
+    pub fn candidates(&self, spec: &Spec) -> Result<Vec<(Consumer, Via, bool)>> {
+        let mut out = Vec::new();
+        let mut declared = std::collections::HashSet::new();
+        if let Some(from) = &spec.dataset.from {
+            for r in self.store.consumers_of(from, false)? {
+                declared.insert(r.id.clone());
+                out.push((
+                    Consumer {
+                        id: r.id,
+                        repo: r.repo,
+                        owner: r.owner,
+                    },
+                    r.via,
+                    true,
+                ));
+            }
+        }
+        for c in self.store.consumers()? {
+            if !declared.contains(&c.id) {
+                out.push((c, Via::Scan, false));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Plans every consumer in parallel; changes nothing. Declared readers
+    /// always appear; scanned ones only when their code names the dataset.
+    pub fn plan(&self, spec: &Spec, spec_file: &str, progress: &(dyn Fn(Progress) + Sync)) -> Result<Plan> {
+        let engine = Engine::new(resolve(spec, self.store, spec_file)?.rules);
+        let candidates = self.candidates(spec)?;
+        let planned = plan_all(self.forge, &engine, &candidates, progress);
+        let consumers = planned
+            .into_iter()
+            .zip(&candidates)
+            .filter(|(p, (_, _, declared))| *declared || !(p.is_empty() || p.error.is_some()))
+            .map(|(p, _)| p)
+            .collect();
+        Ok(Plan {
+            id: spec.id.clone(),
+            consumers,
+        })
+    }
+}
+
+/// Plans candidates on every core, results in candidate order.
+pub(crate) fn plan_all(
+    forge: &dyn Forge,
+    engine: &Engine,
+    candidates: &[(Consumer, Via, bool)],
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Vec<ConsumerPlan> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<ConsumerPlan>>> = Mutex::new(vec![None; candidates.len()]);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(candidates.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((consumer, via, _)) = candidates.get(i) else { break };
+                let plan = plan_one(forge, engine, consumer, *via);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(plan);
+                progress(Progress {
+                    phase: "planning",
+                    done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                    total: candidates.len(),
+                    consumer: &consumer.id,
+                });
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Scans one consumer's default branch in a temporary worktree.
+pub(crate) fn plan_one(forge: &dyn Forge, engine: &Engine, consumer: &Consumer, via: Via) -> ConsumerPlan {
+    let mut plan = ConsumerPlan {
+        id: consumer.id.clone(),
+        repo: consumer.repo.clone(),
+        owner: consumer.owner.clone(),
+        via,
+        files: vec![],
+        edits: 0,
+        unresolved: vec![],
+        error: None,
+    };
+    let scanned = forge
+        .open(&consumer.repo)
+        .and_then(|info| forge.worktree(&consumer.repo, &info.head))
+        .map_err(|e| e.to_string())
+        .and_then(|wt| tern_scan::scan_tree(engine, wt.path(), &|_| {}).map_err(|e| e.to_string()));
+    match scanned {
+        Ok(report) => {
+            plan.edits = report.edits();
+            plan.files = report.files.into_iter().map(|f| f.path).collect();
+            plan.unresolved = report.findings.into_iter().map(to_unresolved).collect();
+        }
+        Err(e) => plan.error = Some(e),
+    }
+    plan
+}
+
+pub(crate) fn to_unresolved(f: tern_scan::PathFinding) -> Unresolved {
+    Unresolved {
+        path: f.path,
+        line: f.line,
+        reason: f.reason,
+    }
+}

@@ -1,0 +1,94 @@
+//! Spec + catalog → rewrite rules: where `dataset.from` supplies locators.
+
+use tern_catalog::{Dataset, Store};
+use tern_rewrite::{RuleInput, Rules};
+use tern_spec::{FormatChange, LocatorKind, Spec};
+
+use crate::{FleetError, Result};
+
+/// A spec made concrete against the catalog.
+pub struct Resolved {
+    /// The compiled rewrite rules.
+    pub rules: Rules,
+    /// The owner team: the spec's, else the old dataset's.
+    pub owner: Option<String>,
+    /// The old dataset, when the spec names one that the catalog knows.
+    pub from: Option<Dataset>,
+}
+
+/// Builds the rules: the spec's `replace` entries, or else locators of
+/// `dataset.from` paired with those of `dataset.to`; Backstage entity refs
+/// whenever `dataset.from` is set; the format change from the spec or, when
+/// absent, from the two datasets' formats.
+pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolved> {
+    let lookup = |id: &Option<String>, key: &str| -> Result<Option<Dataset>> {
+        match id {
+            None => Ok(None),
+            Some(id) => store
+                .dataset(id)?
+                .map(Some)
+                .ok_or_else(|| FleetError::Spec(format!("{spec_file}: `dataset.{key}`: no dataset {id:?} in the catalog (import its catalog-info.yaml first)"))),
+        }
+    };
+    let (from, to) = if spec.replace.is_empty() {
+        (lookup(&spec.dataset.from, "from")?, lookup(&spec.dataset.to, "to")?)
+    } else {
+        // With explicit locators the catalog entries are optional context.
+        (
+            spec.dataset.from.as_ref().and_then(|id| store.dataset(id).ok().flatten()),
+            spec.dataset.to.as_ref().and_then(|id| store.dataset(id).ok().flatten()),
+        )
+    };
+    let mut replace: Vec<(LocatorKind, Vec<String>, String)> =
+        spec.replace.iter().map(|r| (r.kind, r.old.clone(), r.new.clone())).collect();
+    if replace.is_empty() {
+        let from = from.as_ref().ok_or_else(|| FleetError::Spec(format!("{spec_file}: give `replace` or `dataset.from`")))?;
+        if from.paths.is_empty() && from.tables.is_empty() {
+            return Err(FleetError::Spec(format!(
+                "{spec_file}: `dataset.from`: dataset {:?} has no locators in the catalog (tern.dev/paths, tern.dev/tables); give `replace`",
+                from.id
+            )));
+        }
+        let to = to.as_ref().ok_or_else(|| {
+            FleetError::Spec(format!("{spec_file}: `dataset.to`: needed to know the new locators of {:?}", from.id))
+        })?;
+        for (kind, old, new, word) in [
+            (LocatorKind::Path, &from.paths, &to.paths, "paths"),
+            (LocatorKind::Table, &from.tables, &to.tables, "tables"),
+        ] {
+            if old.is_empty() {
+                continue;
+            }
+            let new = new.first().ok_or_else(|| {
+                FleetError::Spec(format!(
+                    "{spec_file}: `dataset.to`: dataset {:?} has no tern.dev/{word} to replace those of {:?}",
+                    to.id, from.id
+                ))
+            })?;
+            replace.push((kind, old.clone(), new.clone()));
+        }
+    }
+    let entity = match (&spec.dataset.from, &spec.dataset.to) {
+        (Some(f), Some(t)) => Some((f.clone(), t.clone())),
+        _ => None,
+    };
+    let format = spec.format.clone().or_else(|| {
+        let (old, new) = (from.as_ref()?.format.clone()?, to.as_ref()?.format.clone()?);
+        (old != new).then_some(FormatChange { old, new })
+    });
+    let rules = Rules::new(RuleInput {
+        replace,
+        entity,
+        format,
+        columns: spec.columns.clone(),
+    })
+    .map_err(|e| {
+        let line = spec.replace.first().map_or(1, |r| r.line);
+        FleetError::Spec(format!("{spec_file}:{line}: `replace`: {e}"))
+    })?;
+    Ok(Resolved {
+        rules,
+        owner: spec.owner.clone().or_else(|| from.as_ref().and_then(|d| d.owner.clone())),
+        from,
+    })
+}

@@ -1,0 +1,148 @@
+//! Where a campaign stands (SPEC §7 `tern status --json`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tern_catalog::{now, Change, ChangeState, MigrationState, Unresolved, Via};
+
+use crate::{Fleet, FleetError, Result};
+
+/// A campaign's state, counts, consumers and metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Migration id.
+    pub id: String,
+    /// The spec's title.
+    pub title: String,
+    /// Owner team.
+    pub owner: Option<String>,
+    /// running, paused, done, rolled_back.
+    pub state: MigrationState,
+    /// Why it is paused.
+    pub paused_reason: Option<String>,
+    /// Changes per state; every state is present.
+    pub counts: BTreeMap<String, usize>,
+    /// One entry per consumer.
+    pub consumers: Vec<ConsumerStatus>,
+    /// When the campaign started (Unix seconds).
+    pub started_at: i64,
+    /// When every change settled.
+    pub finished_at: Option<i64>,
+    /// Seconds since the start (to the finish when done).
+    pub elapsed_s: i64,
+    /// Start to finish in seconds, once done.
+    pub time_to_completion_s: Option<i64>,
+    /// Broken changes (failed verification, or merged and later rolled back)
+    /// over changes attempted (committed).
+    pub breakage_rate: f64,
+    /// Times a person had to step in.
+    pub manual_interventions: u64,
+}
+
+/// One consumer in a status report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsumerStatus {
+    /// Consumer id.
+    pub id: String,
+    /// Its change's state.
+    pub state: ChangeState,
+    /// `tern/<id>` once made.
+    pub branch: Option<String>,
+    /// Verification outcome.
+    pub verify: Option<VerifySummary>,
+    /// References left for a person.
+    pub unresolved: Vec<Unresolved>,
+    /// Owner team.
+    pub owner: Option<String>,
+    /// Repository.
+    pub repo: String,
+    /// How it was found.
+    pub via: Via,
+    /// Files changed.
+    pub files: Vec<String>,
+    /// Edits made.
+    pub edits: u64,
+    /// Why it failed, when not its verification.
+    pub error: Option<String>,
+    /// Who approved it.
+    pub approved_by: Option<String>,
+}
+
+/// Verification in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifySummary {
+    /// Passed.
+    pub ok: bool,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// What ran.
+    pub command: Option<String>,
+    /// Last lines of output.
+    pub log_tail: String,
+}
+
+impl Fleet<'_> {
+    /// The status of one migration.
+    pub fn status(&self, id: &str) -> Result<Status> {
+        let m = self
+            .store
+            .migration(id)?
+            .ok_or_else(|| FleetError::NotFound(format!("no migration {id:?} in the catalog (run `tern run SPEC` first)")))?;
+        let changes = self.store.changes(id)?;
+        let mut counts: BTreeMap<String, usize> = ChangeState::ALL.iter().map(|s| (s.as_str().to_string(), 0)).collect();
+        for c in &changes {
+            *counts.entry(c.state.as_str().to_string()).or_default() += 1;
+        }
+        let end = if m.state == MigrationState::Done { m.finished_at.unwrap_or_else(now) } else { now() };
+        Ok(Status {
+            id: m.id.clone(),
+            title: m.title.clone(),
+            owner: m.owner.clone(),
+            state: m.state,
+            paused_reason: m.paused_reason.clone(),
+            counts,
+            breakage_rate: breakage_rate(&changes),
+            consumers: changes.into_iter().map(consumer_status).collect(),
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            elapsed_s: (end - m.started_at).max(0),
+            time_to_completion_s: m.finished_at.filter(|_| m.state == MigrationState::Done).map(|f| (f - m.started_at).max(0)),
+            manual_interventions: m.manual_interventions,
+        })
+    }
+}
+
+/// Failed verifications plus merged-then-reverted changes, over committed changes.
+fn breakage_rate(changes: &[Change]) -> f64 {
+    let attempted = changes.iter().filter(|c| c.commit.is_some()).count();
+    if attempted == 0 {
+        return 0.0;
+    }
+    let broken = changes
+        .iter()
+        .filter(|c| c.verify.as_ref().is_some_and(|v| !v.ok) || c.revert_commit.is_some())
+        .count();
+    ((broken as f64 / attempted as f64) * 10_000.0).round() / 10_000.0
+}
+
+fn consumer_status(c: Change) -> ConsumerStatus {
+    ConsumerStatus {
+        id: c.consumer,
+        state: c.state,
+        branch: c.branch,
+        verify: c.verify.map(|v| VerifySummary {
+            ok: v.ok,
+            seconds: v.seconds,
+            command: v.command,
+            log_tail: v.log_tail,
+        }),
+        unresolved: c.unresolved,
+        owner: c.owner,
+        repo: c.repo,
+        via: c.via,
+        files: c.files,
+        edits: c.edits,
+        error: c.error,
+        approved_by: c.approved_by,
+    }
+}
