@@ -20,12 +20,16 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
         line,
         message,
     };
-    let docs = tern_yaml::load_all(text).map_err(|e| err(e.line, format!("not valid YAML: {}", e.message)))?;
+    let docs = tern_yaml::load_all(text)
+        .map_err(|e| err(e.line, format!("not valid YAML: {}", e.message)))?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut batch = ImportBatch::default();
     for doc in docs.iter().filter(|d| !d.is_null()) {
         if doc.as_map().is_none() {
-            return Err(err(doc.line, format!("an entity must be a mapping, found {}", doc.kind())));
+            return Err(err(
+                doc.line,
+                format!("an entity must be a mapping, found {}", doc.kind()),
+            ));
         }
         let field = |node: &Node, key: &str| -> Result<String> {
             node.get(key)
@@ -35,12 +39,20 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
         };
         let api_version = field(doc, "apiVersion")?;
         if !api_version.starts_with("backstage.io/") {
-            return Err(err(doc.line, format!("apiVersion {api_version:?} is not a Backstage entity")));
+            return Err(err(
+                doc.line,
+                format!("apiVersion {api_version:?} is not a Backstage entity"),
+            ));
         }
         let kind = field(doc, "kind")?;
-        let metadata = doc.get("metadata").ok_or_else(|| err(doc.line, "entity has no `metadata`".into()))?;
+        let metadata = doc
+            .get("metadata")
+            .ok_or_else(|| err(doc.line, "entity has no `metadata`".into()))?;
         let name = field(metadata, "name")?;
-        let namespace = metadata.get("namespace").and_then(Node::as_str).unwrap_or("default");
+        let namespace = metadata
+            .get("namespace")
+            .and_then(Node::as_str)
+            .unwrap_or("default");
         let id = entity_id(namespace, &name);
         let annotation = |key: &str| {
             metadata
@@ -50,7 +62,11 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
                 .map(str::to_string)
         };
         let spec = doc.get("spec");
-        let spec_str = |key: &str| spec.and_then(|s| s.get(key)).and_then(Node::as_str).map(str::to_string);
+        let spec_str = |key: &str| {
+            spec.and_then(|s| s.get(key))
+                .and_then(Node::as_str)
+                .map(str::to_string)
+        };
         let spec_list = |key: &str| -> Result<Vec<(String, usize)>> {
             match spec.and_then(|s| s.get(key)) {
                 None => Ok(vec![]),
@@ -60,9 +76,9 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
                     .ok_or_else(|| err(n.line, format!("`spec.{key}` must be a list")))?
                     .iter()
                     .map(|i| {
-                        i.as_str()
-                            .map(|s| (s.to_string(), i.line))
-                            .ok_or_else(|| err(i.line, format!("`spec.{key}` entries must be entity refs")))
+                        i.as_str().map(|s| (s.to_string(), i.line)).ok_or_else(|| {
+                            err(i.line, format!("`spec.{key}` entries must be entity refs"))
+                        })
                     })
                     .collect(),
             }
@@ -72,7 +88,12 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
             "Resource" | "API" if spec_str("type").as_deref() == Some("dataset") => {
                 let list = |key: &str| -> Vec<String> {
                     annotation(key)
-                        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                        .map(|v| {
+                            v.split(',')
+                                .map(|s| s.trim().to_string())
+                                .filter(|s| !s.is_empty())
+                                .collect()
+                        })
                         .unwrap_or_default()
                 };
                 let paths = list("tern.dev/paths");
@@ -87,7 +108,8 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
                     })
                     .collect();
                 let tables = list("tern.dev/tables");
-                let platform = annotation("tern.dev/platform").or_else(|| infer_platform(&paths, &tables));
+                let platform =
+                    annotation("tern.dev/platform").or_else(|| infer_platform(&paths, &tables));
                 // A Resource that depends on a Component is that component's output.
                 for (r, _) in spec_list("dependsOn")? {
                     if let Some(("component", producer)) = split_ref(&r, "component") {
@@ -132,8 +154,12 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
                     }
                     continue;
                 };
-                let repo = source_location(&location, base)
-                    .ok_or_else(|| err(metadata.line, format!("source-location {location:?} is neither dir:PATH nor url:URL")))?;
+                let repo = source_location(&location, base).ok_or_else(|| {
+                    err(
+                        metadata.line,
+                        format!("source-location {location:?} is neither dir:PATH nor url:URL"),
+                    )
+                })?;
                 for ds in reads {
                     batch.reads.push((ds, id.clone(), Via::Catalog));
                 }
@@ -143,7 +169,10 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
                 batch.consumers.push(Consumer { id, repo, owner });
             }
             "Group" => {
-                let members = spec_list("members")?.into_iter().map(|(m, _)| user_ref(&m)).collect();
+                let members = spec_list("members")?
+                    .into_iter()
+                    .map(|(m, _)| user_ref(&m))
+                    .collect();
                 batch.teams.push(Team {
                     id: team_ref(&name_with_ns(namespace, &name)),
                     members,
@@ -210,7 +239,10 @@ fn full_ref(r: &str, default_kind: &str) -> String {
 }
 
 fn infer_platform(paths: &[String], tables: &[String]) -> Option<String> {
-    let scheme = paths.first().and_then(|p| p.split_once("://")).map(|(s, _)| s);
+    let scheme = paths
+        .first()
+        .and_then(|p| p.split_once("://"))
+        .map(|(s, _)| s);
     match scheme {
         Some("gs") => Some("gcs".into()),
         Some(s) => Some(s.to_string()),
@@ -229,7 +261,12 @@ fn source_location(location: &str, base: &Path) -> Option<String> {
         } else {
             absolute(base).join(dir)
         };
-        Some(normalise(&joined).to_string_lossy().trim_end_matches('/').to_string())
+        Some(
+            normalise(&joined)
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_string(),
+        )
     } else {
         location.strip_prefix("url:").map(|u| u.trim().to_string())
     }
@@ -239,7 +276,9 @@ fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 

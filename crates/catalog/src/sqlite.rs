@@ -47,14 +47,16 @@ impl SqliteStore {
             Connection::open(path)
         }
         .map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         if path != ":memory:" {
             // WAL lets the portal read while a campaign writes.
             let _: String = conn
                 .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
                 .map_err(db)?;
-            conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(db)?;
         }
         let store = SqliteStore {
             conn: Mutex::new(conn),
@@ -83,13 +85,17 @@ impl SqliteStore {
         if version as usize > SCHEMA.len() {
             return Err(CatalogError::Url(
                 self.path.clone(),
-                format!("schema version {version} is newer than this tern understands ({})", SCHEMA.len()),
+                format!(
+                    "schema version {version} is newer than this tern understands ({})",
+                    SCHEMA.len()
+                ),
             ));
         }
         for (step, sql) in SCHEMA.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction().map_err(self.db())?;
             tx.execute_batch(sql).map_err(self.db())?;
-            tx.pragma_update(None, "user_version", step as i64 + 1).map_err(self.db())?;
+            tx.pragma_update(None, "user_version", step as i64 + 1)
+                .map_err(self.db())?;
             tx.commit().map_err(self.db())?;
             tracing::debug!(step = step + 1, "catalog schema upgraded");
         }
@@ -125,8 +131,11 @@ impl Store for SqliteStore {
             )
             .map_err(self.db())?;
             // The catalog's word on what a consumer reads replaces the last import's.
-            tx.execute("DELETE FROM reads WHERE consumer = ?1 AND via = 'catalog'", params![c.id])
-                .map_err(self.db())?;
+            tx.execute(
+                "DELETE FROM reads WHERE consumer = ?1 AND via = 'catalog'",
+                params![c.id],
+            )
+            .map_err(self.db())?;
             tx.execute("DELETE FROM produces WHERE consumer = ?1", params![c.id])
                 .map_err(self.db())?;
         }
@@ -152,15 +161,24 @@ impl Store for SqliteStore {
             )
             .map_err(self.db())?;
             for m in &t.members {
-                tx.execute("INSERT OR IGNORE INTO members (team, user) VALUES (?1, ?2)", params![t.id, m])
-                    .map_err(self.db())?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO members (team, user) VALUES (?1, ?2)",
+                    params![t.id, m],
+                )
+                .map_err(self.db())?;
             }
         }
         for (team, user) in &batch.memberships {
-            tx.execute("INSERT OR IGNORE INTO teams (id) VALUES (?1)", params![team])
-                .map_err(self.db())?;
-            tx.execute("INSERT OR IGNORE INTO members (team, user) VALUES (?1, ?2)", params![team, user])
-                .map_err(self.db())?;
+            tx.execute(
+                "INSERT OR IGNORE INTO teams (id) VALUES (?1)",
+                params![team],
+            )
+            .map_err(self.db())?;
+            tx.execute(
+                "INSERT OR IGNORE INTO members (team, user) VALUES (?1, ?2)",
+                params![team, user],
+            )
+            .map_err(self.db())?;
         }
         tx.commit().map_err(self.db())?;
         Ok(ImportSummary {
@@ -174,39 +192,54 @@ impl Store for SqliteStore {
     fn dataset(&self, id: &str) -> Result<Option<Dataset>> {
         let conn = self.lock();
         let rec: Option<String> = conn
-            .query_row("SELECT record FROM datasets WHERE id = ?1", params![id], |r| r.get(0))
+            .query_row(
+                "SELECT record FROM datasets WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(self.db())?;
-        rec.map(|r| from_json(&format!("dataset {id}"), &r)).transpose()
+        rec.map(|r| from_json(&format!("dataset {id}"), &r))
+            .transpose()
     }
 
     fn datasets(&self) -> Result<Vec<Dataset>> {
         let conn = self.lock();
-        let mut stmt = conn.prepare("SELECT id, record FROM datasets ORDER BY id").map_err(self.db())?;
+        let mut stmt = conn
+            .prepare("SELECT id, record FROM datasets ORDER BY id")
+            .map_err(self.db())?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .map_err(self.db())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(self.db())?;
-        rows.iter().map(|(id, r)| from_json(&format!("dataset {id}"), r)).collect()
+        rows.iter()
+            .map(|(id, r)| from_json(&format!("dataset {id}"), r))
+            .collect()
     }
 
     fn consumer(&self, id: &str) -> Result<Option<Consumer>> {
         let conn = self.lock();
-        conn.query_row("SELECT id, repo, owner FROM consumers WHERE id = ?1", params![id], |r| {
-            Ok(Consumer {
-                id: r.get(0)?,
-                repo: r.get(1)?,
-                owner: r.get(2)?,
-            })
-        })
+        conn.query_row(
+            "SELECT id, repo, owner FROM consumers WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok(Consumer {
+                    id: r.get(0)?,
+                    repo: r.get(1)?,
+                    owner: r.get(2)?,
+                })
+            },
+        )
         .optional()
         .map_err(self.db())
     }
 
     fn consumers(&self) -> Result<Vec<Consumer>> {
         let conn = self.lock();
-        let mut stmt = conn.prepare("SELECT id, repo, owner FROM consumers ORDER BY id").map_err(self.db())?;
+        let mut stmt = conn
+            .prepare("SELECT id, repo, owner FROM consumers ORDER BY id")
+            .map_err(self.db())?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(Consumer {
@@ -238,7 +271,12 @@ impl Store for SqliteStore {
         while let Some((ds, depth)) = queue.pop_front() {
             let rows = readers
                 .query_map(params![ds], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
                 })
                 .map_err(self.db())?
                 .collect::<Result<Vec<_>, _>>()
@@ -293,11 +331,19 @@ impl Store for SqliteStore {
     fn team(&self, id: &str) -> Result<Option<Team>> {
         let conn = self.lock();
         let webhook: Option<Option<String>> = conn
-            .query_row("SELECT webhook FROM teams WHERE id = ?1", params![id], |r| r.get(0))
+            .query_row(
+                "SELECT webhook FROM teams WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(self.db())?;
-        let Some(webhook) = webhook else { return Ok(None) };
-        let mut stmt = conn.prepare("SELECT user FROM members WHERE team = ?1 ORDER BY user").map_err(self.db())?;
+        let Some(webhook) = webhook else {
+            return Ok(None);
+        };
+        let mut stmt = conn
+            .prepare("SELECT user FROM members WHERE team = ?1 ORDER BY user")
+            .map_err(self.db())?;
         let members = stmt
             .query_map(params![id], |r| r.get(0))
             .map_err(self.db())?
@@ -336,10 +382,15 @@ impl Store for SqliteStore {
     fn migration(&self, id: &str) -> Result<Option<Migration>> {
         let rec: Option<String> = self
             .lock()
-            .query_row("SELECT record FROM migrations WHERE id = ?1", params![id], |r| r.get(0))
+            .query_row(
+                "SELECT record FROM migrations WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(self.db())?;
-        rec.map(|r| from_json(&format!("migration {id}"), &r)).transpose()
+        rec.map(|r| from_json(&format!("migration {id}"), &r))
+            .transpose()
     }
 
     fn migrations(&self) -> Result<Vec<Migration>> {
@@ -352,7 +403,9 @@ impl Store for SqliteStore {
             .map_err(self.db())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(self.db())?;
-        rows.iter().map(|(id, r)| from_json(&format!("migration {id}"), r)).collect()
+        rows.iter()
+            .map(|(id, r)| from_json(&format!("migration {id}"), r))
+            .collect()
     }
 
     fn put_change(&self, c: &Change, note: &str) -> Result<()> {
@@ -376,7 +429,14 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO change_events (migration, consumer, at, from_state, to_state, note)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![c.migration, c.consumer, c.updated_at, before, c.state.as_str(), note],
+                params![
+                    c.migration,
+                    c.consumer,
+                    c.updated_at,
+                    before,
+                    c.state.as_str(),
+                    note
+                ],
             )
             .map_err(self.db())?;
         }
@@ -393,7 +453,8 @@ impl Store for SqliteStore {
             )
             .optional()
             .map_err(self.db())?;
-        rec.map(|r| from_json(&format!("change {migration}/{consumer}"), &r)).transpose()
+        rec.map(|r| from_json(&format!("change {migration}/{consumer}"), &r))
+            .transpose()
     }
 
     fn changes(&self, migration: &str) -> Result<Vec<Change>> {
@@ -402,7 +463,9 @@ impl Store for SqliteStore {
             .prepare("SELECT consumer, record FROM changes WHERE migration = ?1 ORDER BY consumer")
             .map_err(self.db())?;
         let rows = stmt
-            .query_map(params![migration], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map(params![migration], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(self.db())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(self.db())?;
@@ -432,7 +495,8 @@ impl Store for SqliteStore {
             .map_err(self.db())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(self.db())?;
-        let state = |s: &str| -> Result<ChangeState> { from_json("change event", &format!("\"{s}\"")) };
+        let state =
+            |s: &str| -> Result<ChangeState> { from_json("change event", &format!("\"{s}\"")) };
         rows.into_iter()
             .map(|(consumer, at, from, to, note)| {
                 Ok(ChangeEvent {

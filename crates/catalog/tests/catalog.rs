@@ -73,55 +73,113 @@ fn store_with_catalog() -> (tempfile::TempDir, Box<dyn Store>) {
 fn import_reads_every_entity_kind() {
     let (_dir, store) = store_with_catalog();
     let ds = store.dataset("hdfs-plays").unwrap().unwrap();
-    assert_eq!(ds.paths, vec!["hdfs://prod-nn:8020/warehouse/plays", "/warehouse/plays"]);
+    assert_eq!(
+        ds.paths,
+        vec!["hdfs://prod-nn:8020/warehouse/plays", "/warehouse/plays"]
+    );
     assert_eq!(ds.tables, vec!["legacy.plays"]);
     assert_eq!(ds.format.as_deref(), Some("avro"));
     assert_eq!(ds.platform.as_deref(), Some("hdfs"));
     assert_eq!(ds.owner.as_deref(), Some("group:default/data-platform"));
     let daily = store.consumer("plays-daily").unwrap().unwrap();
     assert_eq!(daily.repo, "/srv/catalog/repos/plays-daily");
-    assert_eq!(store.consumer("sessionizer").unwrap().unwrap().repo, "/srv/elsewhere/sessionizer");
-    assert_eq!(store.consumer("dashboard").unwrap().unwrap().repo, "https://git.example.com/bi/dashboard");
-    assert!(store.is_member("group:default/insights", "user:default/alice").unwrap());
-    assert!(store.is_member("group:default/insights", "user:default/bob").unwrap());
-    assert!(!store.is_member("group:default/insights", "user:default/mallory").unwrap());
+    assert_eq!(
+        store.consumer("sessionizer").unwrap().unwrap().repo,
+        "/srv/elsewhere/sessionizer"
+    );
+    assert_eq!(
+        store.consumer("dashboard").unwrap().unwrap().repo,
+        "https://git.example.com/bi/dashboard"
+    );
+    assert!(store
+        .is_member("group:default/insights", "user:default/alice")
+        .unwrap());
+    assert!(store
+        .is_member("group:default/insights", "user:default/bob")
+        .unwrap());
+    assert!(!store
+        .is_member("group:default/insights", "user:default/mallory")
+        .unwrap());
 }
 
 #[test]
 fn direct_and_transitive_consumers() {
     let (_dir, store) = store_with_catalog();
-    let direct: Vec<(String, u32)> =
-        store.consumers_of("hdfs-plays", false).unwrap().into_iter().map(|c| (c.id, c.depth)).collect();
-    assert_eq!(direct, vec![("plays-daily".into(), 1), ("sessionizer".into(), 1)]);
-    let all: Vec<(String, u32)> =
-        store.consumers_of("hdfs-plays", true).unwrap().into_iter().map(|c| (c.id, c.depth)).collect();
-    assert_eq!(all, vec![("plays-daily".into(), 1), ("sessionizer".into(), 1), ("dashboard".into(), 2)]);
+    let direct: Vec<(String, u32)> = store
+        .consumers_of("hdfs-plays", false)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.depth))
+        .collect();
+    assert_eq!(
+        direct,
+        vec![("plays-daily".into(), 1), ("sessionizer".into(), 1)]
+    );
+    let all: Vec<(String, u32)> = store
+        .consumers_of("hdfs-plays", true)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.depth))
+        .collect();
+    assert_eq!(
+        all,
+        vec![
+            ("plays-daily".into(), 1),
+            ("sessionizer".into(), 1),
+            ("dashboard".into(), 2)
+        ]
+    );
     assert!(store.consumers_of("nothing", true).unwrap().is_empty());
 }
 
 #[test]
 fn reimport_replaces_a_consumers_declared_reads() {
     let (_dir, store) = store_with_catalog();
-    let again = CATALOG.replace("dependsOn: [resource:default/hdfs-plays]}", "dependsOn: []}");
-    store.import(&backstage::parse(&again, Path::new("/srv/catalog/catalog-info.yaml")).unwrap()).unwrap();
-    let ids: Vec<String> = store.consumers_of("hdfs-plays", false).unwrap().into_iter().map(|c| c.id).collect();
+    let again = CATALOG.replace(
+        "dependsOn: [resource:default/hdfs-plays]}",
+        "dependsOn: []}",
+    );
+    store
+        .import(&backstage::parse(&again, Path::new("/srv/catalog/catalog-info.yaml")).unwrap())
+        .unwrap();
+    let ids: Vec<String> = store
+        .consumers_of("hdfs-plays", false)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids, vec!["sessionizer"]);
 }
 
 #[test]
 fn bad_files_name_file_and_line_and_write_nothing() {
-    let err = backstage::parse("kind: Component\nmetadata: [unclosed\n", Path::new("c.yaml")).unwrap_err();
+    let err = backstage::parse(
+        "kind: Component\nmetadata: [unclosed\n",
+        Path::new("c.yaml"),
+    )
+    .unwrap_err();
     assert!(err.to_string().starts_with("c.yaml:"), "{err}");
-    let err = backstage::parse("apiVersion: backstage.io/v1alpha1\nkind: Component\nspec: {}\n", Path::new("c.yaml")).unwrap_err();
+    let err = backstage::parse(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nspec: {}\n",
+        Path::new("c.yaml"),
+    )
+    .unwrap_err();
     assert_eq!(err.to_string(), "c.yaml:1: entity has no `metadata`");
     let err = backstage::parse("---\n- just a list\n", Path::new("c.yaml")).unwrap_err();
-    assert!(err.to_string().contains("c.yaml:2: an entity must be a mapping"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("c.yaml:2: an entity must be a mapping"),
+        "{err}"
+    );
     let err = backstage::parse(
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\n  annotations: {backstage.io/source-location: 'ftp:x'}\nspec: {dependsOn: [resource:a]}\n",
         Path::new("c.yaml"),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("c.yaml:4: source-location"), "{err}");
+    assert!(
+        err.to_string().contains("c.yaml:4: source-location"),
+        "{err}"
+    );
 }
 
 #[test]

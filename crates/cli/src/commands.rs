@@ -137,7 +137,8 @@ pub fn open_catalog(url: &str, create: bool) -> Result<Box<dyn Store>> {
 
 fn read_spec(path: &Path) -> Result<(Spec, String, String)> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| BadInput(format!("{name}: cannot read the spec: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BadInput(format!("{name}: cannot read the spec: {e}")))?;
     let spec = Spec::parse(&text, &name)?;
     Ok((spec, text, name))
 }
@@ -151,9 +152,11 @@ impl Bar {
         Bar(show.then(|| {
             let b = ProgressBar::new(0);
             b.set_style(
-                ProgressStyle::with_template("{spinner} {prefix:>10} [{bar:30}] {pos}/{len} {wide_msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} {prefix:>10} [{bar:30}] {pos}/{len} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             b
         }))
@@ -208,7 +211,8 @@ pub fn rewrite(a: RewriteArgs, catalog: &str) -> Result<()> {
             tern_catalog::open("sqlite::memory:")?
         }
     };
-    let engine = tern_rewrite::Engine::new(tern_fleet::resolve(&spec, store.as_ref(), &name)?.rules);
+    let engine =
+        tern_rewrite::Engine::new(tern_fleet::resolve(&spec, store.as_ref(), &name)?.rules);
     let bar = Bar::new(a.json);
     let mut out = render::RewriteOutput::default();
     for dir in &a.dirs {
@@ -238,7 +242,8 @@ pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
             // Parse everything first: a bad file anywhere writes nothing at all.
             let mut batch = tern_catalog::ImportBatch::default();
             for f in &files {
-                let text = std::fs::read_to_string(f).map_err(|e| BadInput(format!("{}: cannot read: {e}", f.display())))?;
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| BadInput(format!("{}: cannot read: {e}", f.display())))?;
                 batch.extend(backstage::parse(&text, f)?);
             }
             let store = open_catalog(url, true)?;
@@ -256,7 +261,11 @@ pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
                 Ok(())
             }
         }
-        CatalogCommand::Consumers { dataset, transitive, json } => {
+        CatalogCommand::Consumers {
+            dataset,
+            transitive,
+            json,
+        } => {
             let store = open_catalog(url, false)?;
             if store.dataset(&dataset)?.is_none() {
                 return Err(BadInput(format!("no dataset {dataset:?} in the catalog")).into());
@@ -336,7 +345,9 @@ pub fn status(a: IdArgs, url: &str) -> Result<()> {
 }
 
 pub fn approve(a: ApproveArgs, url: &str) -> Result<()> {
-    let status = with_fleet(url, |f| Ok(f.approve(&a.id, &a.consumer, a.user.as_deref())?))?;
+    let status = with_fleet(url, |f| {
+        Ok(f.approve(&a.id, &a.consumer, a.user.as_deref())?)
+    })?;
     report_status(&status, a.json)
 }
 
@@ -351,6 +362,7 @@ pub fn resume(a: IdArgs, url: &str) -> Result<()> {
 }
 
 pub fn rollback(a: RollbackArgs, url: &str) -> Result<()> {
-    let status = with_fleet(url, |f| Ok(f.rollback(&a.id, a.consumer.as_deref())?)).context("rollback")?;
+    let status =
+        with_fleet(url, |f| Ok(f.rollback(&a.id, a.consumer.as_deref())?)).context("rollback")?;
     report_status(&status, a.json)
 }

@@ -82,12 +82,16 @@ enum Command {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("TERN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let catalog = cli.catalog.clone().unwrap_or_else(|| "sqlite:./tern.db".into());
+    let catalog = cli
+        .catalog
+        .clone()
+        .unwrap_or_else(|| "sqlite:./tern.db".into());
     let result = match cli.command {
         Command::Demo(a) => commands::demo(a),
         Command::Rewrite(a) => commands::rewrite(a, &catalog),
@@ -115,10 +119,18 @@ fn exit_for(e: &anyhow::Error) -> ExitCode {
     let bad_input = e.chain().any(|c| {
         c.is::<BadInput>()
             || c.is::<tern_spec::SpecError>()
-            || c.downcast_ref::<tern_fleet::FleetError>().is_some_and(|f| f.is_bad_input())
+            || c.downcast_ref::<tern_fleet::FleetError>()
+                .is_some_and(|f| f.is_bad_input())
             || c.downcast_ref::<tern_catalog::CatalogError>()
-                .is_some_and(|c| matches!(c, tern_catalog::CatalogError::Parse { .. } | tern_catalog::CatalogError::Url(..)))
-            || c.downcast_ref::<tern_scan::ScanError>().is_some_and(|s| matches!(s, tern_scan::ScanError::NotADirectory(_)))
+                .is_some_and(|c| {
+                    matches!(
+                        c,
+                        tern_catalog::CatalogError::Parse { .. }
+                            | tern_catalog::CatalogError::Url(..)
+                    )
+                })
+            || c.downcast_ref::<tern_scan::ScanError>()
+                .is_some_and(|s| matches!(s, tern_scan::ScanError::NotADirectory(_)))
     });
     ExitCode::from(if bad_input { 2 } else { 1 })
 }

@@ -18,7 +18,8 @@ pub struct RewriteOutput {
 impl RewriteOutput {
     pub fn add(&mut self, report: TreeReport) {
         self.edits += report.edits();
-        self.files_changed.extend(report.files.into_iter().map(|f| f.path));
+        self.files_changed
+            .extend(report.files.into_iter().map(|f| f.path));
         self.unresolved.extend(report.findings);
     }
 }
@@ -93,7 +94,12 @@ pub fn rewrite(out: &RewriteOutput, dry_run: bool) {
     for u in &out.unresolved {
         println!("unresolved {}:{}: {}", u.path, u.line, u.reason);
     }
-    println!("{verb} {} files with {} edits; {} unresolved", out.files_changed.len(), out.edits, out.unresolved.len());
+    println!(
+        "{verb} {} files with {} edits; {} unresolved",
+        out.files_changed.len(),
+        out.edits,
+        out.unresolved.len()
+    );
 }
 
 pub fn consumers(list: &[ConsumerRef]) {
@@ -103,7 +109,15 @@ pub fn consumers(list: &[ConsumerRef]) {
     }
     let rows: Vec<Vec<String>> = list
         .iter()
-        .map(|c| vec![c.id.clone(), short_ref(c.owner.as_deref()), c.via.as_str().into(), c.depth.to_string(), c.repo.clone()])
+        .map(|c| {
+            vec![
+                c.id.clone(),
+                short_ref(c.owner.as_deref()),
+                c.via.as_str().into(),
+                c.depth.to_string(),
+                c.repo.clone(),
+            ]
+        })
         .collect();
     table(&["CONSUMER", "OWNER", "VIA", "DEPTH", "REPO"], &rows);
 }
@@ -124,7 +138,10 @@ pub fn plan(plan: &Plan) {
             ]
         })
         .collect();
-    table(&["CONSUMER", "VIA", "FILES", "EDITS", "UNRESOLVED", "DETAIL"], &rows);
+    table(
+        &["CONSUMER", "VIA", "FILES", "EDITS", "UNRESOLVED", "DETAIL"],
+        &rows,
+    );
     for c in &plan.consumers {
         for u in &c.unresolved {
             println!("  {} {}:{}: {}", c.id, u.path, u.line, u.reason);
@@ -141,7 +158,10 @@ fn duration(s: i64) -> String {
 }
 
 pub fn status(s: &Status) {
-    let state = serde_json::to_value(s.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let state = serde_json::to_value(s.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     println!("{} — {}  [{}]", s.id, s.title, state);
     if let Some(r) = &s.paused_reason {
         println!("paused: {r}");
@@ -155,11 +175,12 @@ pub fn status(s: &Status) {
                 Some(v) => format!("{} {:.1}s", if v.ok { "pass" } else { "FAIL" }, v.seconds),
                 None => "-".to_string(),
             };
-            let failing_line = c
-                .verify
-                .as_ref()
-                .filter(|v| !v.ok)
-                .and_then(|v| v.log_tail.lines().find(|l| l.contains("FAIL")).or_else(|| v.log_tail.lines().last()));
+            let failing_line = c.verify.as_ref().filter(|v| !v.ok).and_then(|v| {
+                v.log_tail
+                    .lines()
+                    .find(|l| l.contains("FAIL"))
+                    .or_else(|| v.log_tail.lines().last())
+            });
             let note = if let Some(e) = &c.error {
                 e.clone()
             } else if let Some(line) = failing_line {
@@ -169,18 +190,37 @@ pub fn status(s: &Status) {
             } else {
                 String::new()
             };
-            vec![c.id.clone(), short_ref(c.owner.as_deref()), paint(c.state), c.files.len().to_string(), verify, note]
+            vec![
+                c.id.clone(),
+                short_ref(c.owner.as_deref()),
+                paint(c.state),
+                c.files.len().to_string(),
+                verify,
+                note,
+            ]
         })
         .collect();
-    table(&["CONSUMER", "OWNER", "STATE", "FILES", "VERIFY", "NOTE"], &rows);
-    let counts: Vec<String> = s.counts.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+    table(
+        &["CONSUMER", "OWNER", "STATE", "FILES", "VERIFY", "NOTE"],
+        &rows,
+    );
+    let counts: Vec<String> = s
+        .counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
     println!();
     println!("{} consumers: {}", s.consumers.len(), counts.join(", "));
     match s.time_to_completion_s {
         Some(t) => println!("time to completion: {}", duration(t)),
         None => println!("elapsed: {} (not complete)", duration(s.elapsed_s)),
     }
-    println!("breakage rate: {:.1}%   manual interventions: {}", s.breakage_rate * 100.0, s.manual_interventions);
+    println!(
+        "breakage rate: {:.1}%   manual interventions: {}",
+        s.breakage_rate * 100.0,
+        s.manual_interventions
+    );
 }
 
 /// `group:default/insights` reads as `insights` in a table.

@@ -12,14 +12,15 @@ impl Fleet<'_> {
             .store
             .migration(id)?
             .ok_or_else(|| FleetError::NotFound(format!("no migration {id:?} in the catalog")))?;
-        let spec = Spec::parse(&m.spec, &m.spec_file).map_err(|e| FleetError::State(format!("stored spec of {id}: {e}")))?;
+        let spec = Spec::parse(&m.spec, &m.spec_file)
+            .map_err(|e| FleetError::State(format!("stored spec of {id}: {e}")))?;
         Ok((m, spec))
     }
 
     fn change_of(&self, id: &str, consumer: &str) -> Result<Change> {
-        self.store
-            .change(id, consumer)?
-            .ok_or_else(|| FleetError::NotFound(format!("migration {id} has no consumer {consumer:?}")))
+        self.store.change(id, consumer)?.ok_or_else(|| {
+            FleetError::NotFound(format!("migration {id} has no consumer {consumer:?}"))
+        })
     }
 
     fn step(&self, r: Result<(), Step>, change: &mut Change, what: &str) -> Result<()> {
@@ -30,7 +31,10 @@ impl Fleet<'_> {
                 change.error = Some(format!("{what}: {e}"));
                 change.updated_at = now();
                 self.store.put_change(change, what)?;
-                Err(FleetError::State(format!("{}: {what} failed: {e}", change.consumer)))
+                Err(FleetError::State(format!(
+                    "{}: {what} failed: {e}",
+                    change.consumer
+                )))
             }
         }
     }
@@ -41,7 +45,10 @@ impl Fleet<'_> {
     pub fn approve(&self, id: &str, consumer: &str, by: Option<&str>) -> Result<Status> {
         let (mut m, spec) = self.migration_and_spec(id)?;
         let mut change = self.change_of(id, consumer)?;
-        if !matches!(change.state, ChangeState::Open | ChangeState::NeedsAttention) {
+        if !matches!(
+            change.state,
+            ChangeState::Open | ChangeState::NeedsAttention
+        ) {
             return Err(FleetError::State(format!(
                 "{consumer} is {}; only open or needs_attention changes can be approved",
                 change.state.as_str()
@@ -68,7 +75,13 @@ impl Fleet<'_> {
         change.approved_by = Some(by.map(user_ref).unwrap_or_else(|| "admin".into()));
         change.state = ChangeState::Approved;
         change.updated_at = now();
-        self.store.put_change(&change, &format!("approved by {}", change.approved_by.as_deref().unwrap_or("admin")))?;
+        self.store.put_change(
+            &change,
+            &format!(
+                "approved by {}",
+                change.approved_by.as_deref().unwrap_or("admin")
+            ),
+        )?;
         let merged = self.merge(&spec, &mut change);
         self.step(merged, &mut change, "merge")?;
         self.settle(id)?;
@@ -78,7 +91,9 @@ impl Fleet<'_> {
     /// Marks the campaign done when every change has settled.
     fn settle(&self, id: &str) -> Result<()> {
         let mut m = self.migration_and_spec(id)?.0;
-        if m.state == MigrationState::Running && self.store.changes(id)?.iter().all(|c| c.state.is_settled()) {
+        if m.state == MigrationState::Running
+            && self.store.changes(id)?.iter().all(|c| c.state.is_settled())
+        {
             m.state = MigrationState::Done;
             m.finished_at = Some(now());
             self.store.put_migration(&m)?;
@@ -90,7 +105,10 @@ impl Fleet<'_> {
     pub fn pause(&self, id: &str, reason: &str) -> Result<Status> {
         let mut m = self.migration_and_spec(id)?.0;
         if matches!(m.state, MigrationState::Done | MigrationState::RolledBack) {
-            return Err(FleetError::State(format!("migration {id} is {}; there is nothing to pause", state_word(m.state))));
+            return Err(FleetError::State(format!(
+                "migration {id} is {}; there is nothing to pause",
+                state_word(m.state)
+            )));
         }
         m.state = MigrationState::Paused;
         m.paused_reason = Some(reason.to_string());
@@ -102,7 +120,10 @@ impl Fleet<'_> {
     pub fn resume(&self, id: &str) -> Result<Status> {
         let mut m = self.migration_and_spec(id)?.0;
         if m.state != MigrationState::Paused {
-            return Err(FleetError::State(format!("migration {id} is {}, not paused", state_word(m.state))));
+            return Err(FleetError::State(format!(
+                "migration {id} is {}, not paused",
+                state_word(m.state)
+            )));
         }
         m.state = MigrationState::Running;
         m.paused_reason = None;
@@ -147,13 +168,21 @@ impl Fleet<'_> {
                 "closed before any change was made"
             }
             ChangeState::Merged => {
-                let merged = change.merge_commit.clone().or(change.commit.clone()).unwrap_or_default();
+                let merged = change
+                    .merge_commit
+                    .clone()
+                    .or(change.commit.clone())
+                    .unwrap_or_default();
                 let base = change.base_branch.clone().unwrap_or_else(|| "main".into());
                 let marker = format!("Tern-Reverts: {merged}");
                 let revert = match self.forge.find_commit(&change.repo, &base, &marker)? {
                     Some(done) => done,
                     None => {
-                        let message = format!("Revert \"{}\"\n\nRolled back by tern.\n\n{}\n{marker}", spec.title, trailer(&spec.id));
+                        let message = format!(
+                            "Revert \"{}\"\n\nRolled back by tern.\n\n{}\n{marker}",
+                            spec.title,
+                            trailer(&spec.id)
+                        );
                         self.forge.revert(&change.repo, &merged, &base, &message)?
                     }
                 };

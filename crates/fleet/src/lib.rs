@@ -12,9 +12,9 @@
 //! This crate prints nothing: progress goes to a callback, results come back
 //! as values ([`Plan`], [`Status`]) that the CLI and portal render.
 
+mod control;
 mod plan;
 mod resolve;
-mod control;
 mod run;
 mod status;
 

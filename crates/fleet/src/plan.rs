@@ -79,7 +79,12 @@ impl Fleet<'_> {
 
     /// Plans every consumer in parallel; changes nothing. Declared readers
     /// always appear; scanned ones only when their code names the dataset.
-    pub fn plan(&self, spec: &Spec, spec_file: &str, progress: &(dyn Fn(Progress) + Sync)) -> Result<Plan> {
+    pub fn plan(
+        &self,
+        spec: &Spec,
+        spec_file: &str,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Plan> {
         let engine = Engine::new(resolve(spec, self.store, spec_file)?.rules);
         let candidates = self.candidates(spec)?;
         let planned = plan_all(self.forge, &engine, &candidates, progress);
@@ -106,12 +111,16 @@ pub(crate) fn plan_all(
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<ConsumerPlan>>> = Mutex::new(vec![None; candidates.len()]);
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(candidates.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(candidates.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((consumer, via, _)) = candidates.get(i) else { break };
+                let Some((consumer, via, _)) = candidates.get(i) else {
+                    break;
+                };
                 let plan = plan_one(forge, engine, consumer, *via);
                 results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(plan);
                 progress(Progress {
@@ -132,7 +141,12 @@ pub(crate) fn plan_all(
 }
 
 /// Scans one consumer's default branch in a temporary worktree.
-pub(crate) fn plan_one(forge: &dyn Forge, engine: &Engine, consumer: &Consumer, via: Via) -> ConsumerPlan {
+pub(crate) fn plan_one(
+    forge: &dyn Forge,
+    engine: &Engine,
+    consumer: &Consumer,
+    via: Via,
+) -> ConsumerPlan {
     let mut plan = ConsumerPlan {
         id: consumer.id.clone(),
         repo: consumer.repo.clone(),

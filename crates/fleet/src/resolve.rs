@@ -31,18 +31,32 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
         }
     };
     let (from, to) = if spec.replace.is_empty() {
-        (lookup(&spec.dataset.from, "from")?, lookup(&spec.dataset.to, "to")?)
+        (
+            lookup(&spec.dataset.from, "from")?,
+            lookup(&spec.dataset.to, "to")?,
+        )
     } else {
         // With explicit locators the catalog entries are optional context.
         (
-            spec.dataset.from.as_ref().and_then(|id| store.dataset(id).ok().flatten()),
-            spec.dataset.to.as_ref().and_then(|id| store.dataset(id).ok().flatten()),
+            spec.dataset
+                .from
+                .as_ref()
+                .and_then(|id| store.dataset(id).ok().flatten()),
+            spec.dataset
+                .to
+                .as_ref()
+                .and_then(|id| store.dataset(id).ok().flatten()),
         )
     };
-    let mut replace: Vec<(LocatorKind, Vec<String>, String)> =
-        spec.replace.iter().map(|r| (r.kind, r.old.clone(), r.new.clone())).collect();
+    let mut replace: Vec<(LocatorKind, Vec<String>, String)> = spec
+        .replace
+        .iter()
+        .map(|r| (r.kind, r.old.clone(), r.new.clone()))
+        .collect();
     if replace.is_empty() {
-        let from = from.as_ref().ok_or_else(|| FleetError::Spec(format!("{spec_file}: give `replace` or `dataset.from`")))?;
+        let from = from.as_ref().ok_or_else(|| {
+            FleetError::Spec(format!("{spec_file}: give `replace` or `dataset.from`"))
+        })?;
         if from.paths.is_empty() && from.tables.is_empty() {
             return Err(FleetError::Spec(format!(
                 "{spec_file}: `dataset.from`: dataset {:?} has no locators in the catalog (tern.dev/paths, tern.dev/tables); give `replace`",
@@ -50,7 +64,10 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
             )));
         }
         let to = to.as_ref().ok_or_else(|| {
-            FleetError::Spec(format!("{spec_file}: `dataset.to`: needed to know the new locators of {:?}", from.id))
+            FleetError::Spec(format!(
+                "{spec_file}: `dataset.to`: needed to know the new locators of {:?}",
+                from.id
+            ))
         })?;
         for (kind, old, new, word) in [
             (LocatorKind::Path, &from.paths, &to.paths, "paths"),
@@ -88,7 +105,10 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
     })?;
     Ok(Resolved {
         rules,
-        owner: spec.owner.clone().or_else(|| from.as_ref().and_then(|d| d.owner.clone())),
+        owner: spec
+            .owner
+            .clone()
+            .or_else(|| from.as_ref().and_then(|d| d.owner.clone())),
         from,
     })
 }

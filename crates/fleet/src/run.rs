@@ -13,17 +13,28 @@ use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
 use crate::plan::{plan_all, to_unresolved};
-use crate::{branch_name, commit_message, resolve, trailer, Fleet, FleetError, Progress, Result, Status};
+use crate::{
+    branch_name, commit_message, resolve, trailer, Fleet, FleetError, Progress, Result, Status,
+};
 
 impl Fleet<'_> {
     /// Runs (or continues) a campaign until every change is settled or waits
     /// for a person. Sequential within this call; resumable across calls.
-    pub fn run(&self, spec: &Spec, spec_text: &str, spec_file: &str, progress: &(dyn Fn(Progress) + Sync)) -> Result<Status> {
+    pub fn run(
+        &self,
+        spec: &Spec,
+        spec_text: &str,
+        spec_file: &str,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Status> {
         let resolved = resolve(spec, self.store, spec_file)?;
         let engine = Engine::new(resolved.rules);
         let mut migration = match self.store.migration(&spec.id)? {
             Some(m) if m.state == MigrationState::RolledBack => {
-                return Err(FleetError::State(format!("migration {} was rolled back; give the spec a new id to start again", spec.id)))
+                return Err(FleetError::State(format!(
+                    "migration {} was rolled back; give the spec a new id to start again",
+                    spec.id
+                )))
             }
             Some(m) if m.state == MigrationState::Paused => {
                 return Err(FleetError::State(format!(
@@ -79,21 +90,44 @@ impl Fleet<'_> {
     }
 
     /// Records a planned change for every consumer not yet in the campaign.
-    fn discover(&self, spec: &Spec, engine: &Engine, progress: &(dyn Fn(Progress) + Sync)) -> Result<()> {
-        let known: HashMap<String, Change> =
-            self.store.changes(&spec.id)?.into_iter().map(|c| (c.consumer.clone(), c)).collect();
-        let fresh: Vec<_> = self.candidates(spec)?.into_iter().filter(|(c, _, _)| !known.contains_key(&c.id)).collect();
+    fn discover(
+        &self,
+        spec: &Spec,
+        engine: &Engine,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<()> {
+        let known: HashMap<String, Change> = self
+            .store
+            .changes(&spec.id)?
+            .into_iter()
+            .map(|c| (c.consumer.clone(), c))
+            .collect();
+        let fresh: Vec<_> = self
+            .candidates(spec)?
+            .into_iter()
+            .filter(|(c, _, _)| !known.contains_key(&c.id))
+            .collect();
         // Declared readers need no scan now: patching scans them. Others are
         // only in the campaign if their code names the dataset.
         let (declared, scanned): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|(_, _, d)| *d);
         for (consumer, via, _) in &declared {
-            self.store.put_change(&Change::planned(&spec.id, consumer, *via), "found in the catalog")?;
+            self.store.put_change(
+                &Change::planned(&spec.id, consumer, *via),
+                "found in the catalog",
+            )?;
         }
         let plans = plan_all(self.forge, engine, &scanned, progress);
         for ((consumer, _, _), plan) in scanned.iter().zip(plans) {
             if plan.error.is_none() && !plan.is_empty() {
-                self.store.put_change(&Change::planned(&spec.id, consumer, Via::Scan), "found by scanning its code")?;
-                self.store.add_edge(spec.dataset.from.as_deref().unwrap_or(&spec.id), &consumer.id, Via::Scan)?;
+                self.store.put_change(
+                    &Change::planned(&spec.id, consumer, Via::Scan),
+                    "found by scanning its code",
+                )?;
+                self.store.add_edge(
+                    spec.dataset.from.as_deref().unwrap_or(&spec.id),
+                    &consumer.id,
+                    Via::Scan,
+                )?;
             }
         }
         Ok(())
@@ -105,7 +139,9 @@ impl Fleet<'_> {
         loop {
             let step = match change.state {
                 ChangeState::Planned => self.patch(spec, engine, change).map(|wt| worktree = wt),
-                ChangeState::Patched | ChangeState::Verifying => self.verify(spec, change, worktree.take()),
+                ChangeState::Patched | ChangeState::Verifying => {
+                    self.verify(spec, change, worktree.take())
+                }
                 ChangeState::Open if spec.approval == Approval::Auto => {
                     change.state = ChangeState::Approved;
                     change.approved_by = Some("auto".into());
@@ -120,10 +156,11 @@ impl Fleet<'_> {
                 Err(Step::Forge(e)) => {
                     change.error = Some(e.to_string());
                     change.state = ChangeState::Failed;
-                    self.save(change, "could not work on the repository").map_err(|e| match e {
-                        Step::Store(e) => FleetError::Catalog(e),
-                        Step::Forge(e) => FleetError::State(e.to_string()),
-                    })?;
+                    self.save(change, "could not work on the repository")
+                        .map_err(|e| match e {
+                            Step::Store(e) => FleetError::Catalog(e),
+                            Step::Forge(e) => FleetError::State(e.to_string()),
+                        })?;
                     return Ok(());
                 }
             }
@@ -136,16 +173,28 @@ impl Fleet<'_> {
     }
 
     /// Planned → patched (or skipped, needs_attention): rewrite in a worktree, commit, branch.
-    fn patch(&self, spec: &Spec, engine: &Engine, change: &mut Change) -> Result<Option<Worktree>, Step> {
+    fn patch(
+        &self,
+        spec: &Spec,
+        engine: &Engine,
+        change: &mut Change,
+    ) -> Result<Option<Worktree>, Step> {
         let info = self.forge.open(&change.repo)?;
         let branch = branch_name(&spec.id);
         change.base_branch = Some(info.default_branch.clone());
         if let Some(tip) = self.forge.branch(&change.repo, &branch)? {
             // A run that stopped after branching: reuse tern's commit.
-            if self.forge.find_commit(&change.repo, &branch, &trailer(&spec.id))?.as_deref() != Some(tip.as_str()) {
+            if self
+                .forge
+                .find_commit(&change.repo, &branch, &trailer(&spec.id))?
+                .as_deref()
+                != Some(tip.as_str())
+            {
                 return Err(Step::Forge(tern_forge::ForgeError::Raced {
                     repo: change.repo.clone(),
-                    reference: format!("refs/heads/{branch} exists and its tip is not tern's commit"),
+                    reference: format!(
+                        "refs/heads/{branch} exists and its tip is not tern's commit"
+                    ),
                 }));
             }
             change.branch = Some(branch.clone());
@@ -155,19 +204,40 @@ impl Fleet<'_> {
             return Ok(None);
         }
         let wt = self.forge.worktree(&change.repo, &info.head)?;
-        let report = tern_scan::scan_tree(engine, wt.path(), &|_| {})
-            .map_err(|e| Step::Forge(tern_forge::ForgeError::Io(e.to_string(), std::io::Error::other("scan"))))?;
+        let report = tern_scan::scan_tree(engine, wt.path(), &|_| {}).map_err(|e| {
+            Step::Forge(tern_forge::ForgeError::Io(
+                e.to_string(),
+                std::io::Error::other("scan"),
+            ))
+        })?;
         change.edits = report.edits() as u64;
         change.files = report.files.iter().map(|f| f.path.clone()).collect();
-        change.unresolved = report.findings.clone().into_iter().map(to_unresolved).collect();
+        change.unresolved = report
+            .findings
+            .clone()
+            .into_iter()
+            .map(to_unresolved)
+            .collect();
         if report.files.is_empty() {
-            change.state = if change.unresolved.is_empty() { ChangeState::Skipped } else { ChangeState::NeedsAttention };
-            let note = if change.unresolved.is_empty() { "nothing to change" } else { "only references tern cannot rewrite" };
+            change.state = if change.unresolved.is_empty() {
+                ChangeState::Skipped
+            } else {
+                ChangeState::NeedsAttention
+            };
+            let note = if change.unresolved.is_empty() {
+                "nothing to change"
+            } else {
+                "only references tern cannot rewrite"
+            };
             self.save(change, note)?;
             return Ok(None);
         }
-        tern_scan::write_changes(wt.path(), &report)
-            .map_err(|e| Step::Forge(tern_forge::ForgeError::Io(e.to_string(), std::io::Error::other("write"))))?;
+        tern_scan::write_changes(wt.path(), &report).map_err(|e| {
+            Step::Forge(tern_forge::ForgeError::Io(
+                e.to_string(),
+                std::io::Error::other("write"),
+            ))
+        })?;
         let Some(commit) = self.forge.commit(&wt, &commit_message(spec))? else {
             change.state = ChangeState::Skipped;
             self.save(change, "nothing to commit")?;
@@ -207,8 +277,9 @@ impl Fleet<'_> {
                 log_tail: "no verify command: neither .tern.yaml nor the spec names one".into(),
             },
             Some(cmd) => {
-                let out = run_verify(wt.path(), cmd, spec.verify.timeout)
-                    .map_err(|e| Step::Forge(tern_forge::ForgeError::Io(format!("running {cmd:?}"), e)))?;
+                let out = run_verify(wt.path(), cmd, spec.verify.timeout).map_err(|e| {
+                    Step::Forge(tern_forge::ForgeError::Io(format!("running {cmd:?}"), e))
+                })?;
                 VerifyResult {
                     ok: out.ok,
                     seconds: (out.seconds * 1000.0).round() / 1000.0,
@@ -222,7 +293,10 @@ impl Fleet<'_> {
         let (state, note) = match (ok, change.unresolved.is_empty()) {
             (false, _) => (ChangeState::Failed, "verification failed"),
             (true, true) => (ChangeState::Open, "verified; proposed"),
-            (true, false) => (ChangeState::NeedsAttention, "verified, but some references need a person"),
+            (true, false) => (
+                ChangeState::NeedsAttention,
+                "verified, but some references need a person",
+            ),
         };
         change.state = state;
         self.save(change, note)
@@ -235,7 +309,12 @@ impl Fleet<'_> {
             Some(b) => b.clone(),
             None => self.forge.open(&change.repo)?.default_branch,
         };
-        let message = format!("Merge {}: {}\n\n{}", branch_name(&spec.id), spec.title, trailer(&spec.id));
+        let message = format!(
+            "Merge {}: {}\n\n{}",
+            branch_name(&spec.id),
+            spec.title,
+            trailer(&spec.id)
+        );
         let tip = self.forge.merge(&change.repo, &commit, &base, &message)?;
         change.merge_commit = Some(tip);
         change.state = ChangeState::Merged;
@@ -246,8 +325,11 @@ impl Fleet<'_> {
 /// The repo's own verification command: `.tern.yaml` key `verify`.
 fn repo_verify_command(root: &std::path::Path) -> Result<Option<String>, String> {
     let path = root.join(".tern.yaml");
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
-    let doc = tern_yaml::load_one(&text).map_err(|e| format!(".tern.yaml:{}: not valid YAML: {}", e.line, e.message))?;
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let doc = tern_yaml::load_one(&text)
+        .map_err(|e| format!(".tern.yaml:{}: not valid YAML: {}", e.line, e.message))?;
     match doc.get("verify") {
         None => Ok(None),
         Some(v) => v

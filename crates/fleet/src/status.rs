@@ -84,16 +84,24 @@ pub struct VerifySummary {
 impl Fleet<'_> {
     /// The status of one migration.
     pub fn status(&self, id: &str) -> Result<Status> {
-        let m = self
-            .store
-            .migration(id)?
-            .ok_or_else(|| FleetError::NotFound(format!("no migration {id:?} in the catalog (run `tern run SPEC` first)")))?;
+        let m = self.store.migration(id)?.ok_or_else(|| {
+            FleetError::NotFound(format!(
+                "no migration {id:?} in the catalog (run `tern run SPEC` first)"
+            ))
+        })?;
         let changes = self.store.changes(id)?;
-        let mut counts: BTreeMap<String, usize> = ChangeState::ALL.iter().map(|s| (s.as_str().to_string(), 0)).collect();
+        let mut counts: BTreeMap<String, usize> = ChangeState::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), 0))
+            .collect();
         for c in &changes {
             *counts.entry(c.state.as_str().to_string()).or_default() += 1;
         }
-        let end = if m.state == MigrationState::Done { m.finished_at.unwrap_or_else(now) } else { now() };
+        let end = if m.state == MigrationState::Done {
+            m.finished_at.unwrap_or_else(now)
+        } else {
+            now()
+        };
         Ok(Status {
             id: m.id.clone(),
             title: m.title.clone(),
@@ -106,7 +114,10 @@ impl Fleet<'_> {
             started_at: m.started_at,
             finished_at: m.finished_at,
             elapsed_s: (end - m.started_at).max(0),
-            time_to_completion_s: m.finished_at.filter(|_| m.state == MigrationState::Done).map(|f| (f - m.started_at).max(0)),
+            time_to_completion_s: m
+                .finished_at
+                .filter(|_| m.state == MigrationState::Done)
+                .map(|f| (f - m.started_at).max(0)),
             manual_interventions: m.manual_interventions,
         })
     }

@@ -28,20 +28,32 @@ where
     cmd.arg("-C").arg(dir).args(&args);
     // Never let the caller's environment point git somewhere else, and never
     // let git look above the repository it was given.
-    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE"] {
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_NAMESPACE",
+    ] {
         cmd.env_remove(var);
     }
     if let Some(parent) = dir.parent() {
         cmd.env("GIT_CEILING_DIRECTORIES", parent);
     }
-    cmd.env("GIT_TERMINAL_PROMPT", "0").env("LC_ALL", "C").envs(IDENTITY);
+    cmd.env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .envs(IDENTITY);
     let out = cmd
         .output()
         .map_err(|e| ForgeError::Io("running git (is it installed?)".into(), e))?;
     if !out.status.success() {
         return Err(ForgeError::Git {
             dir: dir.display().to_string(),
-            args: args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()).collect::<Vec<_>>().join(" "),
+            args: args
+                .iter()
+                .map(|a| a.as_ref().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
@@ -87,7 +99,15 @@ impl LocalForge {
     }
 
     fn rev(&self, dir: &Path, rev: &str) -> Result<Option<String>> {
-        match git(dir, ["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]) {
+        match git(
+            dir,
+            [
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{rev}^{{commit}}"),
+            ],
+        ) {
             Ok(sha) => Ok(Some(sha)),
             Err(ForgeError::Git { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -95,7 +115,8 @@ impl LocalForge {
     }
 
     fn default_branch(&self, dir: &Path, repo: &str) -> Result<String> {
-        let exists = |b: &str| -> Result<bool> { Ok(self.rev(dir, &format!("refs/heads/{b}"))?.is_some()) };
+        let exists =
+            |b: &str| -> Result<bool> { Ok(self.rev(dir, &format!("refs/heads/{b}"))?.is_some()) };
         if let Ok(head) = git(dir, ["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"]) {
             if let Some(b) = head.strip_prefix("refs/remotes/origin/") {
                 if exists(b)? {
@@ -135,7 +156,17 @@ impl LocalForge {
             .tempdir()
             .map_err(|e| ForgeError::Io("creating a temporary directory".into(), e))?;
         let path = tmp.path().join("tree");
-        git(dir, [OsStr::new("worktree"), OsStr::new("add"), OsStr::new("--detach"), OsStr::new("--quiet"), path.as_os_str(), OsStr::new(rev)])?;
+        git(
+            dir,
+            [
+                OsStr::new("worktree"),
+                OsStr::new("add"),
+                OsStr::new("--detach"),
+                OsStr::new("--quiet"),
+                path.as_os_str(),
+                OsStr::new(rev),
+            ],
+        )?;
         Ok(Worktree {
             repo: dir.to_path_buf(),
             path,
@@ -146,7 +177,15 @@ impl LocalForge {
 
 impl Drop for Worktree {
     fn drop(&mut self) {
-        let _ = git(&self.repo, [OsStr::new("worktree"), OsStr::new("remove"), OsStr::new("--force"), self.path.as_os_str()]);
+        let _ = git(
+            &self.repo,
+            [
+                OsStr::new("worktree"),
+                OsStr::new("remove"),
+                OsStr::new("--force"),
+                self.path.as_os_str(),
+            ],
+        );
         let _ = git(&self.repo, ["worktree", "prune"]);
     }
 }
@@ -158,7 +197,10 @@ impl Forge for LocalForge {
         let head = self
             .rev(&dir, &format!("refs/heads/{default_branch}"))?
             .ok_or_else(|| ForgeError::NoDefaultBranch(repo.to_string()))?;
-        Ok(RepoInfo { default_branch, head })
+        Ok(RepoInfo {
+            default_branch,
+            head,
+        })
     }
 
     fn worktree(&self, repo: &str, rev: &str) -> Result<Worktree> {
@@ -171,7 +213,17 @@ impl Forge for LocalForge {
         if git_ok(&wt.path, &["diff", "--cached", "--quiet"])? {
             return Ok(None);
         }
-        git(&wt.path, ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message])?;
+        git(
+            &wt.path,
+            [
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "--no-gpg-sign",
+                "-m",
+                message,
+            ],
+        )?;
         Ok(Some(git(&wt.path, ["rev-parse", "HEAD"])?))
     }
 
@@ -189,21 +241,38 @@ impl Forge for LocalForge {
                 reference: format!("refs/heads/{name}"),
             }),
             // The all-zero old value makes creation fail if the branch appeared meanwhile.
-            None => self.swap(&dir, repo, name, commit, "0000000000000000000000000000000000000000"),
+            None => self.swap(
+                &dir,
+                repo,
+                name,
+                commit,
+                "0000000000000000000000000000000000000000",
+            ),
         }
     }
 
     fn delete_branch(&self, repo: &str, name: &str) -> Result<()> {
         let dir = self.path(repo)?;
         if let Some(at) = self.rev(&dir, &format!("refs/heads/{name}"))? {
-            git(&dir, ["update-ref", "-d", &format!("refs/heads/{name}"), &at])?;
+            git(
+                &dir,
+                ["update-ref", "-d", &format!("refs/heads/{name}"), &at],
+            )?;
         }
         Ok(())
     }
 
     fn contains(&self, repo: &str, branch: &str, commit: &str) -> Result<bool> {
         let dir = self.path(repo)?;
-        git_ok(&dir, &["merge-base", "--is-ancestor", commit, &format!("refs/heads/{branch}")])
+        git_ok(
+            &dir,
+            &[
+                "merge-base",
+                "--is-ancestor",
+                commit,
+                &format!("refs/heads/{branch}"),
+            ],
+        )
     }
 
     fn merge(&self, repo: &str, commit: &str, into: &str, message: &str) -> Result<String> {
@@ -219,7 +288,18 @@ impl Forge for LocalForge {
         } else {
             // The default branch moved on: merge in a scratch worktree.
             let wt = self.make_worktree(&dir, &tip)?;
-            if let Err(e) = git(&wt.path, ["merge", "--no-ff", "--no-edit", "--quiet", "-m", message, commit]) {
+            if let Err(e) = git(
+                &wt.path,
+                [
+                    "merge",
+                    "--no-ff",
+                    "--no-edit",
+                    "--quiet",
+                    "-m",
+                    message,
+                    commit,
+                ],
+            ) {
                 let _ = git(&wt.path, ["merge", "--abort"]);
                 return Err(ForgeError::Conflict {
                     repo: repo.to_string(),
@@ -254,7 +334,18 @@ impl Forge for LocalForge {
                 detail: e.to_string(),
             });
         }
-        git(&wt.path, ["commit", "--quiet", "--no-verify", "--no-gpg-sign", "--allow-empty", "-m", message])?;
+        git(
+            &wt.path,
+            [
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "--no-gpg-sign",
+                "--allow-empty",
+                "-m",
+                message,
+            ],
+        )?;
         let new = git(&wt.path, ["rev-parse", "HEAD"])?;
         self.swap(&dir, repo, on, &new, &tip)?;
         Ok(new)
@@ -267,13 +358,24 @@ impl Forge for LocalForge {
         }
         let out = git(
             &dir,
-            ["log", "-n", "1", "--format=%H", "--fixed-strings", &format!("--grep={needle}"), &format!("refs/heads/{branch}")],
+            [
+                "log",
+                "-n",
+                "1",
+                "--format=%H",
+                "--fixed-strings",
+                &format!("--grep={needle}"),
+                &format!("refs/heads/{branch}"),
+            ],
         )?;
         Ok(Some(out).filter(|s| !s.is_empty()))
     }
 
     fn diff(&self, repo: &str, commit: &str) -> Result<String> {
         let dir = self.path(repo)?;
-        git(&dir, ["show", "--format=", "--no-color", "--no-ext-diff", commit])
+        git(
+            &dir,
+            ["show", "--format=", "--no-color", "--no-ext-diff", commit],
+        )
     }
 }

@@ -32,7 +32,9 @@ pub enum ForgeError {
     #[error("repository {0}: remote repositories need a remote forge (github, gitlab); the local forge works on paths")]
     Remote(String),
     /// No default branch could be found.
-    #[error("repository {0} has no default branch (no main, master, origin/HEAD or checked-out branch)")]
+    #[error(
+        "repository {0} has no default branch (no main, master, origin/HEAD or checked-out branch)"
+    )]
     NoDefaultBranch(String),
     /// A ref moved while tern was working; nothing was overwritten.
     #[error("repository {repo}: {reference} moved while tern was working; try again")]

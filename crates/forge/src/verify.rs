@@ -52,7 +52,13 @@ pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Resu
             let _ = child.wait();
             break None;
         }
-        std::thread::sleep(Duration::from_millis(if started.elapsed() < Duration::from_secs(1) { 5 } else { 50 }));
+        std::thread::sleep(Duration::from_millis(
+            if started.elapsed() < Duration::from_secs(1) {
+                5
+            } else {
+                50
+            },
+        ));
     };
     let seconds = started.elapsed().as_secs_f64();
     log.seek(SeekFrom::Start(0))?;
@@ -62,7 +68,10 @@ pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Resu
     let lines: Vec<&str> = text.lines().collect();
     let mut log_tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
     if timed_out {
-        log_tail.push_str(&format!("\n[tern] killed after the {}s timeout", timeout.as_secs()));
+        log_tail.push_str(&format!(
+            "\n[tern] killed after the {}s timeout",
+            timeout.as_secs()
+        ));
     }
     Ok(VerifyOutcome {
         ok: status.is_some_and(|s| s.success()),

@@ -18,7 +18,11 @@ fn sh(dir: &Path, script: &str) -> String {
         .env("GIT_COMMITTER_EMAIL", "t@t")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -31,7 +35,10 @@ fn repo(dir: &Path) -> String {
 fn patch(forge: &LocalForge, repo: &str, base: &str) -> String {
     let wt = forge.worktree(repo, base).unwrap();
     fs::write(wt.path().join("job.yaml"), "path: gs://lake/plays\n").unwrap();
-    forge.commit(&wt, "Move plays\n\nBody.\n\nTern-Migration: m1").unwrap().unwrap()
+    forge
+        .commit(&wt, "Move plays\n\nBody.\n\nTern-Migration: m1")
+        .unwrap()
+        .unwrap()
 }
 
 #[test]
@@ -39,10 +46,17 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let r = repo(&tmp.path().join("r"));
     // Uncommitted work in the user's checkout, and a file staged.
-    fs::write(tmp.path().join("r/job.yaml"), "path: /w/plays # my local edit\n").unwrap();
+    fs::write(
+        tmp.path().join("r/job.yaml"),
+        "path: /w/plays # my local edit\n",
+    )
+    .unwrap();
     fs::write(tmp.path().join("r/new.txt"), "staged\n").unwrap();
     sh(&tmp.path().join("r"), "git add new.txt");
-    let status_before = sh(&tmp.path().join("r"), "git status --porcelain; git stash list");
+    let status_before = sh(
+        &tmp.path().join("r"),
+        "git status --porcelain; git stash list",
+    );
 
     let forge = LocalForge;
     let info = forge.open(&r).unwrap();
@@ -50,28 +64,67 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
     let commit = patch(&forge, &r, &info.head);
     forge.create_branch(&r, "tern/m1", &commit).unwrap();
     forge.create_branch(&r, "tern/m1", &commit).unwrap(); // idempotent
-    assert_eq!(forge.branch(&r, "tern/m1").unwrap().as_deref(), Some(commit.as_str()));
-    assert_eq!(forge.find_commit(&r, "tern/m1", "Tern-Migration: m1").unwrap().as_deref(), Some(commit.as_str()));
-    let msg = sh(&tmp.path().join("r"), &format!("git log -1 --format=%B {commit}"));
+    assert_eq!(
+        forge.branch(&r, "tern/m1").unwrap().as_deref(),
+        Some(commit.as_str())
+    );
+    assert_eq!(
+        forge
+            .find_commit(&r, "tern/m1", "Tern-Migration: m1")
+            .unwrap()
+            .as_deref(),
+        Some(commit.as_str())
+    );
+    let msg = sh(
+        &tmp.path().join("r"),
+        &format!("git log -1 --format=%B {commit}"),
+    );
     assert_eq!(msg, "Move plays\n\nBody.\n\nTern-Migration: m1");
 
     let tip = forge.merge(&r, &commit, "main", "Merge").unwrap();
     assert_eq!(tip, commit, "fast-forward");
     assert!(forge.contains(&r, "main", &commit).unwrap());
-    assert_eq!(forge.merge(&r, &commit, "main", "Merge").unwrap(), commit, "merging twice changes nothing");
-    assert_eq!(sh(&tmp.path().join("r"), "git show main:job.yaml"), "path: gs://lake/plays");
+    assert_eq!(
+        forge.merge(&r, &commit, "main", "Merge").unwrap(),
+        commit,
+        "merging twice changes nothing"
+    );
+    assert_eq!(
+        sh(&tmp.path().join("r"), "git show main:job.yaml"),
+        "path: gs://lake/plays"
+    );
 
-    let revert = forge.revert(&r, &commit, "main", "Revert\n\nTern-Migration: m1").unwrap();
-    assert_eq!(sh(&tmp.path().join("r"), &format!("git rev-parse {revert}^{{tree}}")), sh(&tmp.path().join("r"), &format!("git rev-parse {}^{{tree}}", info.head)));
+    let revert = forge
+        .revert(&r, &commit, "main", "Revert\n\nTern-Migration: m1")
+        .unwrap();
+    assert_eq!(
+        sh(
+            &tmp.path().join("r"),
+            &format!("git rev-parse {revert}^{{tree}}")
+        ),
+        sh(
+            &tmp.path().join("r"),
+            &format!("git rev-parse {}^{{tree}}", info.head)
+        )
+    );
     forge.delete_branch(&r, "tern/m1").unwrap();
     forge.delete_branch(&r, "tern/m1").unwrap();
     assert!(forge.branch(&r, "tern/m1").unwrap().is_none());
 
     // The user's files, index and stash are as they were; no worktree is left behind.
-    assert_eq!(fs::read_to_string(tmp.path().join("r/job.yaml")).unwrap(), "path: /w/plays # my local edit\n");
+    assert_eq!(
+        fs::read_to_string(tmp.path().join("r/job.yaml")).unwrap(),
+        "path: /w/plays # my local edit\n"
+    );
     // After merge and revert the default branch's tree is the original one, so
     // the user's status (staged file, local edit) reads exactly as before.
-    assert_eq!(sh(&tmp.path().join("r"), "git status --porcelain; git stash list"), status_before);
+    assert_eq!(
+        sh(
+            &tmp.path().join("r"),
+            "git status --porcelain; git stash list"
+        ),
+        status_before
+    );
     assert_eq!(sh(&tmp.path().join("r"), "git worktree list | wc -l"), "1");
 }
 
@@ -86,9 +139,19 @@ fn merging_after_the_default_branch_moved_makes_a_merge_commit_and_reverts_clean
     let moved = forge.open(&r).unwrap().head;
     let tip = forge.merge(&r, &commit, "main", "Merge tern/m1").unwrap();
     assert_ne!(tip, commit);
-    assert_eq!(sh(&tmp.path().join("r"), "git rev-list --parents -n 1 main").split(' ').count(), 3);
+    assert_eq!(
+        sh(&tmp.path().join("r"), "git rev-list --parents -n 1 main")
+            .split(' ')
+            .count(),
+        3
+    );
     forge.revert(&r, &tip, "main", "Revert").unwrap();
-    let tree = |rev: &str| sh(&tmp.path().join("r"), &format!("git rev-parse {rev}^{{tree}}"));
+    let tree = |rev: &str| {
+        sh(
+            &tmp.path().join("r"),
+            &format!("git rev-parse {rev}^{{tree}}"),
+        )
+    };
     assert_eq!(tree("main"), tree(&moved));
 }
 
@@ -97,17 +160,29 @@ fn refuses_what_is_not_a_repository() {
     let tmp = tempfile::tempdir().unwrap();
     let forge = LocalForge;
     let missing = tmp.path().join("missing");
-    assert!(matches!(forge.open(missing.to_str().unwrap()), Err(ForgeError::NoSuchRepo(_))));
+    assert!(matches!(
+        forge.open(missing.to_str().unwrap()),
+        Err(ForgeError::NoSuchRepo(_))
+    ));
     // A plain folder inside a repository is not that repository.
     let outer = repo(&tmp.path().join("outer"));
     let inner = Path::new(&outer).join("sub");
     fs::create_dir_all(&inner).unwrap();
-    assert!(matches!(forge.open(inner.to_str().unwrap()), Err(ForgeError::NotARepo(_))));
-    assert!(matches!(forge.open("https://example.com/x.git"), Err(ForgeError::Remote(_))));
+    assert!(matches!(
+        forge.open(inner.to_str().unwrap()),
+        Err(ForgeError::NotARepo(_))
+    ));
+    assert!(matches!(
+        forge.open("https://example.com/x.git"),
+        Err(ForgeError::Remote(_))
+    ));
     let empty = tmp.path().join("empty");
     fs::create_dir_all(&empty).unwrap();
     sh(&empty, "git init -q");
-    assert!(matches!(forge.open(empty.to_str().unwrap()), Err(ForgeError::NoDefaultBranch(_))));
+    assert!(matches!(
+        forge.open(empty.to_str().unwrap()),
+        Err(ForgeError::NoDefaultBranch(_))
+    ));
 }
 
 #[test]
@@ -116,9 +191,18 @@ fn verification_passes_fails_and_times_out_with_its_children() {
     let ok = run_verify(tmp.path(), "echo hello; true", Duration::from_secs(10)).unwrap();
     assert!(ok.ok && !ok.timed_out);
     assert_eq!(ok.log_tail, "hello");
-    let bad = run_verify(tmp.path(), "for i in $(seq 1 100); do echo line $i; done; exit 3", Duration::from_secs(10)).unwrap();
+    let bad = run_verify(
+        tmp.path(),
+        "for i in $(seq 1 100); do echo line $i; done; exit 3",
+        Duration::from_secs(10),
+    )
+    .unwrap();
     assert!(!bad.ok);
-    assert!(bad.log_tail.ends_with("line 100") && !bad.log_tail.contains("line 50\n"), "{}", bad.log_tail);
+    assert!(
+        bad.log_tail.ends_with("line 100") && !bad.log_tail.contains("line 50\n"),
+        "{}",
+        bad.log_tail
+    );
     let marker = tmp.path().join("child-alive");
     let started = Instant::now();
     let hung = run_verify(

@@ -52,7 +52,10 @@ fn parse(b: &[u8], start: usize) -> Option<Name> {
         if matches!(c, b'`' | b'"' | b'[') {
             let close = close_of(c);
             let inner_start = i + 1;
-            let len = b[inner_start..].iter().take(256).position(|&x| x == close || x == b'\n')?;
+            let len = b[inner_start..]
+                .iter()
+                .take(256)
+                .position(|&x| x == close || x == b'\n')?;
             let inner_end = inner_start + len;
             if b[inner_end] != close || len == 0 {
                 break;
@@ -62,7 +65,11 @@ fn parse(b: &[u8], start: usize) -> Option<Name> {
                 let at = inner_start + k;
                 if at == inner_end || x == b'.' || x == b':' {
                     if p == at {
-                        return if parts.is_empty() { None } else { Some(Name { parts, colon }) };
+                        return if parts.is_empty() {
+                            None
+                        } else {
+                            Some(Name { parts, colon })
+                        };
                     }
                     if x == b':' {
                         if parts.is_empty() && p == inner_start {
@@ -79,7 +86,11 @@ fn parse(b: &[u8], start: usize) -> Option<Name> {
                     p = at + 1;
                 } else if !(bare(x) || x == b' ') {
                     // Not a name inside these quotes (a sentence, an expression).
-                    return if parts.is_empty() { None } else { Some(Name { parts, colon }) };
+                    return if parts.is_empty() {
+                        None
+                    } else {
+                        Some(Name { parts, colon })
+                    };
                 }
             }
             i = inner_end + 1;
@@ -97,7 +108,9 @@ fn parse(b: &[u8], start: usize) -> Option<Name> {
         segment += 1;
         match (b.get(i), b.get(i + 1)) {
             (Some(b'.'), Some(&n)) if opens_segment(n) => i += 1,
-            (Some(b':'), Some(&n)) if parts.len() == 1 && !colon && opens_segment(n) && n != b'"' => {
+            (Some(b':'), Some(&n))
+                if parts.len() == 1 && !colon && opens_segment(n) && n != b'"' =>
+            {
                 colon = true;
                 i += 1
             }
@@ -117,11 +130,21 @@ fn joined_left(c: u8) -> bool {
 }
 
 /// Tries table locator `i` at a hit of its part `part` starting at `s`.
-pub(crate) fn table_match(rules: &Rules, i: usize, part: usize, b: &[u8], s: usize) -> Option<Candidate> {
+pub(crate) fn table_match(
+    rules: &Rules,
+    i: usize,
+    part: usize,
+    b: &[u8],
+    s: usize,
+) -> Option<Candidate> {
     let l = &rules.locators[i];
     let bq = l.is_bigquery();
     // A name may open with a quote just before the hit.
-    let start = if s > 0 && matches!(b[s - 1], b'`' | b'"' | b'[') { s - 1 } else { s };
+    let start = if s > 0 && matches!(b[s - 1], b'`' | b'"' | b'[') {
+        s - 1
+    } else {
+        s
+    };
     if start > 0 && joined_left(b[start - 1]) {
         return None;
     }
@@ -147,7 +170,9 @@ pub(crate) fn table_match(rules: &Rules, i: usize, part: usize, b: &[u8], s: usi
     if part > 0 {
         // A BigQuery name without its project rests on a default project.
         if name.parts.len() == want.len() && !name.colon {
-            let shown = String::from_utf8_lossy(&b[name.parts[0].text.start..name.parts[want.len() - 1].text.end]);
+            let shown = String::from_utf8_lossy(
+                &b[name.parts[0].text.start..name.parts[want.len() - 1].text.end],
+            );
             return Some(Candidate::Unresolved(
                 s,
                 format!("`{shown}` lacks the project of `{}` (it rests on a default project); qualify it by hand", l.old),
@@ -159,7 +184,13 @@ pub(crate) fn table_match(rules: &Rules, i: usize, part: usize, b: &[u8], s: usi
     if name.colon && !bq {
         return None;
     }
-    Some(Candidate::Match(replace(b, &name.parts[..want.len()], name.colon, l, i)))
+    Some(Candidate::Match(replace(
+        b,
+        &name.parts[..want.len()],
+        name.colon,
+        l,
+        i,
+    )))
 }
 
 fn replace(b: &[u8], parts: &[Part], colon: bool, l: &crate::Locator, i: usize) -> Match {
@@ -178,7 +209,12 @@ fn replace(b: &[u8], parts: &[Part], colon: bool, l: &crate::Locator, i: usize) 
             if k > 0 {
                 out.push_str(&between[k - 1]);
             }
-            out.push_str(&follow_case(&text(p), &l.old_parts[k], &new[k], l.is_bigquery()));
+            out.push_str(&follow_case(
+                &text(p),
+                &l.old_parts[k],
+                &new[k],
+                l.is_bigquery(),
+            ));
         }
         return Match {
             range: start..end,
@@ -187,13 +223,23 @@ fn replace(b: &[u8], parts: &[Part], colon: bool, l: &crate::Locator, i: usize) 
         };
     } else {
         let found = String::from_utf8_lossy(&b[start..end]).into_owned();
-        let upper = !l.is_bigquery() && found.bytes().any(|c| c.is_ascii_alphabetic()) && !found.bytes().any(|c| c.is_ascii_lowercase());
+        let upper = !l.is_bigquery()
+            && found.bytes().any(|c| c.is_ascii_alphabetic())
+            && !found.bytes().any(|c| c.is_ascii_lowercase());
         let new: Vec<String> = new
             .iter()
-            .map(|p| if upper { p.to_ascii_uppercase() } else { p.clone() })
+            .map(|p| {
+                if upper {
+                    p.to_ascii_uppercase()
+                } else {
+                    p.clone()
+                }
+            })
             .collect();
         let one_segment = parts.iter().all(|p| p.segment == parts[0].segment);
-        let each_quoted = parts.iter().enumerate().all(|(k, p)| p.segment == parts[0].segment + k && p.quote.is_some() && p.quote == parts[0].quote);
+        let each_quoted = parts.iter().enumerate().all(|(k, p)| {
+            p.segment == parts[0].segment + k && p.quote.is_some() && p.quote == parts[0].quote
+        });
         if one_segment || parts.iter().all(|p| p.quote.is_none()) {
             let mut out = String::new();
             for (k, p) in new.iter().enumerate() {
@@ -213,7 +259,11 @@ fn replace(b: &[u8], parts: &[Part], colon: bool, l: &crate::Locator, i: usize) 
             // Mixed quoting (`` `my-proj`.legacy.plays ``): rewrite the whole
             // name, quoting only the first part as it was.
             let first_alone = parts.get(1).is_none_or(|p1| p1.segment != parts[0].segment);
-            let range_start = if parts[0].quote.is_some() && first_alone { start - 1 } else { start };
+            let range_start = if parts[0].quote.is_some() && first_alone {
+                start - 1
+            } else {
+                start
+            };
             let mut out = match (parts[0].quote, first_alone) {
                 (Some(q), true) => format!("{}{}{}", q as char, new[0], close_of(q) as char),
                 _ => new[0].clone(),

@@ -116,7 +116,11 @@ pub(crate) fn find(rules: &Rules, b: &[u8]) -> Found {
 
 /// Bytes that continue a path or URI to the left of a locator.
 fn path_char_left(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'~' | b'/' | b':' | b'@' | b'%' | b'+')
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'_' | b'-' | b'.' | b'~' | b'/' | b':' | b'@' | b'%' | b'+'
+        )
 }
 
 /// What follows a path locator decides whether it ended there.
@@ -132,13 +136,24 @@ enum After {
 }
 
 fn after_path(b: &[u8], e: usize) -> After {
-    let Some(&c) = b.get(e) else { return After::Boundary };
+    let Some(&c) = b.get(e) else {
+        return After::Boundary;
+    };
     match c {
         b'/' => After::Slash,
-        b'.' if b.get(e + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'_') => After::Continues,
-        c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'~' | b'+' | b'@') => After::Continues,
+        b'.' if b
+            .get(e + 1)
+            .is_some_and(|n| n.is_ascii_alphanumeric() || *n == b'_') =>
+        {
+            After::Continues
+        }
+        c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'~' | b'+' | b'@') => {
+            After::Continues
+        }
         b'*' | b'?' | b'[' => After::Unknown("a glob here reaches past the dataset's location"),
-        b'$' | b'{' | b'%' => After::Unknown("path built at run time: the name continues with a computed value"),
+        b'$' | b'{' | b'%' => {
+            After::Unknown("path built at run time: the name continues with a computed value")
+        }
         _ => After::Boundary,
     }
 }
@@ -156,7 +171,11 @@ fn path_match(rules: &Rules, i: usize, b: &[u8], s: usize, e: usize) -> Option<C
         After::Unknown(why) => return Some(Candidate::Unresolved(s, why.to_string())),
         After::Slash => {
             let suffix_end = suffix_end(b, e);
-            if let Some(changed) = rules.format.as_ref().and_then(|f| swap_extension(&b[e..suffix_end], &f.old, &f.new)) {
+            if let Some(changed) = rules
+                .format
+                .as_ref()
+                .and_then(|f| swap_extension(&b[e..suffix_end], &f.old, &f.new))
+            {
                 end = suffix_end;
                 replacement.push_str(&changed);
             }
@@ -178,7 +197,22 @@ fn suffix_end(b: &[u8], from: usize) -> usize {
             b'{' => depth += 1,
             b'}' if depth > 0 => depth -= 1,
             c if c.is_ascii_whitespace()
-                || matches!(c, b'"' | b'\'' | b'`' | b',' | b';' | b'(' | b')' | b'<' | b'>' | b'|' | b'\\' | b']' | b'}' | 0) =>
+                || matches!(
+                    c,
+                    b'"' | b'\''
+                        | b'`'
+                        | b','
+                        | b';'
+                        | b'('
+                        | b')'
+                        | b'<'
+                        | b'>'
+                        | b'|'
+                        | b'\\'
+                        | b']'
+                        | b'}'
+                        | 0
+                ) =>
             {
                 break
             }
@@ -217,7 +251,11 @@ fn swap_extension(suffix: &[u8], old: &str, new: &str) -> Option<String> {
     } else {
         new.to_string()
     };
-    Some(format!("{}{}", &suffix[..suffix.len() - ext.len()], new_ext))
+    Some(format!(
+        "{}{}",
+        &suffix[..suffix.len() - ext.len()],
+        new_ext
+    ))
 }
 
 fn entity_match(rules: &Rules, i: usize, b: &[u8], s: usize, e: usize) -> Option<Candidate> {

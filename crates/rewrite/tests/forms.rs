@@ -9,11 +9,22 @@ fn engine(format: bool) -> Engine {
             replace: vec![
                 (
                     LocatorKind::Path,
-                    vec!["hdfs://prod-nn:8020/warehouse/plays".into(), "/warehouse/plays".into()],
+                    vec![
+                        "hdfs://prod-nn:8020/warehouse/plays".into(),
+                        "/warehouse/plays".into(),
+                    ],
                     "gs://lakehouse-prod/plays".into(),
                 ),
-                (LocatorKind::Table, vec!["legacy.plays".into()], "lake.plays".into()),
-                (LocatorKind::Table, vec!["my-proj.legacy.events".into()], "my-proj.lake.events".into()),
+                (
+                    LocatorKind::Table,
+                    vec!["legacy.plays".into()],
+                    "lake.plays".into(),
+                ),
+                (
+                    LocatorKind::Table,
+                    vec!["my-proj.legacy.events".into()],
+                    "my-proj.lake.events".into(),
+                ),
             ],
             entity: Some(("hdfs-plays".into(), "lake-plays".into())),
             format: format.then(|| FormatChange {
@@ -28,8 +39,17 @@ fn engine(format: bool) -> Engine {
 
 fn rw(e: &Engine, input: &str) -> (String, Vec<String>) {
     let out = e.rewrite("f.txt", input.as_bytes());
-    let text = out.output.map(|b| String::from_utf8(b).unwrap()).unwrap_or_else(|| input.to_string());
-    (text, out.findings.into_iter().map(|f| format!("{}: {}", f.line, f.reason)).collect())
+    let text = out
+        .output
+        .map(|b| String::from_utf8(b).unwrap())
+        .unwrap_or_else(|| input.to_string());
+    (
+        text,
+        out.findings
+            .into_iter()
+            .map(|f| format!("{}: {}", f.line, f.reason))
+            .collect(),
+    )
 }
 
 #[track_caller]
@@ -39,11 +59,16 @@ fn becomes(input: &str, expected: &str) {
         let want = if format {
             expected.to_string()
         } else {
-            expected.replace(".parquet", ".avro").replace(".PARQUET", ".AVRO")
+            expected
+                .replace(".parquet", ".avro")
+                .replace(".PARQUET", ".AVRO")
         };
         let (got, findings) = rw(&e, input);
         assert_eq!(got, want, "input {input:?} (format change: {format})");
-        assert!(findings.is_empty(), "unexpected findings for {input:?}: {findings:?}");
+        assert!(
+            findings.is_empty(),
+            "unexpected findings for {input:?}: {findings:?}"
+        );
         let (again, _) = rw(&e, &got);
         assert_eq!(again, got, "not idempotent on {input:?}");
     }
@@ -64,16 +89,34 @@ fn unresolved(input: &str, reason_part: &str) {
 
 #[test]
 fn path_boundaries() {
-    becomes("p = 'hdfs://prod-nn:8020/warehouse/plays'", "p = 'gs://lakehouse-prod/plays'");
-    becomes("hdfs://prod-nn:8020/warehouse/plays/", "gs://lakehouse-prod/plays/");
+    becomes(
+        "p = 'hdfs://prod-nn:8020/warehouse/plays'",
+        "p = 'gs://lakehouse-prod/plays'",
+    );
+    becomes(
+        "hdfs://prod-nn:8020/warehouse/plays/",
+        "gs://lakehouse-prod/plays/",
+    );
     becomes(
         "\"hdfs://prod-nn:8020/warehouse/plays/date=2026-01-01/part-0.avro\"",
         "\"gs://lakehouse-prod/plays/date=2026-01-01/part-0.parquet\"",
     );
-    becomes("path=/warehouse/plays\n", "path=gs://lakehouse-prod/plays\n");
-    becomes("(/warehouse/plays/*.avro)", "(gs://lakehouse-prod/plays/*.parquet)");
-    becomes("reads /warehouse/plays.", "reads gs://lakehouse-prod/plays.");
-    becomes("/warehouse/plays/x.AVRO", "gs://lakehouse-prod/plays/x.PARQUET");
+    becomes(
+        "path=/warehouse/plays\n",
+        "path=gs://lakehouse-prod/plays\n",
+    );
+    becomes(
+        "(/warehouse/plays/*.avro)",
+        "(gs://lakehouse-prod/plays/*.parquet)",
+    );
+    becomes(
+        "reads /warehouse/plays.",
+        "reads gs://lakehouse-prod/plays.",
+    );
+    becomes(
+        "/warehouse/plays/x.AVRO",
+        "gs://lakehouse-prod/plays/x.PARQUET",
+    );
     untouched("hdfs://prod-nn:8020/warehouse/plays_archive");
     untouched("hdfs://prod-nn:8020/warehouse/playsv2/x");
     untouched("/warehouse/plays.bak");
@@ -83,14 +126,26 @@ fn path_boundaries() {
     untouched("/data/warehouse/plays");
     untouched("HDFS://PROD-NN:8020/WAREHOUSE/PLAYS");
     // Suffixes with other extensions keep them.
-    becomes("/warehouse/plays/_SUCCESS", "gs://lakehouse-prod/plays/_SUCCESS");
-    becomes("/warehouse/plays/schema.avsc", "gs://lakehouse-prod/plays/schema.avsc");
+    becomes(
+        "/warehouse/plays/_SUCCESS",
+        "gs://lakehouse-prod/plays/_SUCCESS",
+    );
+    becomes(
+        "/warehouse/plays/schema.avsc",
+        "gs://lakehouse-prod/plays/schema.avsc",
+    );
 }
 
 #[test]
 fn longest_alias_wins() {
-    let (got, _) = rw(&engine(false), "a hdfs://prod-nn:8020/warehouse/plays b /warehouse/plays c");
-    assert_eq!(got, "a gs://lakehouse-prod/plays b gs://lakehouse-prod/plays c");
+    let (got, _) = rw(
+        &engine(false),
+        "a hdfs://prod-nn:8020/warehouse/plays b /warehouse/plays c",
+    );
+    assert_eq!(
+        got,
+        "a gs://lakehouse-prod/plays b gs://lakehouse-prod/plays c"
+    );
 }
 
 #[test]
@@ -100,7 +155,10 @@ fn paths_built_at_run_time_are_unresolved() {
     unresolved("\"/warehouse/plays%s\" % x", "run time");
     unresolved("glob('/warehouse/plays*')", "glob");
     // The locator whole in the literal is a plain rewrite.
-    becomes("\"/warehouse/plays/dt=\" + day", "\"gs://lakehouse-prod/plays/dt=\" + day");
+    becomes(
+        "\"/warehouse/plays/dt=\" + day",
+        "\"gs://lakehouse-prod/plays/dt=\" + day",
+    );
 }
 
 #[test]
@@ -110,9 +168,15 @@ fn table_forms() {
     becomes("FROM `legacy`.`plays` p", "FROM `lake`.`plays` p");
     becomes("FROM `legacy.plays` p", "FROM `lake.plays` p");
     becomes("FROM \"legacy\".\"plays\"", "FROM \"lake\".\"plays\"");
-    becomes("spark.table(\"legacy.plays\")", "spark.table(\"lake.plays\")");
+    becomes(
+        "spark.table(\"legacy.plays\")",
+        "spark.table(\"lake.plays\")",
+    );
     becomes("table: 'legacy.plays'", "table: 'lake.plays'");
-    becomes("SELECT legacy.plays.user_id FROM x", "SELECT lake.plays.user_id FROM x");
+    becomes(
+        "SELECT legacy.plays.user_id FROM x",
+        "SELECT lake.plays.user_id FROM x",
+    );
     becomes("[legacy].[plays]", "[lake].[plays]");
     untouched("FROM legacy.plays_daily");
     untouched("FROM mylegacy.plays");
@@ -140,7 +204,10 @@ fn bigquery_forms() {
 
 #[test]
 fn entity_refs() {
-    becomes("dependsOn: [resource:default/hdfs-plays]", "dependsOn: [resource:default/lake-plays]");
+    becomes(
+        "dependsOn: [resource:default/hdfs-plays]",
+        "dependsOn: [resource:default/lake-plays]",
+    );
     becomes("- resource:hdfs-plays\n", "- resource:lake-plays\n");
     untouched("- resource:default/hdfs-plays-archive");
     untouched("- resource:default/old-hdfs-plays");
@@ -149,7 +216,10 @@ fn entity_refs() {
 
 #[test]
 fn style_is_kept() {
-    becomes("a\r\n  path: /warehouse/plays\r\n\tb\r\n", "a\r\n  path: gs://lakehouse-prod/plays\r\n\tb\r\n");
+    becomes(
+        "a\r\n  path: /warehouse/plays\r\n\tb\r\n",
+        "a\r\n  path: gs://lakehouse-prod/plays\r\n\tb\r\n",
+    );
     let e = engine(false);
     let out = e.rewrite("x.txt", b"nothing to see here\n");
     assert!(out.output.is_none());
@@ -175,13 +245,21 @@ fn binary_and_oversized_files_are_reported_not_edited() {
 #[test]
 fn rules_that_would_not_settle_are_refused() {
     let err = Rules::new(RuleInput {
-        replace: vec![(LocatorKind::Path, vec!["/warehouse/plays".into()], "/warehouse/plays/v2".into())],
+        replace: vec![(
+            LocatorKind::Path,
+            vec!["/warehouse/plays".into()],
+            "/warehouse/plays/v2".into(),
+        )],
         ..Default::default()
     })
     .unwrap_err();
     assert!(err.to_string().contains("idempotent"), "{err}");
     assert!(Rules::new(RuleInput {
-        replace: vec![(LocatorKind::Table, vec!["legacy.plays".into()], "legacy.plays_v2".into())],
+        replace: vec![(
+            LocatorKind::Table,
+            vec!["legacy.plays".into()],
+            "legacy.plays_v2".into()
+        )],
         ..Default::default()
     })
     .is_ok());
@@ -191,11 +269,18 @@ fn rules_that_would_not_settle_are_refused() {
 fn renamed_part_counts() {
     let e = Engine::new(
         Rules::new(RuleInput {
-            replace: vec![(LocatorKind::Table, vec!["legacy.plays".into()], "lake.core.plays".into())],
+            replace: vec![(
+                LocatorKind::Table,
+                vec!["legacy.plays".into()],
+                "lake.core.plays".into(),
+            )],
             ..Default::default()
         })
         .unwrap(),
     );
-    let (got, _) = rw(&e, "FROM `legacy`.`plays` JOIN legacy.plays JOIN `legacy.plays` JOIN LEGACY.PLAYS");
+    let (got, _) = rw(
+        &e,
+        "FROM `legacy`.`plays` JOIN legacy.plays JOIN `legacy.plays` JOIN LEGACY.PLAYS",
+    );
     assert_eq!(got, "FROM `lake`.`core`.`plays` JOIN lake.core.plays JOIN `lake.core.plays` JOIN LAKE.CORE.PLAYS");
 }

@@ -90,7 +90,11 @@ impl TreeReport {
 
 /// Scans `root` with the engine; reports changes without writing anything.
 /// `progress` is called with the running count of files scanned.
-pub fn scan_tree(engine: &Engine, root: &Path, progress: &(dyn Fn(u64) + Sync)) -> Result<TreeReport, ScanError> {
+pub fn scan_tree(
+    engine: &Engine,
+    root: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<TreeReport, ScanError> {
     if !root.is_dir() {
         return Err(ScanError::NotADirectory(root.to_path_buf()));
     }
@@ -110,7 +114,9 @@ pub fn scan_tree(engine: &Engine, root: &Path, progress: &(dyn Fn(u64) + Sync)) 
         .build_parallel();
     walker.run(|| {
         Box::new(|entry| {
-            let Ok(entry) = entry else { return ignore::WalkState::Continue };
+            let Ok(entry) = entry else {
+                return ignore::WalkState::Continue;
+            };
             // Only regular files: a symbolic link is never followed, in or out.
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return ignore::WalkState::Continue;
@@ -130,20 +136,26 @@ pub fn scan_tree(engine: &Engine, root: &Path, progress: &(dyn Fn(u64) + Sync)) 
                     }));
                     drop(fs);
                     if let Some(after) = out.output {
-                        files.lock().unwrap_or_else(|e| e.into_inner()).push(FileChange {
-                            path: rel,
-                            edits: out.edits,
-                            before: data,
-                            after,
-                        });
+                        files
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(FileChange {
+                                path: rel,
+                                edits: out.edits,
+                                before: data,
+                                after,
+                            });
                     }
                 }
                 Ok(None) => {}
-                Err(e) => findings.lock().unwrap_or_else(|e| e.into_inner()).push(PathFinding {
-                    path: rel,
-                    line: 1,
-                    reason: format!("could not read the file: {e}"),
-                }),
+                Err(e) => findings
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(PathFinding {
+                        path: rel,
+                        line: 1,
+                        reason: format!("could not read the file: {e}"),
+                    }),
             }
             ignore::WalkState::Continue
         })
@@ -195,9 +207,14 @@ pub fn write_changes(root: &Path, report: &TreeReport) -> Result<(), ScanError> 
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let meta = fs::symlink_metadata(path)?;
     if meta.file_type().is_symlink() || data.len() > MAX_FILE_BYTES * 2 {
-        return Err(std::io::Error::other("refusing to write through a symbolic link"));
+        return Err(std::io::Error::other(
+            "refusing to write through a symbolic link",
+        ));
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tern-{}", std::process::id()));
     let result = (|| {
         fs::write(&tmp, data)?;

@@ -9,7 +9,11 @@ use tern_spec::LocatorKind;
 fn engine() -> Engine {
     Engine::new(
         Rules::new(RuleInput {
-            replace: vec![(LocatorKind::Path, vec!["/warehouse/plays".into()], "gs://lake/plays".into())],
+            replace: vec![(
+                LocatorKind::Path,
+                vec!["/warehouse/plays".into()],
+                "gs://lake/plays".into(),
+            )],
             ..Default::default()
         })
         .unwrap(),
@@ -32,7 +36,11 @@ fn only_repository_text_files_change() {
     fs::write(root.join("build/out.txt"), line).unwrap();
     fs::write(root.join("run.log"), line).unwrap();
     fs::write(root.join("src/job.py"), line).unwrap();
-    fs::write(root.join("src/blob.bin"), b"\x00\x00read /warehouse/plays\x00").unwrap();
+    fs::write(
+        root.join("src/blob.bin"),
+        b"\x00\x00read /warehouse/plays\x00",
+    )
+    .unwrap();
     let mut big = vec![b'x'; tern_rewrite::MAX_FILE_BYTES + 1];
     big.extend_from_slice(line.as_bytes());
     fs::write(root.join("src/huge.txt"), &big).unwrap();
@@ -47,13 +55,23 @@ fn only_repository_text_files_change() {
     assert_eq!(reported, vec!["src/blob.bin", "src/huge.txt"]);
 
     tern_scan::write_changes(&root, &report).unwrap();
-    assert_eq!(fs::read_to_string(root.join("src/job.py")).unwrap(), "read gs://lake/plays\n");
+    assert_eq!(
+        fs::read_to_string(root.join("src/job.py")).unwrap(),
+        "read gs://lake/plays\n"
+    );
     for untouched in [".git/config", "build/out.txt", "run.log"] {
-        assert_eq!(fs::read_to_string(root.join(untouched)).unwrap(), line, "{untouched}");
+        assert_eq!(
+            fs::read_to_string(root.join(untouched)).unwrap(),
+            line,
+            "{untouched}"
+        );
     }
     assert_eq!(fs::read_to_string(&outside).unwrap(), line);
     assert_eq!(fs::read(root.join("src/huge.txt")).unwrap(), big);
-    assert!(fs::symlink_metadata(root.join("src/link.txt")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(root.join("src/link.txt"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
 
     // A second pass finds nothing left to do.
     let again = tern_scan::scan_tree(&engine(), &root, &|_| {}).unwrap();
@@ -69,7 +87,13 @@ fn permissions_survive_a_rewrite() {
     fs::set_permissions(&f, fs::Permissions::from_mode(0o755)).unwrap();
     let report = tern_scan::scan_tree(&engine(), tmp.path(), &|_| {}).unwrap();
     tern_scan::write_changes(tmp.path(), &report).unwrap();
-    assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(
+        fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
     let diff = tern_scan::unified_diff(&report.files[0]);
-    assert!(diff.contains("-ls /warehouse/plays") && diff.contains("+ls gs://lake/plays"), "{diff}");
+    assert!(
+        diff.contains("-ls /warehouse/plays") && diff.contains("+ls gs://lake/plays"),
+        "{diff}"
+    );
 }

@@ -42,9 +42,13 @@ impl Ctx<'_> {
         key: &str,
         allowed: &[&str],
     ) -> Result<HashMap<&'n str, &'n Node>, SpecError> {
-        let entries = node
-            .as_map()
-            .ok_or_else(|| self.err(node, key, format!("expected a mapping, found {}", node.kind())))?;
+        let entries = node.as_map().ok_or_else(|| {
+            self.err(
+                node,
+                key,
+                format!("expected a mapping, found {}", node.kind()),
+            )
+        })?;
         let mut out = HashMap::new();
         for (k, v) in entries {
             let name = k
@@ -68,7 +72,11 @@ impl Ctx<'_> {
     fn string(&self, node: &Node, key: &str) -> Result<String, SpecError> {
         match node.as_str() {
             Some(s) if !s.trim().is_empty() => Ok(s.to_string()),
-            _ => Err(self.err(node, key, format!("expected a non-empty string, found {}", node.kind()))),
+            _ => Err(self.err(
+                node,
+                key,
+                format!("expected a non-empty string, found {}", node.kind()),
+            )),
         }
     }
 
@@ -123,8 +131,19 @@ impl Spec {
             &root,
             "",
             &[
-                "version", "id", "title", "description", "owner", "dataset", "replace", "format",
-                "columns", "verify", "rollout", "approval", "agent",
+                "version",
+                "id",
+                "title",
+                "description",
+                "owner",
+                "dataset",
+                "replace",
+                "format",
+                "columns",
+                "verify",
+                "rollout",
+                "approval",
+                "agent",
             ],
         )?;
         let need = |k: &str| {
@@ -145,7 +164,9 @@ impl Spec {
             return Err(cx.err(
                 id_node,
                 "id",
-                format!("{id:?} must match [a-z0-9][a-z0-9-]{{0,62}} (it names the branch tern/<id>)"),
+                format!(
+                    "{id:?} must match [a-z0-9][a-z0-9-]{{0,62}} (it names the branch tern/<id>)"
+                ),
             ));
         }
         let title = cx.string(need("title")?, "title")?;
@@ -156,7 +177,10 @@ impl Spec {
                 .to_string(),
             _ => String::new(),
         };
-        let owner = top.get("owner").map(|n| cx.string(n, "owner")).transpose()?;
+        let owner = top
+            .get("owner")
+            .map(|n| cx.string(n, "owner"))
+            .transpose()?;
         let dataset = match top.get("dataset") {
             None => DatasetMove::default(),
             Some(n) => {
@@ -173,7 +197,11 @@ impl Spec {
                 };
                 if let (Some(r), Some(node)) = (&d.retire_on, m.get("retire_on")) {
                     if !is_iso_date(r) {
-                        return Err(cx.err(node, "dataset.retire_on", "expected a date as YYYY-MM-DD"));
+                        return Err(cx.err(
+                            node,
+                            "dataset.retire_on",
+                            "expected a date as YYYY-MM-DD",
+                        ));
                     }
                 }
                 if let (Some(f), Some(t)) = (&d.from, &d.to) {
@@ -200,9 +228,9 @@ impl Spec {
             Some(n) => {
                 let m = cx.mapping(n, "format", &["old", "new"])?;
                 let get = |k: &str| -> Result<String, SpecError> {
-                    let v = m
-                        .get(k)
-                        .ok_or_else(|| cx.err(n, &format!("format.{k}"), "required key is missing"))?;
+                    let v = m.get(k).ok_or_else(|| {
+                        cx.err(n, &format!("format.{k}"), "required key is missing")
+                    })?;
                     Ok(cx.string(v, &format!("format.{k}"))?.to_ascii_lowercase())
                 };
                 let f = FormatChange {
@@ -248,7 +276,10 @@ impl Spec {
             Some(n) => {
                 let m = cx.mapping(n, "verify", &["command", "timeout"])?;
                 Verify {
-                    command: m.get("command").map(|c| cx.string(c, "verify.command")).transpose()?,
+                    command: m
+                        .get("command")
+                        .map(|c| cx.string(c, "verify.command"))
+                        .transpose()?,
                     timeout: match m.get("timeout") {
                         Some(t) => cx.duration(t, "verify.timeout")?,
                         None => Duration::from_secs(600),
@@ -302,18 +333,31 @@ fn parse_replace(cx: &Ctx, node: &Node) -> Result<Vec<Replace>, SpecError> {
         let kind = match kind_node.as_str() {
             Some("path") => LocatorKind::Path,
             Some("table") => LocatorKind::Table,
-            _ => return Err(cx.err(kind_node, &format!("{key}.kind"), "expected `path` or `table`")),
+            _ => {
+                return Err(cx.err(
+                    kind_node,
+                    &format!("{key}.kind"),
+                    "expected `path` or `table`",
+                ))
+            }
         };
         let old_node = field("old")?;
         let old = cx.strings(old_node, &format!("{key}.old"))?;
         if old.is_empty() {
-            return Err(cx.err(old_node, &format!("{key}.old"), "give at least one old locator"));
+            return Err(cx.err(
+                old_node,
+                &format!("{key}.old"),
+                "give at least one old locator",
+            ));
         }
         let new_node = field("new")?;
         let new = cx.string(new_node, &format!("{key}.new"))?;
         check_shape(cx, kind, new_node, &format!("{key}.new"), &new)?;
         for (j, (alias, line)) in old.iter().enumerate() {
-            let at = Node { line: *line, ..old_node.clone() };
+            let at = Node {
+                line: *line,
+                ..old_node.clone()
+            };
             let akey = if old_node.as_seq().is_some() {
                 format!("{key}.old[{j}]")
             } else {
@@ -350,7 +394,13 @@ fn normalise(kind: LocatorKind, s: &str) -> String {
     }
 }
 
-fn check_shape(cx: &Ctx, kind: LocatorKind, node: &Node, key: &str, s: &str) -> Result<(), SpecError> {
+fn check_shape(
+    cx: &Ctx,
+    kind: LocatorKind,
+    node: &Node,
+    key: &str,
+    s: &str,
+) -> Result<(), SpecError> {
     if s.chars().any(char::is_whitespace) {
         return Err(cx.err(node, key, format!("{s:?}: a locator has no white space")));
     }
@@ -361,7 +411,9 @@ fn check_shape(cx: &Ctx, kind: LocatorKind, node: &Node, key: &str, s: &str) -> 
                 && parts.iter().enumerate().all(|(i, p)| {
                     !p.is_empty()
                         && p.chars().all(|c| {
-                            c.is_ascii_alphanumeric() || c == '_' || (c == '-' && i == 0 && parts.len() == 3)
+                            c.is_ascii_alphanumeric()
+                                || c == '_'
+                                || (c == '-' && i == 0 && parts.len() == 3)
                         })
                 });
             if !ok {
@@ -374,7 +426,11 @@ fn check_shape(cx: &Ctx, kind: LocatorKind, node: &Node, key: &str, s: &str) -> 
         }
         LocatorKind::Path | LocatorKind::Entity => {
             if s.trim_end_matches('/').len() < 2 {
-                return Err(cx.err(node, key, format!("{s:?} is too short to be a storage location")));
+                return Err(cx.err(
+                    node,
+                    key,
+                    format!("{s:?} is too short to be a storage location"),
+                ));
             }
         }
     }
@@ -397,13 +453,23 @@ fn parse_rollout(cx: &Ctx, node: Option<&Node>) -> Result<Rollout, SpecError> {
     let m = cx.mapping(
         node,
         "rollout",
-        &["waves", "max_in_flight", "per_hour", "pause_when", "window", "nudge_after"],
+        &[
+            "waves",
+            "max_in_flight",
+            "per_hour",
+            "pause_when",
+            "window",
+            "nudge_after",
+        ],
     )?;
     if let Some(w) = m.get("waves") {
-        let items = w
-            .as_seq()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| cx.err(w, "rollout.waves", "expected a non-empty list of counts or percentages"))?;
+        let items = w.as_seq().filter(|s| !s.is_empty()).ok_or_else(|| {
+            cx.err(
+                w,
+                "rollout.waves",
+                "expected a non-empty list of counts or percentages",
+            )
+        })?;
         r.waves = items
             .iter()
             .enumerate()
@@ -419,17 +485,27 @@ fn parse_rollout(cx: &Ctx, node: Option<&Node>) -> Result<Rollout, SpecError> {
     if let Some(n) = m.get("per_hour") {
         let v = cx.count(n, "rollout.per_hour")?;
         if v == 0 {
-            return Err(cx.err(n, "rollout.per_hour", "must be at least 1 (leave it out for no limit)"));
+            return Err(cx.err(
+                n,
+                "rollout.per_hour",
+                "must be at least 1 (leave it out for no limit)",
+            ));
         }
         r.per_hour = Some(v);
     }
     if let Some(n) = m.get("pause_when") {
         let p = cx.mapping(n, "rollout.pause_when", &["failed_ratio", "min_failed"])?;
         if let Some(v) = p.get("failed_ratio") {
-            r.pause_when.failed_ratio = v
-                .as_f64()
-                .filter(|x| (0.0..=1.0).contains(x))
-                .ok_or_else(|| cx.err(v, "rollout.pause_when.failed_ratio", "expected a number from 0 to 1"))?;
+            r.pause_when.failed_ratio =
+                v.as_f64()
+                    .filter(|x| (0.0..=1.0).contains(x))
+                    .ok_or_else(|| {
+                        cx.err(
+                            v,
+                            "rollout.pause_when.failed_ratio",
+                            "expected a number from 0 to 1",
+                        )
+                    })?;
         }
         if let Some(v) = p.get("min_failed") {
             r.pause_when.min_failed = cx.count(v, "rollout.pause_when.min_failed")?;
@@ -440,7 +516,10 @@ fn parse_rollout(cx: &Ctx, node: Option<&Node>) -> Result<Rollout, SpecError> {
         let mut days = vec![];
         if let Some(d) = w.get("days") {
             for (text, line) in cx.strings(d, "rollout.window.days")? {
-                let at = Node { line, ..(*d).clone() };
+                let at = Node {
+                    line,
+                    ..(*d).clone()
+                };
                 days.push(match text.to_ascii_lowercase().as_str() {
                     "mon" => Weekday::Mon,
                     "tue" => Weekday::Tue,
@@ -449,7 +528,13 @@ fn parse_rollout(cx: &Ctx, node: Option<&Node>) -> Result<Rollout, SpecError> {
                     "fri" => Weekday::Fri,
                     "sat" => Weekday::Sat,
                     "sun" => Weekday::Sun,
-                    _ => return Err(cx.err(&at, "rollout.window.days", format!("{text:?} is not one of mon..sun"))),
+                    _ => {
+                        return Err(cx.err(
+                            &at,
+                            "rollout.window.days",
+                            format!("{text:?} is not one of mon..sun"),
+                        ))
+                    }
                 });
             }
         }
@@ -457,13 +542,17 @@ fn parse_rollout(cx: &Ctx, node: Option<&Node>) -> Result<Rollout, SpecError> {
             None => (0, 24),
             Some(h) => {
                 let text = h.as_str().unwrap_or_default();
-                let parsed = text
-                    .split_once('-')
-                    .and_then(|(a, b)| Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?)));
+                let parsed = text.split_once('-').and_then(|(a, b)| {
+                    Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?))
+                });
                 match parsed {
                     Some((a, b)) if a < b && b <= 24 => (a, b),
                     _ => {
-                        return Err(cx.err(h, "rollout.window.hours", "expected \"HH-HH\" in UTC, start before end, e.g. \"09-17\""))
+                        return Err(cx.err(
+                            h,
+                            "rollout.window.hours",
+                            "expected \"HH-HH\" in UTC, start before end, e.g. \"09-17\"",
+                        ))
                     }
                 }
             }
@@ -484,22 +573,46 @@ fn parse_wave(cx: &Ctx, n: &Node, key: &str) -> Result<Wave, SpecError> {
         return Ok(Wave::Count(c));
     }
     let text = n.as_str().unwrap_or_default();
-    match text.strip_suffix('%').and_then(|p| p.trim().parse::<f64>().ok()) {
+    match text
+        .strip_suffix('%')
+        .and_then(|p| p.trim().parse::<f64>().ok())
+    {
         Some(p) if p > 0.0 && p <= 100.0 => Ok(Wave::Percent(p)),
-        _ => Err(cx.err(n, key, format!("expected a count or a percentage such as \"25%\", found {text:?}"))),
+        _ => Err(cx.err(
+            n,
+            key,
+            format!("expected a count or a percentage such as \"25%\", found {text:?}"),
+        )),
     }
 }
 
 fn parse_agent(cx: &Ctx, n: &Node) -> Result<Agent, SpecError> {
-    let m = cx.mapping(n, "agent", &["command", "endpoint", "model", "api_key_env", "max_attempts"])?;
-    let opt = |k: &str| m.get(k).map(|v| cx.string(v, &format!("agent.{k}"))).transpose();
+    let m = cx.mapping(
+        n,
+        "agent",
+        &[
+            "command",
+            "endpoint",
+            "model",
+            "api_key_env",
+            "max_attempts",
+        ],
+    )?;
+    let opt = |k: &str| {
+        m.get(k)
+            .map(|v| cx.string(v, &format!("agent.{k}")))
+            .transpose()
+    };
     let command = match m.get("command") {
         None => None,
         Some(c) => {
-            let items = c
-                .as_seq()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| cx.err(c, "agent.command", "expected an argv list such as [my-agent, --task-file]"))?;
+            let items = c.as_seq().filter(|s| !s.is_empty()).ok_or_else(|| {
+                cx.err(
+                    c,
+                    "agent.command",
+                    "expected an argv list such as [my-agent, --task-file]",
+                )
+            })?;
             Some(
                 items
                     .iter()
@@ -520,7 +633,11 @@ fn parse_agent(cx: &Ctx, n: &Node) -> Result<Agent, SpecError> {
         },
     };
     if agent.command.is_some() == agent.endpoint.is_some() {
-        return Err(cx.err(n, "agent", "give either `command` or `endpoint`, not both or neither"));
+        return Err(cx.err(
+            n,
+            "agent",
+            "give either `command` or `endpoint`, not both or neither",
+        ));
     }
     if agent.endpoint.is_some() && agent.model.is_none() {
         return Err(cx.err(n, "agent.model", "an endpoint needs a model"));
@@ -539,7 +656,9 @@ fn is_iso_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         && matches!(s[5..7].parse::<u8>(), Ok(1..=12))
         && matches!(s[8..10].parse::<u8>(), Ok(1..=31))
 }

@@ -19,8 +19,22 @@ fn the_full_example_parses_with_every_field() {
     assert_eq!(s.replace.len(), 2);
     assert_eq!(s.replace[0].kind, LocatorKind::Path);
     assert_eq!(s.replace[0].old.len(), 2);
-    assert_eq!(s.columns, vec![("user_id".into(), "account_id".into()), ("ts".into(), "event_time".into())]);
-    assert_eq!(s.rollout.waves, vec![Wave::Count(1), Wave::Count(10), Wave::Percent(25.0), Wave::Percent(100.0)]);
+    assert_eq!(
+        s.columns,
+        vec![
+            ("user_id".into(), "account_id".into()),
+            ("ts".into(), "event_time".into())
+        ]
+    );
+    assert_eq!(
+        s.rollout.waves,
+        vec![
+            Wave::Count(1),
+            Wave::Count(10),
+            Wave::Percent(25.0),
+            Wave::Percent(100.0)
+        ]
+    );
     assert_eq!(s.rollout.max_in_flight, 20);
     assert_eq!(s.rollout.per_hour, Some(200));
     assert_eq!(s.rollout.nudge_after.unwrap().as_secs(), 3 * 86400);
@@ -46,7 +60,10 @@ fn defaults() {
 fn unknown_key_at_top() {
     let e = refuse(&base("colums: {a: b}\n"));
     assert_eq!((e.line, e.key.as_str()), (6, "colums"));
-    assert!(e.to_string().starts_with("s.yaml:6: `colums`: unknown key"), "{e}");
+    assert!(
+        e.to_string().starts_with("s.yaml:6: `colums`: unknown key"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -90,11 +107,16 @@ fn same_old_twice() {
 #[test]
 fn id_of_the_wrong_shape() {
     for bad in ["Plays", "-plays", "plays_move", "a b"] {
-        let e = refuse(&format!("version: 1\nid: {bad}\ntitle: T\nreplace: [{{kind: path, old: /a/b, new: /c/d}}]\n"));
+        let e = refuse(&format!(
+            "version: 1\nid: {bad}\ntitle: T\nreplace: [{{kind: path, old: /a/b, new: /c/d}}]\n"
+        ));
         assert_eq!((e.line, e.key.as_str()), (2, "id"), "{bad}");
     }
     let long = "a".repeat(64);
-    assert_eq!(refuse(&format!("version: 1\nid: {long}\ntitle: T\nreplace: []\n")).key, "id");
+    assert_eq!(
+        refuse(&format!("version: 1\nid: {long}\ntitle: T\nreplace: []\n")).key,
+        "id"
+    );
 }
 
 #[test]
@@ -105,7 +127,11 @@ fn missing_required_and_nothing_to_replace() {
     assert_eq!(refuse("version: 2\nid: m\ntitle: T\n").key, "version");
     assert_eq!(refuse("version: 1\nid: m\ntitle: T\n").key, "replace");
     // dataset.from alone is enough: its locators come from the catalog.
-    assert!(Spec::parse("version: 1\nid: m\ntitle: T\ndataset: {from: a, to: b}\n", "s").is_ok());
+    assert!(Spec::parse(
+        "version: 1\nid: m\ntitle: T\ndataset: {from: a, to: b}\n",
+        "s"
+    )
+    .is_ok());
 }
 
 #[test]
@@ -123,7 +149,8 @@ fn key_given_twice() {
 
 #[test]
 fn bad_table_and_column_names() {
-    let e = refuse("version: 1\nid: m\ntitle: T\nreplace: [{kind: table, old: a.b.c.d, new: x.y}]\n");
+    let e =
+        refuse("version: 1\nid: m\ntitle: T\nreplace: [{kind: table, old: a.b.c.d, new: x.y}]\n");
     assert_eq!(e.key, "replace[0].old");
     let e = refuse(&base("columns: {user_id: user_id}\n"));
     assert_eq!(e.key, "columns.user_id");

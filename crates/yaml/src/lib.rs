@@ -195,23 +195,31 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {
                 let quoted = style != TScalarStyle::Plain;
-                let value = if !quoted && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")
-                {
-                    Value::Null
-                } else {
-                    Value::Scalar { text, quoted }
-                };
+                let value =
+                    if !quoted && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
+                        Value::Null
+                    } else {
+                        Value::Scalar { text, quoted }
+                    };
                 self.push_value(at(value), anchor);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push((at(Value::Seq(vec![])), anchor, None)),
-            Event::MappingStart(anchor, _) => self.stack.push((at(Value::Map(vec![])), anchor, None)),
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push((at(Value::Seq(vec![])), anchor, None))
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack.push((at(Value::Map(vec![])), anchor, None))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some((node, anchor, _)) = self.stack.pop() {
                     self.push_value(node, anchor);
                 }
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or_else(|| at(Value::Null));
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| at(Value::Null));
                 self.push_value(node, 0);
             }
             Event::DocumentEnd => {}

@@ -292,17 +292,26 @@ resource "ranger_policy" "insights_read_plays" {
 /// (path under storage/, content): the simulated storage the checks consult.
 pub const STORAGE: &[(&str, &str)] = &[
     ("hdfs/prod-nn/warehouse/plays/_FORMAT", "avro"),
-    ("hdfs/prod-nn/warehouse/plays/RETIRED", "the HDFS copy of plays is retired; read gs://lakehouse-prod/plays"),
+    (
+        "hdfs/prod-nn/warehouse/plays/RETIRED",
+        "the HDFS copy of plays is retired; read gs://lakehouse-prod/plays",
+    ),
     ("hdfs/prod-nn/warehouse/plays_archive/_FORMAT", "avro"),
     ("gs/lakehouse-prod/plays/_FORMAT", "parquet"),
     ("gs/reports-prod/_FORMAT", "parquet"),
     ("tables/legacy/plays/_FORMAT", "avro"),
-    ("tables/legacy/plays/RETIRED", "legacy.plays is retired; read lake.plays"),
+    (
+        "tables/legacy/plays/RETIRED",
+        "legacy.plays is retired; read lake.plays",
+    ),
     ("tables/legacy/plays_daily/_FORMAT", "parquet"),
     ("tables/legacy/tracks/_FORMAT", "parquet"),
     ("tables/lake/plays/_FORMAT", "parquet"),
     ("entities/hdfs-plays/_FORMAT", "entity"),
-    ("entities/hdfs-plays/RETIRED", "resource:default/hdfs-plays is retired; depend on resource:default/lake-plays"),
+    (
+        "entities/hdfs-plays/RETIRED",
+        "resource:default/hdfs-plays is retired; depend on resource:default/lake-plays",
+    ),
     ("entities/lake-plays/_FORMAT", "entity"),
     ("entities/tracks/_FORMAT", "entity"),
 ];

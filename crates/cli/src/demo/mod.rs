@@ -31,7 +31,10 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             ))
             .into());
         }
-        say(a, &format!("Rebuilding {} (left by an earlier demo)", dir.display()));
+        say(
+            a,
+            &format!("Rebuilding {} (left by an earlier demo)", dir.display()),
+        );
         fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     } else {
         say(a, &format!("Building {}", dir.display()));
@@ -54,14 +57,19 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     );
     let spec_file = dir.join("plays-to-lakehouse.yaml");
     let spec = Spec::parse(SPEC, &spec_file.display().to_string())?;
-    say(a, "Migrating every consumer of hdfs-plays (approval: auto)...\n");
+    say(
+        a,
+        "Migrating every consumer of hdfs-plays (approval: auto)...\n",
+    );
     let forge = LocalForge;
     let fleet = Fleet {
         store: store.as_ref(),
         forge: &forge,
     };
     let bar = Bar::new(a.json);
-    let status = fleet.run(&spec, SPEC, &spec_file.display().to_string(), &|p| bar.update(&p));
+    let status = fleet.run(&spec, SPEC, &spec_file.display().to_string(), &|p| {
+        bar.update(&p)
+    });
     bar.finish();
     let status = status?;
     if a.json {
@@ -75,7 +83,9 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         id = spec.id
     );
     if !a.no_serve {
-        println!("\n(The web portal arrives with `tern serve`; this build prints the report only.)");
+        println!(
+            "\n(The web portal arrives with `tern serve`; this build prints the report only.)"
+        );
     }
     Ok(())
 }
@@ -118,12 +128,27 @@ fn build(dir: &Path) -> Result<()> {
         }
         if repo.id == "plays-snapshot" {
             // Pin the config as it is now, as the finance team did.
-            let sum = Command::new("sh").arg("-c").arg("cksum < config/export.yaml").current_dir(&root).output()?;
-            fs::write(root.join("test/golden.sum"), String::from_utf8_lossy(&sum.stdout).trim())?;
+            let sum = Command::new("sh")
+                .arg("-c")
+                .arg("cksum < config/export.yaml")
+                .current_dir(&root)
+                .output()?;
+            fs::write(
+                root.join("test/golden.sum"),
+                String::from_utf8_lossy(&sum.stdout).trim(),
+            )?;
         }
         git(&root, &["init", "-q", "-b", "main"])?;
         git(&root, &["add", "-A"])?;
-        git(&root, &["commit", "-q", "-m", &format!("{}: initial import", repo.id)])?;
+        git(
+            &root,
+            &[
+                "commit",
+                "-q",
+                "-m",
+                &format!("{}: initial import", repo.id),
+            ],
+        )?;
     }
     Ok(())
 }
@@ -140,7 +165,12 @@ fn git(dir: &Path, args: &[&str]) -> Result<()> {
         .output()
         .context("running git (is it installed?)")?;
     if !out.status.success() {
-        bail!("git {} in {}: {}", args.join(" "), dir.display(), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "git {} in {}: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }

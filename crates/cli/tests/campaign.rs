@@ -1,0 +1,393 @@
+//! `tern` end to end on a generated fleet of real git repositories.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+fn standard_fleet(root: &std::path::Path) -> std::path::PathBuf {
+    let repos = vec![
+        repo(
+            "daily",
+            "insights",
+            &[("src/Daily.scala", "val p = spark.read.load(\"hdfs://prod-nn:8020/warehouse/plays/date=1/part-0.avro\")\n")],
+            "! grep -rq prod-nn src",
+        ),
+        repo("sql", "insights", &[("q.sql", "SELECT * FROM LEGACY.PLAYS JOIN legacy.tracks USING (id);\n")], "grep -q LAKE.PLAYS q.sql"),
+        repo("config", "group:default/bi", &[("app.yaml", "input:\n  path: hdfs://prod-nn:8020/warehouse/plays\n  keep: hdfs://prod-nn:8020/warehouse/plays_archive\n")], ""),
+        repo("broken", "insights", &[("job.py", "p = 'hdfs://prod-nn:8020/warehouse/plays'\n")], "echo 'tests: 3 failed'; exit 1"),
+        repo("untouched", "insights", &[("job.py", "p = 'hdfs://prod-nn:8020/warehouse/plays_v2'\n")], "true"),
+        repo("dirty", "insights", &[("job.sql", "select 1 from legacy.plays\n")], "true"),
+    ];
+    let extra = format!(
+        "{}---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: not-a-repo\n  annotations: {{backstage.io/source-location: 'dir:./plain'}}\nspec: {{owner: bi, dependsOn: [resource:hdfs-plays]}}\n",
+        component("gone", "insights")
+    );
+    let catalog = fleet(root, &repos, &extra);
+    fs::create_dir_all(root.join("plain")).unwrap();
+    catalog
+}
+
+#[test]
+fn a_campaign_runs_resumes_and_rolls_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let catalog = standard_fleet(root);
+    fs::write(root.join("spec.yaml"), spec("plays-move", "auto")).unwrap();
+    let repo = |id: &str| root.join("repos").join(id);
+    let original_trees: Vec<(String, String)> =
+        ["daily", "sql", "config", "broken", "untouched", "dirty"]
+            .iter()
+            .map(|id| (id.to_string(), sh(&repo(id), "git rev-parse main^{tree}")))
+            .collect();
+
+    // Uncommitted work in one consumer's checkout.
+    fs::write(
+        repo("dirty").join("job.sql"),
+        "select 2 from legacy.plays -- wip\n",
+    )
+    .unwrap();
+    fs::write(repo("dirty").join("notes.txt"), "mine\n").unwrap();
+    let dirty_status = sh(&repo("dirty"), "git status --porcelain");
+
+    let o = tern(root, &["catalog", "import", catalog.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(
+        code(&o),
+        1,
+        "failed changes make `tern run` exit 1: {}",
+        stderr(&o)
+    );
+    let status = json(&o);
+    let state = |id: &str| -> String {
+        status["consumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for id in ["daily", "sql", "config", "dirty"] {
+        assert_eq!(state(id), "merged", "{id}: {status:#}");
+    }
+    assert_eq!(state("broken"), "failed");
+    assert_eq!(state("untouched"), "skipped");
+    assert_eq!(state("gone"), "failed");
+    assert_eq!(state("not-a-repo"), "failed");
+    assert_eq!(status["state"], "done");
+    assert_eq!(status["counts"]["merged"], 4);
+    assert_eq!(
+        status["breakage_rate"], 0.2,
+        "1 failed verification of 5 committed"
+    );
+    assert!(status["time_to_completion_s"].is_number());
+    let errors: Vec<String> = status["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["error"].as_str().map(String::from))
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.contains("does not exist")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("is not a git repository")),
+        "{errors:?}"
+    );
+    let broken = status["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "broken")
+        .unwrap();
+    assert_eq!(broken["verify"]["ok"], false);
+    assert!(broken["verify"]["log_tail"]
+        .as_str()
+        .unwrap()
+        .contains("3 failed"));
+    assert_eq!(broken["branch"], "tern/plays-move");
+
+    // Merged content, one branch and one tern commit per affected consumer.
+    assert_eq!(
+        sh(&repo("daily"), "git show main:src/Daily.scala"),
+        "val p = spark.read.load(\"gs://lake/plays/date=1/part-0.parquet\")"
+    );
+    assert_eq!(
+        sh(&repo("sql"), "git show main:q.sql"),
+        "SELECT * FROM LAKE.PLAYS JOIN legacy.tracks USING (id);"
+    );
+    assert_eq!(
+        sh(&repo("config"), "git show main:app.yaml"),
+        "input:\n  path: gs://lake/plays\n  keep: hdfs://prod-nn:8020/warehouse/plays_archive"
+    );
+    for id in ["daily", "sql", "config", "broken", "dirty"] {
+        assert_eq!(
+            sh(&repo(id), "git branch --list 'tern/*' | wc -l"),
+            "1",
+            "{id}"
+        );
+        assert_eq!(
+            sh(
+                &repo(id),
+                "git log --all --format=%H --grep='^Tern-Migration: plays-move$' | wc -l"
+            ),
+            "1",
+            "{id}"
+        );
+        assert_eq!(
+            sh(&repo(id), "git log -1 --format=%B tern/plays-move"),
+            "Move plays to the lake\n\nThe HDFS copy goes away.\n\nTern-Migration: plays-move"
+        );
+        assert_eq!(
+            sh(&repo(id), "git worktree list | wc -l"),
+            "1",
+            "{id}: a worktree was left behind"
+        );
+    }
+    assert_eq!(
+        sh(&repo("untouched"), "git branch --list 'tern/*' | wc -l"),
+        "0"
+    );
+
+    // The dirty checkout's files and status are untouched; its default branch got the change.
+    assert_eq!(
+        fs::read_to_string(repo("dirty").join("job.sql")).unwrap(),
+        "select 2 from legacy.plays -- wip\n"
+    );
+    assert_eq!(
+        fs::read_to_string(repo("dirty").join("notes.txt")).unwrap(),
+        "mine\n"
+    );
+    assert_eq!(
+        sh(&repo("dirty"), "git show main:job.sql"),
+        "select 1 from lake.plays"
+    );
+
+    // Running again changes nothing at all.
+    let before: Vec<String> = ["daily", "sql", "config", "broken", "dirty"]
+        .iter()
+        .map(|id| refs(&repo(id)))
+        .collect();
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(json(&o)["counts"], status["counts"]);
+    let after: Vec<String> = ["daily", "sql", "config", "broken", "dirty"]
+        .iter()
+        .map(|id| refs(&repo(id)))
+        .collect();
+    assert_eq!(before, after);
+
+    // Roll everything back: default branches are byte-identical to before, branches gone.
+    let o = tern(root, &["rollback", "plays-move", "--json"]);
+    assert_eq!(
+        code(&o),
+        0,
+        "changes that never had a branch have nothing to undo: {}",
+        stderr(&o)
+    );
+    let o = tern(root, &["status", "plays-move", "--json"]);
+    let rolled = json(&o);
+    assert_eq!(rolled["state"], "rolled_back");
+    for (id, tree) in &original_trees {
+        if *id == "untouched" {
+            continue;
+        }
+        assert_eq!(&sh(&repo(id), "git rev-parse main^{tree}"), tree, "{id}");
+        assert_eq!(
+            sh(&repo(id), "git branch --list 'tern/*' | wc -l"),
+            "0",
+            "{id}"
+        );
+    }
+    assert_eq!(sh(&repo("dirty"), "git status --porcelain"), dirty_status);
+    assert!(
+        rolled["breakage_rate"].as_f64().unwrap() > 0.9,
+        "merged then rolled back counts as broken: {rolled:#}"
+    );
+    // Again: nothing more happens.
+    let before: Vec<String> = ["daily", "sql", "config"]
+        .iter()
+        .map(|id| refs(&repo(id)))
+        .collect();
+    tern(root, &["rollback", "plays-move"]);
+    let after: Vec<String> = ["daily", "sql", "config"]
+        .iter()
+        .map(|id| refs(&repo(id)))
+        .collect();
+    assert_eq!(before, after);
+    let o = tern(root, &["run", "spec.yaml"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("rolled back"), "{}", stderr(&o));
+}
+
+#[test]
+fn owners_approve_and_non_owners_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let catalog = fleet(
+        root,
+        &[repo(
+            "daily",
+            "insights",
+            &[(
+                "job.py",
+                "p = '/x' if 0 else 'hdfs://prod-nn:8020/warehouse/plays'\n",
+            )],
+            "true",
+        )],
+        "",
+    );
+    fs::write(root.join("spec.yaml"), spec("m2", "owners")).unwrap();
+    assert_eq!(
+        code(&tern(
+            root,
+            &["catalog", "import", catalog.to_str().unwrap()]
+        )),
+        0
+    );
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["consumers"][0]["state"], "open");
+    assert_eq!(json(&o)["state"], "running");
+    let repo = root.join("repos/daily");
+    let main_before = sh(&repo, "git rev-parse main");
+
+    let o = tern(root, &["approve", "m2", "daily", "--as", "mallory"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o)
+            .contains("mallory may not approve daily: only members of group:default/insights may"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(sh(&repo, "git rev-parse main"), main_before);
+
+    let o = tern(root, &["approve", "m2", "daily", "--as", "alice", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = json(&o);
+    assert_eq!(s["consumers"][0]["state"], "merged");
+    assert_eq!(s["consumers"][0]["approved_by"], "user:default/alice");
+    assert_eq!(s["state"], "done");
+    let o = tern(root, &["approve", "m2", "daily"]);
+    assert_eq!(code(&o), 1, "approving a merged change is a state conflict");
+    assert_eq!(code(&tern(root, &["approve", "m2", "nobody"])), 2);
+    assert_eq!(code(&tern(root, &["status", "no-such-migration"])), 2);
+}
+
+#[test]
+fn pause_stops_a_campaign_until_resumed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let catalog = fleet(
+        root,
+        &[repo(
+            "a",
+            "insights",
+            &[("a.sql", "from legacy.plays\n")],
+            "true",
+        )],
+        "",
+    );
+    fs::write(root.join("spec.yaml"), spec("m3", "owners")).unwrap();
+    tern(root, &["catalog", "import", catalog.to_str().unwrap()]);
+    assert_eq!(code(&tern(root, &["run", "spec.yaml"])), 0);
+    let o = tern(
+        root,
+        &[
+            "pause",
+            "m3",
+            "--reason",
+            "waiting for the freeze to end",
+            "--json",
+        ],
+    );
+    assert_eq!(json(&o)["state"], "paused");
+    assert_eq!(json(&o)["paused_reason"], "waiting for the freeze to end");
+    let o = tern(root, &["run", "spec.yaml"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("paused (waiting for the freeze to end)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tern(root, &["resume", "m3", "--json"]);
+    assert_eq!(json(&o)["state"], "running");
+    assert_eq!(json(&o)["manual_interventions"], 1);
+}
+
+#[test]
+fn plan_reports_per_consumer_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let catalog = fleet(
+        root,
+        &[
+            repo(
+                "a",
+                "insights",
+                &[
+                    ("a.sql", "from legacy.plays\n"),
+                    (
+                        "b.py",
+                        "f'/x/{y}'\nq = f\"hdfs://prod-nn:8020/warehouse/plays{s}\"\n",
+                    ),
+                ],
+                "",
+            ),
+            repo("b", "insights", &[("none.txt", "nothing\n")], ""),
+        ],
+        "",
+    );
+    // A consumer the catalog does not link to the dataset, found by scanning.
+    let hidden = root.join("repos/hidden");
+    fs::create_dir_all(&hidden).unwrap();
+    fs::write(hidden.join("x.sql"), "select * from legacy.plays\n").unwrap();
+    sh(
+        &hidden,
+        "git init -q -b main && git add -A && git commit -qm init",
+    );
+    let mut text = fs::read_to_string(&catalog).unwrap();
+    text.push_str("---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: hidden\n  annotations: {backstage.io/source-location: 'dir:./repos/hidden'}\nspec: {owner: bi}\n");
+    fs::write(&catalog, text).unwrap();
+    fs::write(root.join("spec.yaml"), spec("m4", "auto")).unwrap();
+    tern(root, &["catalog", "import", catalog.to_str().unwrap()]);
+    let before = refs(&root.join("repos/a"));
+    let o = tern(root, &["plan", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let plan = json(&o);
+    assert_eq!(plan["id"], "m4");
+    let ids: Vec<&str> = plan["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["a", "b", "hidden"]);
+    let a = &plan["consumers"][0];
+    assert_eq!(
+        a["files"],
+        serde_json::json!(["a.sql"]),
+        "b.py holds only a finding"
+    );
+    assert_eq!(a["edits"], 1);
+    assert_eq!(a["unresolved"][0]["path"], "b.py");
+    assert_eq!(a["unresolved"][0]["line"], 2);
+    assert_eq!(plan["consumers"][2]["via"], "scan");
+    assert_eq!(refs(&root.join("repos/a")), before);
+    assert_eq!(sh(&root.join("repos/a"), "git worktree list | wc -l"), "1");
+    assert_eq!(sh(&root.join("repos/a"), "git status --porcelain"), "");
+
+    let o = tern(root, &["catalog", "consumers", "hdfs-plays", "--json"]);
+    let list = json(&o);
+    assert_eq!(
+        list[0],
+        serde_json::json!({"id": "a", "repo": root.join("repos/a").canonicalize().unwrap().to_str().unwrap(), "owner": "group:default/insights", "via": "catalog", "depth": 1})
+    );
+}
