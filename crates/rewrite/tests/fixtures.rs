@@ -1,0 +1,145 @@
+//! The fixture harness: every `tests/fixtures/<case>/` holds a `spec.yaml`, a
+//! `before/` tree, the expected `after/` tree and, when the case has any, the
+//! expected `unresolved.json`. One test walks them all.
+//!
+//! `UPDATE_FIXTURES=1 cargo test -p tern-rewrite --test fixtures` writes
+//! `after/` and `unresolved.json` from the engine, for review as a diff.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use tern_rewrite::{Engine, RuleInput, Rules};
+use tern_spec::Spec;
+
+fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let mut entries: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    if root.exists() {
+        walk(root, root, &mut out);
+    }
+    out
+}
+
+fn engine_for(case: &Path) -> Engine {
+    let text = fs::read_to_string(case.join("spec.yaml")).unwrap();
+    let spec =
+        Spec::parse(&text, "spec.yaml").unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+    let entity = match (&spec.dataset.from, &spec.dataset.to) {
+        (Some(f), Some(t)) => Some((f.clone(), t.clone())),
+        _ => None,
+    };
+    Engine::new(
+        Rules::new(RuleInput {
+            replace: spec
+                .replace
+                .iter()
+                .map(|r| (r.kind, r.old.clone(), r.new.clone()))
+                .collect(),
+            entity,
+            format: spec.format.clone(),
+            columns: spec.columns.clone(),
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}", case.display())),
+    )
+}
+
+#[test]
+fn fixtures() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let bless = std::env::var_os("UPDATE_FIXTURES").is_some();
+    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let engine = engine_for(case);
+        let before = files(&case.join("before"));
+        assert!(!before.is_empty(), "{name}: before/ is empty");
+        let mut after = BTreeMap::new();
+        let mut unresolved = Vec::new();
+        for (path, bytes) in &before {
+            let out = engine.rewrite(path, bytes);
+            let rewritten = out.output.clone().unwrap_or_else(|| bytes.clone());
+            // Rule 9: a second pass changes nothing.
+            let again = engine.rewrite(path, &rewritten);
+            if again.output.is_some() {
+                failures.push(format!("{name}/{path}: not idempotent"));
+            }
+            for f in out.findings {
+                unresolved.push(json!({"path": path, "line": f.line, "reason": f.reason}));
+            }
+            after.insert(path.clone(), rewritten);
+        }
+        let unresolved = serde_json::Value::Array(unresolved);
+        if bless {
+            let _ = fs::remove_dir_all(case.join("after"));
+            for (path, bytes) in &after {
+                let p = case.join("after").join(path);
+                fs::create_dir_all(p.parent().unwrap()).unwrap();
+                fs::write(p, bytes).unwrap();
+            }
+            let u = case.join("unresolved.json");
+            if unresolved.as_array().unwrap().is_empty() {
+                let _ = fs::remove_file(u);
+            } else {
+                fs::write(u, serde_json::to_string_pretty(&unresolved).unwrap() + "\n").unwrap();
+            }
+            continue;
+        }
+        let expected = files(&case.join("after"));
+        if expected != after {
+            for (path, bytes) in &after {
+                if expected.get(path) != Some(bytes) {
+                    failures.push(format!(
+                        "{name}/{path}: got\n{}\nexpected\n{}",
+                        String::from_utf8_lossy(bytes),
+                        expected
+                            .get(path)
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_else(|| "(missing)".into())
+                    ));
+                }
+            }
+        }
+        let expected_unresolved: serde_json::Value =
+            fs::read_to_string(case.join("unresolved.json"))
+                .map(|t| serde_json::from_str(&t).unwrap())
+                .unwrap_or_else(|_| json!([]));
+        if expected_unresolved != unresolved {
+            failures.push(format!(
+                "{name}: unresolved got {unresolved:#} expected {expected_unresolved:#}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} fixture failures:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
