@@ -65,17 +65,13 @@ fn parse(b: &[u8], start: usize) -> Option<Name> {
                 let at = inner_start + k;
                 if at == inner_end || x == b'.' || x == b':' {
                     if p == at {
-                        return if parts.is_empty() {
-                            None
-                        } else {
-                            Some(Name { parts, colon })
-                        };
+                        return not_a_name_quote(parts, colon, segment);
                     }
                     if x == b':' {
                         if parts.is_empty() && p == inner_start {
                             colon = true;
                         } else {
-                            return None;
+                            return not_a_name_quote(parts, colon, segment);
                         }
                     }
                     parts.push(Part {
@@ -84,13 +80,9 @@ fn parse(b: &[u8], start: usize) -> Option<Name> {
                         segment,
                     });
                     p = at + 1;
-                } else if !(bare(x) || x == b' ') {
+                } else if !bare(x) {
                     // Not a name inside these quotes (a sentence, an expression).
-                    return if parts.is_empty() {
-                        None
-                    } else {
-                        Some(Name { parts, colon })
-                    };
+                    return not_a_name_quote(parts, colon, segment);
                 }
             }
             i = inner_end + 1;
@@ -117,6 +109,19 @@ fn parse(b: &[u8], start: usize) -> Option<Name> {
             _ => break,
         }
     }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(Name { parts, colon })
+    }
+}
+
+/// A quote whose contents are not a dotted name. When it opens the name, the
+/// caller looks at the bare text after it instead, whatever else the quotes
+/// hold, so that a rewrite elsewhere inside them cannot change the answer on
+/// a second pass (rule 9). Parts inside this quote are never kept.
+fn not_a_name_quote(mut parts: Vec<Part>, colon: bool, segment: usize) -> Option<Name> {
+    parts.retain(|p| p.segment < segment);
     if parts.is_empty() {
         None
     } else {
@@ -220,6 +225,7 @@ fn replace(b: &[u8], parts: &[Part], colon: bool, l: &crate::Locator, i: usize) 
             range: start..end,
             replacement: out,
             locator: i,
+            extension: None,
         };
     } else {
         let found = String::from_utf8_lossy(&b[start..end]).into_owned();
@@ -276,6 +282,7 @@ fn replace(b: &[u8], parts: &[Part], colon: bool, l: &crate::Locator, i: usize) 
                 range: range_start..end,
                 replacement: out,
                 locator: i,
+                extension: None,
             };
         }
     };
@@ -283,6 +290,7 @@ fn replace(b: &[u8], parts: &[Part], colon: bool, l: &crate::Locator, i: usize) 
         range: start..end,
         replacement: out,
         locator: i,
+        extension: None,
     }
 }
 

@@ -32,9 +32,12 @@ impl Language for TextModule {
             edits: found
                 .matches
                 .into_iter()
-                .map(|m| Edit {
-                    range: m.range,
-                    replacement: m.replacement,
+                .flat_map(|m| {
+                    let main = Edit {
+                        range: m.range,
+                        replacement: m.replacement,
+                    };
+                    std::iter::once(main).chain(m.extension)
                 })
                 .collect(),
             findings: found
@@ -52,12 +55,16 @@ impl Language for TextModule {
 /// One accepted occurrence of a locator and the text that replaces it.
 #[derive(Debug, Clone)]
 pub(crate) struct Match {
-    /// Bytes to replace (the locator, plus its suffix when the extension changes).
+    /// Bytes to replace: the locator.
     pub range: Range<usize>,
     /// Replacement text.
     pub replacement: String,
     /// Index of the locator in `Rules::locators`.
     pub locator: usize,
+    /// The file extension ending a path's suffix, when the format changes:
+    /// a separate edit, so other names inside the suffix are still seen in
+    /// the same pass (rule 9).
+    pub extension: Option<Edit>,
 }
 
 /// Everything found in one buffer.
@@ -163,28 +170,26 @@ fn path_match(rules: &Rules, i: usize, b: &[u8], s: usize, e: usize) -> Option<C
     if &b[s..e] != l.old.as_bytes() || (s > 0 && path_char_left(b[s - 1])) {
         return None;
     }
-    let mut end = e;
-    let mut replacement = l.new.clone();
+    let mut extension = None;
     match after_path(b, e) {
         After::Boundary => {}
         After::Continues => return None,
         After::Unknown(why) => return Some(Candidate::Unresolved(s, why.to_string())),
         After::Slash => {
-            let suffix_end = suffix_end(b, e);
-            if let Some(changed) = rules
-                .format
-                .as_ref()
-                .and_then(|f| swap_extension(&b[e..suffix_end], &f.old, &f.new))
-            {
-                end = suffix_end;
-                replacement.push_str(&changed);
+            let end = suffix_end(b, e);
+            if let Some(f) = &rules.format {
+                extension = swap_extension(&b[e..end], &f.old, &f.new).map(|(at, new)| Edit {
+                    range: e + at..end,
+                    replacement: new,
+                });
             }
         }
     }
     Some(Candidate::Match(Match {
-        range: s..end,
-        replacement,
+        range: s..e,
+        replacement: l.new.clone(),
         locator: i,
+        extension,
     }))
 }
 
@@ -232,9 +237,10 @@ pub(crate) fn extension(format: &str) -> &str {
     }
 }
 
-/// `"/date=X/part-0.avro"` with avro→parquet gives `"/date=X/part-0.parquet"`;
-/// `None` when the last segment does not carry the old extension.
-fn swap_extension(suffix: &[u8], old: &str, new: &str) -> Option<String> {
+/// In `"/date=X/part-0.avro"` with avro→parquet: the offset of `avro` in the
+/// suffix, and `parquet`; `None` when the last segment does not carry the old
+/// extension.
+fn swap_extension(suffix: &[u8], old: &str, new: &str) -> Option<(usize, String)> {
     let suffix = std::str::from_utf8(suffix).ok()?;
     let (old, new) = (extension(old), extension(new));
     if old == new {
@@ -251,11 +257,7 @@ fn swap_extension(suffix: &[u8], old: &str, new: &str) -> Option<String> {
     } else {
         new.to_string()
     };
-    Some(format!(
-        "{}{}",
-        &suffix[..suffix.len() - ext.len()],
-        new_ext
-    ))
+    Some((suffix.len() - ext.len(), new_ext))
 }
 
 fn entity_match(rules: &Rules, i: usize, b: &[u8], s: usize, e: usize) -> Option<Candidate> {
@@ -275,5 +277,6 @@ fn entity_match(rules: &Rules, i: usize, b: &[u8], s: usize, e: usize) -> Option
         range: s + prefix..e,
         replacement: l.new[prefix..].to_string(),
         locator: i,
+        extension: None,
     }))
 }

@@ -7,6 +7,14 @@ use tern_spec::{FormatChange, LocatorKind};
 /// A small deterministic generator, so failures reproduce from the seed.
 struct Rng(u64);
 
+/// Cases per property; `TERN_PROPERTY_CASES=1000000` for a longer search.
+fn cases() -> u64 {
+    std::env::var("TERN_PROPERTY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
+
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
@@ -111,7 +119,7 @@ fn engine() -> Engine {
 fn rewriting_settles_after_one_pass() {
     let engine = engine();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    for case in 0..20_000 {
+    for case in 0..cases() {
         let mut text = String::new();
         for _ in 0..(rng.next() % 24) {
             if rng.next() % 4 == 0 {
@@ -141,7 +149,7 @@ fn rewriting_settles_after_one_pass() {
 fn files_without_locators_are_byte_identical() {
     let engine = engine();
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
-    for case in 0..20_000 {
+    for case in 0..cases() {
         let mut bytes = Vec::new();
         for _ in 0..(rng.next() % 40) {
             if rng.next() % 3 == 0 {
