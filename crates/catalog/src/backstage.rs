@@ -166,6 +166,7 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
                 for ds in produced {
                     batch.produces.push((id.clone(), ds));
                 }
+                batch.declared.push(id.clone());
                 batch.consumers.push(Consumer { id, repo, owner });
             }
             "Group" => {

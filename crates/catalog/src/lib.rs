@@ -21,6 +21,7 @@
 
 pub mod backstage;
 mod model;
+pub mod openlineage;
 mod sqlite;
 
 use std::path::PathBuf;

@@ -116,6 +116,10 @@ pub struct ImportBatch {
     pub reads: Vec<(String, String, Via)>,
     /// (consumer, dataset) write edges, for transitive consumers.
     pub produces: Vec<(String, String)>,
+    /// Consumers whose declared reads and writes this batch states in full
+    /// (Backstage components): their earlier declared edges are replaced.
+    /// Lineage adds edges and never removes what the catalog declared.
+    pub declared: Vec<String>,
     /// Teams.
     pub teams: Vec<Team>,
     /// (team, user) memberships declared on users.
@@ -131,6 +135,7 @@ impl ImportBatch {
         self.consumers.extend(other.consumers);
         self.reads.extend(other.reads);
         self.produces.extend(other.produces);
+        self.declared.extend(other.declared);
         self.teams.extend(other.teams);
         self.memberships.extend(other.memberships);
         self.warnings.extend(other.warnings);

@@ -126,17 +126,21 @@ impl Store for SqliteStore {
         for c in &batch.consumers {
             tx.execute(
                 "INSERT INTO consumers (id, repo, owner) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (id) DO UPDATE SET repo = excluded.repo, owner = excluded.owner",
+                 ON CONFLICT (id) DO UPDATE SET repo = excluded.repo,
+                                                owner = COALESCE(excluded.owner, consumers.owner)",
                 params![c.id, c.repo, c.owner],
             )
             .map_err(self.db())?;
-            // The catalog's word on what a consumer reads replaces the last import's.
+        }
+        for id in &batch.declared {
+            // The catalog's word on what a consumer reads replaces the last
+            // import's; lineage only ever adds.
             tx.execute(
                 "DELETE FROM reads WHERE consumer = ?1 AND via = 'catalog'",
-                params![c.id],
+                params![id],
             )
             .map_err(self.db())?;
-            tx.execute("DELETE FROM produces WHERE consumer = ?1", params![c.id])
+            tx.execute("DELETE FROM produces WHERE consumer = ?1", params![id])
                 .map_err(self.db())?;
         }
         for (dataset, consumer, via) in &batch.reads {

@@ -219,3 +219,59 @@ fn schema_is_versioned_and_reopens() {
     assert!(store.datasets().unwrap().is_empty());
     assert!(open("postgres://localhost/x").is_err());
 }
+
+#[test]
+fn openlineage_events_add_lineage_edges() {
+    use tern_catalog::openlineage;
+    let (_dir, store) = store_with_catalog();
+    let events = r#"{"eventType":"COMPLETE","eventTime":"2026-11-01T00:00:00Z","producer":"x",
+ "job":{"namespace":"spark","name":"plays_daily.compute",
+   "facets":{"sourceCodeLocation":{"type":"git","repoUrl":"file:///srv/repos/plays-hourly"},
+             "ownership":{"owners":[{"name":"team:insights"}]}}},
+ "inputs":[{"namespace":"hdfs://prod-nn:8020","name":"/warehouse/plays/date=2026-11-01"},
+           {"namespace":"hive://metastore:9083","name":"legacy.tracks"}],
+ "outputs":[{"namespace":"hive://metastore:9083","name":"legacy.plays"}]}
+{"eventType":"COMPLETE","job":{"namespace":"spark","name":"known-repo","facets":{"sourceCodeLocation":{"repoUrl":"/srv/catalog/repos/plays-daily"}}},
+ "inputs":[{"namespace":"hive://metastore:9083","name":"LEGACY.PLAYS"}]}
+{"eventType":"START","job":{"namespace":"spark","name":"no-source"},"inputs":[]}
+"#
+    .replace("\n ", " ");
+    let parsed = openlineage::parse(&events, Path::new("/srv/events.ndjson")).unwrap();
+    assert_eq!(parsed.len(), 3);
+    let batch = openlineage::to_batch(
+        &parsed,
+        &store.datasets().unwrap(),
+        &store.consumers().unwrap(),
+        Path::new("/srv"),
+    );
+    assert_eq!(batch.consumers.len(), 2);
+    assert_eq!(batch.consumers[0].id, "plays-daily-compute");
+    assert_eq!(batch.consumers[0].repo, "/srv/repos/plays-hourly");
+    assert_eq!(
+        batch.consumers[0].owner.as_deref(),
+        Some("group:default/insights")
+    );
+    assert_eq!(
+        batch.consumers[1].id, "plays-daily",
+        "a known repository is the same consumer"
+    );
+    assert_eq!(batch.warnings.len(), 2, "{:?}", batch.warnings);
+    store.import(&batch).unwrap();
+    let readers = store.consumers_of("hdfs-plays", false).unwrap();
+    let found: Vec<(String, Via)> = readers.iter().map(|r| (r.id.clone(), r.via)).collect();
+    assert!(
+        found.contains(&("plays-daily-compute".into(), Via::Lineage)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("plays-daily".into(), Via::Catalog)),
+        "catalog wins over lineage for the same reader"
+    );
+    let err = openlineage::parse("{\"job\": {}}", Path::new("e.json")).unwrap_err();
+    assert_eq!(err.to_string(), "e.json:1: `job.name` is missing");
+    let err = openlineage::parse("{\"job\": ", Path::new("e.json")).unwrap_err();
+    assert!(
+        err.to_string().starts_with("e.json:1: not valid JSON"),
+        "{err}"
+    );
+}

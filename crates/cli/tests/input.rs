@@ -200,3 +200,65 @@ fn the_demo_builds_migrates_and_rebuilds() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("was not made by `tern demo`"));
 }
+
+#[test]
+fn openlineage_events_import_alongside_backstage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let catalog = fleet(
+        root,
+        &[repo(
+            "a",
+            "insights",
+            &[("a.sql", "from legacy.plays\n")],
+            "",
+        )],
+        "",
+    );
+    fs::write(
+        root.join("events.ndjson"),
+        "{\"eventType\":\"COMPLETE\",\"job\":{\"namespace\":\"spark\",\"name\":\"hourly\",\"facets\":{\"sourceCodeLocation\":{\"repoUrl\":\"repos/hourly\"}}},\"inputs\":[{\"namespace\":\"hdfs://prod-nn:8020\",\"name\":\"/warehouse/plays\"}]}\n",
+    )
+    .unwrap();
+    let o = tern(
+        root,
+        &[
+            "catalog",
+            "import",
+            catalog.to_str().unwrap(),
+            "events.ndjson",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = tern(root, &["catalog", "consumers", "hdfs-plays", "--json"]);
+    let vias: Vec<(String, String)> = json(&o)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().into(),
+                c["via"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        vias,
+        vec![
+            ("a".into(), "catalog".into()),
+            ("hourly".into(), "lineage".into())
+        ]
+    );
+    fs::write(
+        root.join("bad.json"),
+        "{\"job\": {\"name\": \"x\"}, \"inputs\": 3}",
+    )
+    .unwrap();
+    let o = tern(root, &["catalog", "import", "bad.json"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("bad.json:1: `inputs` must be a list"),
+        "{}",
+        stderr(&o)
+    );
+}
