@@ -298,7 +298,7 @@ pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
 }
 
 fn fleet_parts(url: &str, create: bool) -> Result<(Box<dyn Store>, LocalForge)> {
-    Ok((open_catalog(url, create)?, LocalForge))
+    Ok((open_catalog(url, create)?, LocalForge::default()))
 }
 
 pub fn plan(a: SpecArgs, url: &str) -> Result<()> {

@@ -1,14 +1,20 @@
 //! The local forge: plain git repositories on disk, driven through the git CLI.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
+use std::sync::Mutex;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::*;
 
 /// The embedded forge: a consumer's `repo` is a path to a git repository.
-#[derive(Debug, Default, Clone)]
-pub struct LocalForge;
+#[derive(Debug, Default)]
+pub struct LocalForge {
+    /// Repositories already checked to be the top of a repository, so each
+    /// operation does not pay two more git processes to check again.
+    checked: Mutex<HashMap<String, PathBuf>>,
+}
 
 /// tern commits as itself so that history says who made the change.
 const IDENTITY: [(&str, &str); 4] = [
@@ -73,6 +79,18 @@ impl LocalForge {
     /// Resolves and checks a repository path: it must be the top of a
     /// repository (or a bare one), never a folder inside some other repository.
     fn path(&self, repo: &str) -> Result<PathBuf> {
+        if let Some(p) = self.checked.lock().unwrap_or_else(|e| e.into_inner()).get(repo) {
+            return Ok(p.clone());
+        }
+        let path = self.check(repo)?;
+        self.checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(repo.to_string(), path.clone());
+        Ok(path)
+    }
+
+    fn check(&self, repo: &str) -> Result<PathBuf> {
         if repo.contains("://") || repo.starts_with("git@") {
             return Err(ForgeError::Remote(repo.to_string()));
         }
@@ -186,7 +204,6 @@ impl Drop for Worktree {
                 self.path.as_os_str(),
             ],
         );
-        let _ = git(&self.repo, ["worktree", "prune"]);
     }
 }
 

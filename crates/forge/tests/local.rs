@@ -58,7 +58,7 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
         "git status --porcelain; git stash list",
     );
 
-    let forge = LocalForge;
+    let forge = LocalForge::default();
     let info = forge.open(&r).unwrap();
     assert_eq!(info.default_branch, "main");
     let commit = patch(&forge, &r, &info.head);
@@ -132,7 +132,7 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
 fn merging_after_the_default_branch_moved_makes_a_merge_commit_and_reverts_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let r = repo(&tmp.path().join("r"));
-    let forge = LocalForge;
+    let forge = LocalForge::default();
     let base = forge.open(&r).unwrap().head;
     let commit = patch(&forge, &r, &base);
     sh(&tmp.path().join("r"), "git checkout -q -b side && git checkout -q main && echo more >> other.txt && git commit -qam 'someone else'");
@@ -158,7 +158,7 @@ fn merging_after_the_default_branch_moved_makes_a_merge_commit_and_reverts_clean
 #[test]
 fn refuses_what_is_not_a_repository() {
     let tmp = tempfile::tempdir().unwrap();
-    let forge = LocalForge;
+    let forge = LocalForge::default();
     let missing = tmp.path().join("missing");
     assert!(matches!(
         forge.open(missing.to_str().unwrap()),

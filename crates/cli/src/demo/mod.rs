@@ -61,7 +61,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         a,
         "Migrating every consumer of hdfs-plays (approval: auto)...\n",
     );
-    let forge = LocalForge;
+    let forge = LocalForge::default();
     let fleet = Fleet {
         store: store.as_ref(),
         forge: &forge,

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Times tern over a generated fleet of N consumer repositories (20 files each,
+# one naming the dataset), approval: auto, verify: `true`, SQLite catalog, and
+# the raw git work the same changes need (worktree, edit, commit, branch,
+# fast-forward, cleanup), in the same run.
+#   bench/fleet.sh [N]        (default 200)
+set -euo pipefail
+N=${1:-200}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+tern="$root/target/release/tern"
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@b
+
+t=$w/template
+mkdir -p "$t/src" "$t/conf"
+for i in $(seq 1 19); do
+  printf 'object Job%s {\n  // unrelated code %s\n  val table = "legacy.tracks"\n}\n' "$i" "$i" > "$t/src/Job$i.scala"
+done
+printf 'input:\n  path: hdfs://prod-nn:8020/warehouse/plays\n  table: legacy.plays\n' > "$t/conf/app.yaml"
+printf 'verify: "true"\n' > "$t/.tern.yaml"
+git -C "$t" init -q -b main && git -C "$t" add -A && git -C "$t" commit -qm init
+
+make_fleet() {
+  rm -rf "$1" && mkdir -p "$1/repos"
+  {
+    printf 'apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: hdfs-plays}\nspec: {type: dataset, owner: data}\n'
+    for i in $(seq 1 "$N"); do
+      cp -r "$t" "$1/repos/c$i"
+      printf -- '---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c%s\n  annotations: {backstage.io/source-location: "dir:./repos/c%s"}\nspec: {owner: insights, dependsOn: [resource:default/hdfs-plays]}\n' "$i" "$i"
+    done
+  } > "$1/catalog-info.yaml"
+  cat > "$1/spec.yaml" <<SPEC
+version: 1
+id: bench
+title: Move plays
+dataset: {from: hdfs-plays}
+replace:
+  - {kind: path, old: hdfs://prod-nn:8020/warehouse/plays, new: gs://lake/plays}
+  - {kind: table, old: legacy.plays, new: lake.plays}
+approval: auto
+SPEC
+}
+
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+secs() { local s; s=$(now); "$@" >/dev/null; sub "$(now)" "$s"; }
+
+make_fleet "$w/a"
+cd "$w/a"
+import=$(secs "$tern" catalog import catalog-info.yaml)
+plan=$(secs "$tern" plan spec.yaml --json)
+run=$(secs "$tern" run spec.yaml --json)
+again=$(secs "$tern" run spec.yaml --json)
+merged=$("$tern" status bench --json | grep -c '"state": "merged"' || true)
+
+# The same git work by hand, with git plumbing and sed.
+make_fleet "$w/b"
+cd "$w/b"
+raw_start=$(now)
+for i in $(seq 1 "$N"); do
+  r=$w/b/repos/c$i
+  wt=$w/wt$i
+  git -C "$r" worktree add -q --detach "$wt" main
+  sed -i -e 's#hdfs://prod-nn:8020/warehouse/plays#gs://lake/plays#' -e 's#legacy\.plays#lake.plays#' "$wt/conf/app.yaml"
+  git -C "$wt" commit -qam "Move plays" -m "Tern-Migration: bench"
+  c=$(git -C "$wt" rev-parse HEAD)
+  git -C "$r" update-ref refs/heads/tern/bench "$c"
+  (cd "$wt" && true) # the verify command
+  git -C "$r" update-ref refs/heads/main "$c"
+  git -C "$r" worktree remove --force "$wt"
+done
+raw=$(sub "$(now)" "$raw_start")
+
+printf 'consumers: %s (merged: %s)\n' "$N" "$merged"
+printf 'catalog import:  %6.2f s\n' "$import"
+printf 'tern plan:       %6.2f s  (%s consumers/s)\n' "$plan" "$(div "$N" "$plan")"
+printf 'tern run:        %6.2f s  (%s consumers/s)\n' "$run" "$(div "$N" "$run")"
+printf 'tern run again:  %6.2f s  (nothing to do)\n' "$again"
+printf 'raw git loop:    %6.2f s  -> tern run / raw git = %sx\n' "$raw" "$(div "$run" "$raw")"
