@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::sync::Mutex;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 
 use crate::*;
 
@@ -79,7 +79,12 @@ impl LocalForge {
     /// Resolves and checks a repository path: it must be the top of a
     /// repository (or a bare one), never a folder inside some other repository.
     fn path(&self, repo: &str) -> Result<PathBuf> {
-        if let Some(p) = self.checked.lock().unwrap_or_else(|e| e.into_inner()).get(repo) {
+        if let Some(p) = self
+            .checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(repo)
+        {
             return Ok(p.clone());
         }
         let path = self.check(repo)?;

@@ -52,6 +52,9 @@ pub enum RuleError {
     /// There is nothing to rewrite.
     #[error("the migration names no locator to rewrite")]
     Empty,
+    /// The locators are too many or too long to search for together.
+    #[error("the locators cannot be searched for together: {0}")]
+    TooLarge(String),
 }
 
 /// What a needle found by the prefilter stands for.
@@ -126,7 +129,7 @@ impl Rules {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&patterns)
-            .expect("literal patterns of bounded size always compile");
+            .map_err(|e| RuleError::TooLarge(e.to_string()))?;
         let rules = Rules {
             locators,
             format: input.format,
