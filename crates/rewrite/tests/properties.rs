@@ -122,7 +122,7 @@ fn rewriting_settles_after_one_pass() {
     for case in 0..cases() {
         let mut text = String::new();
         for _ in 0..(rng.next() % 24) {
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 text.push_str(rng.pick(LOCATORS));
             } else {
                 text.push_str(rng.pick(NOISE));
@@ -152,7 +152,7 @@ fn files_without_locators_are_byte_identical() {
     for case in 0..cases() {
         let mut bytes = Vec::new();
         for _ in 0..(rng.next() % 40) {
-            if rng.next() % 3 == 0 {
+            if rng.next().is_multiple_of(3) {
                 bytes.push((rng.next() % 256) as u8);
             } else {
                 bytes.extend_from_slice(rng.pick(NOISE).as_bytes());
