@@ -190,8 +190,33 @@ pub struct Migration {
     pub finished_at: Option<i64>,
     /// Why it is paused.
     pub paused_reason: Option<String>,
-    /// Times a person had to step in (approving a needs-attention change, resuming).
+    /// Times a person had to step in (approving a needs-attention change, resuming, retrying).
     pub manual_interventions: u64,
+    /// Times the error budget paused the campaign.
+    #[serde(default)]
+    pub pauses: u64,
+    /// Why the campaign is not moving although it is running (a wave gate,
+    /// the rollout window, the hourly limit), for status.
+    #[serde(default)]
+    pub waiting: Option<String>,
+    /// References to the old dataset still on the consumers' default
+    /// branches at the last count: progress measured from the code.
+    #[serde(default)]
+    pub remaining_references: Option<u64>,
+    /// Remaining references and open changes over time, one point per run step.
+    #[serde(default)]
+    pub burndown: Vec<BurndownPoint>,
+}
+
+/// One point of a campaign's burndown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BurndownPoint {
+    /// Unix seconds.
+    pub at: i64,
+    /// References to the old dataset on default branches.
+    pub remaining: u64,
+    /// Changes open or waiting for a person.
+    pub open: u64,
 }
 
 /// The state of one consumer's change (SPEC §5).
@@ -332,6 +357,9 @@ pub struct Change {
     pub approved_by: Option<String>,
     /// Last state change.
     pub updated_at: i64,
+    /// The rollout wave it belongs to, 0 for the canary.
+    #[serde(default)]
+    pub wave: u32,
 }
 
 impl Change {
@@ -356,6 +384,7 @@ impl Change {
             error: None,
             approved_by: None,
             updated_at: crate::now(),
+            wave: 0,
         }
     }
 }

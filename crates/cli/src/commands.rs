@@ -115,7 +115,7 @@ pub struct PauseArgs {
 pub struct RollbackArgs {
     /// Migration id
     pub id: String,
-    /// Only this consumer
+    /// Only this consumer (default: all)
     pub consumer: Option<String>,
     /// Print the status as JSON
     #[arg(long)]
@@ -381,4 +381,18 @@ pub fn rollback(a: RollbackArgs, url: &str) -> Result<()> {
     let status =
         with_fleet(url, |f| Ok(f.rollback(&a.id, a.consumer.as_deref())?)).context("rollback")?;
     report_status(&status, a.json)
+}
+
+pub fn retry(a: RollbackArgs, url: &str) -> Result<()> {
+    let bar = Bar::new(a.json);
+    let status = with_fleet(url, |f| {
+        Ok(f.retry(&a.id, a.consumer.as_deref(), &|p| bar.update(&p))?)
+    });
+    bar.finish();
+    let status = status?;
+    report_status(&status, a.json)?;
+    if status.counts.get("failed").copied().unwrap_or(0) > 0 {
+        return Err(Failed.into());
+    }
+    Ok(())
 }

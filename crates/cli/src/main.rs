@@ -77,6 +77,8 @@ enum Command {
     Resume(commands::IdArgs),
     /// Close open changes and revert merged ones, for one consumer or all
     Rollback(commands::RollbackArgs),
+    /// Re-run failed changes from the current default branch, for one consumer or all
+    Retry(commands::RollbackArgs),
 }
 
 fn main() -> ExitCode {
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
         Command::Pause(a) => commands::pause(a, &catalog),
         Command::Resume(a) => commands::resume(a, &catalog),
         Command::Rollback(a) => commands::rollback(a, &catalog),
+        Command::Retry(a) => commands::retry(a, &catalog),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -166,6 +166,9 @@ pub fn status(s: &Status) {
     if let Some(r) = &s.paused_reason {
         println!("paused: {r}");
     }
+    if let Some(w) = &s.waiting {
+        println!("waiting: {w}");
+    }
     let rows: Vec<Vec<String>> = s
         .consumers
         .iter()
@@ -215,6 +218,27 @@ pub fn status(s: &Status) {
     match s.time_to_completion_s {
         Some(t) => println!("time to completion: {}", duration(t)),
         None => println!("elapsed: {} (not complete)", duration(s.elapsed_s)),
+    }
+    if s.waves.len() > 1 {
+        let waves: Vec<String> = s
+            .waves
+            .iter()
+            .map(|w| {
+                let failed = if w.failed > 0 {
+                    format!(", {} failed", w.failed)
+                } else {
+                    String::new()
+                };
+                format!("wave {}: {}/{} done{failed}", w.wave, w.done, w.consumers)
+            })
+            .collect();
+        println!("{}", waves.join("   "));
+    }
+    if let Some(r) = s.remaining_references {
+        println!("references to the old dataset left on default branches: {r}");
+    }
+    if s.pauses > 0 {
+        println!("paused by the error budget {} time(s)", s.pauses);
     }
     println!(
         "breakage rate: {:.1}%   manual interventions: {}",

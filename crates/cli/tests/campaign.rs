@@ -34,7 +34,14 @@ fn a_campaign_runs_resumes_and_rolls_back() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let catalog = standard_fleet(root);
-    fs::write(root.join("spec.yaml"), spec("plays-move", "auto")).unwrap();
+    // One wave and a generous budget: this test wants every failure recorded.
+    let rollout =
+        "rollout: {waves: [\"100%\"], pause_when: {failed_ratio: 1.0, min_failed: 100}}\n";
+    fs::write(
+        root.join("spec.yaml"),
+        spec_with("plays-move", "auto", rollout),
+    )
+    .unwrap();
     let repo = |id: &str| root.join("repos").join(id);
     let original_trees: Vec<(String, String)> =
         ["daily", "sql", "config", "broken", "untouched", "dirty"]

@@ -101,6 +101,73 @@ impl Fleet<'_> {
         Ok(())
     }
 
+    /// Re-runs failed changes (all, or one consumer's) from the current
+    /// default branch: their branches are deleted, their records reset to
+    /// planned, and the campaign continues. A manual intervention.
+    pub fn retry(
+        &self,
+        id: &str,
+        consumer: Option<&str>,
+        progress: &(dyn Fn(crate::Progress) + Sync),
+    ) -> Result<Status> {
+        let (mut m, spec) = self.migration_and_spec(id)?;
+        if m.state == MigrationState::RolledBack {
+            return Err(FleetError::State(format!(
+                "migration {id} was rolled back; there is nothing to retry"
+            )));
+        }
+        let targets: Vec<Change> = match consumer {
+            Some(c) => {
+                let change = self.change_of(id, c)?;
+                if change.state != ChangeState::Failed {
+                    return Err(FleetError::State(format!(
+                        "{c} is {}; only failed changes can be retried",
+                        change.state.as_str()
+                    )));
+                }
+                vec![change]
+            }
+            None => self
+                .store
+                .changes(id)?
+                .into_iter()
+                .filter(|c| c.state == ChangeState::Failed)
+                .collect(),
+        };
+        if targets.is_empty() {
+            return Err(FleetError::State(format!(
+                "migration {id} has no failed changes to retry"
+            )));
+        }
+        for mut change in targets {
+            if change.branch.is_some() {
+                // A repository that has gone away has no branch left to delete.
+                let _ = self.forge.delete_branch(&change.repo, &branch_name(id));
+            }
+            change.state = ChangeState::Planned;
+            change.branch = None;
+            change.commit = None;
+            change.verify = None;
+            change.error = None;
+            change.files.clear();
+            change.edits = 0;
+            change.unresolved.clear();
+            change.updated_at = now();
+            self.store.put_change(&change, "retry requested")?;
+        }
+        m.manual_interventions += 1;
+        if m.state == MigrationState::Done {
+            m.state = MigrationState::Running;
+            m.finished_at = None;
+        }
+        self.store.put_migration(&m)?;
+        if m.state == MigrationState::Paused {
+            return self.status(id);
+        }
+        let (text, file) = (m.spec.clone(), m.spec_file.clone());
+        self.run(&spec, &text, &file, progress)
+    }
+
     /// Pauses a campaign: `tern run` proposes nothing until it is resumed.
     pub fn pause(&self, id: &str, reason: &str) -> Result<Status> {
         let mut m = self.migration_and_spec(id)?.0;

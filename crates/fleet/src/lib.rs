@@ -15,6 +15,7 @@
 mod control;
 mod plan;
 mod resolve;
+pub mod rollout;
 mod run;
 mod status;
 

@@ -5,7 +5,9 @@
 //! reused, a merge of something already merged is a no-op, a revert already on
 //! the default branch (found by its trailer) is not made twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use tern_catalog::{now, Change, ChangeState, Migration, MigrationState, VerifyResult, Via};
 use tern_forge::{run_verify, Worktree};
@@ -13,13 +15,16 @@ use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
 use crate::plan::{plan_all, to_unresolved};
+use crate::rollout::{budget_exceeded, clears_gate, describe, in_flight, in_window, wave_of};
 use crate::{
     branch_name, commit_message, resolve, trailer, Fleet, FleetError, Progress, Result, Status,
 };
 
 impl Fleet<'_> {
-    /// Runs (or continues) a campaign until every change is settled or waits
-    /// for a person. Sequential within this call; resumable across calls.
+    /// Runs (or continues) a campaign: wave by wave, each wave's consumers in
+    /// parallel on every core (bounded by `max_in_flight`), until every change
+    /// has settled, waits for a person, or a limit (wave gate, hourly limit,
+    /// window, error budget) stops it. Resumable across calls.
     pub fn run(
         &self,
         spec: &Spec,
@@ -29,7 +34,7 @@ impl Fleet<'_> {
     ) -> Result<Status> {
         let resolved = resolve(spec, self.store, spec_file)?;
         let engine = Engine::new(resolved.rules);
-        let mut migration = match self.store.migration(&spec.id)? {
+        let migration = match self.store.migration(&spec.id)? {
             Some(m) if m.state == MigrationState::RolledBack => {
                 return Err(FleetError::State(format!(
                     "migration {} was rolled back; give the spec a new id to start again",
@@ -64,32 +69,235 @@ impl Fleet<'_> {
                 finished_at: None,
                 paused_reason: None,
                 manual_interventions: 0,
+                pauses: 0,
+                waiting: None,
+                remaining_references: None,
+                burndown: vec![],
             },
         };
         self.store.put_migration(&migration)?;
         self.discover(spec, &engine, progress)?;
 
-        let changes = self.store.changes(&spec.id)?;
-        let total = changes.len();
-        for (i, mut change) in changes.into_iter().enumerate() {
-            self.advance(spec, &engine, &mut change)?;
-            progress(Progress {
-                phase: "migrating",
-                done: i + 1,
-                total,
-                consumer: &change.consumer,
-            });
+        let waves = spec.rollout.waves.len().max(1) as u32;
+        let mut waiting = None;
+        let total = self.store.changes(&spec.id)?.len();
+        let done = AtomicUsize::new(0);
+        for wave in 0..waves {
+            let changes = self.store.changes(&spec.id)?;
+            let blockers: Vec<&Change> = changes
+                .iter()
+                .filter(|c| c.wave < wave && !clears_gate(c, spec.approval))
+                .collect();
+            if !blockers.is_empty() {
+                waiting = Some(format!(
+                    "wave {} of {waves} waits for {}",
+                    wave + 1,
+                    describe(&blockers)
+                ));
+                break;
+            }
+            let members: Vec<Change> = changes.into_iter().filter(|c| c.wave == wave).collect();
+            if let Some(stop) = self.work(spec, &engine, members, &done, total, progress)? {
+                waiting = Some(stop);
+                break;
+            }
         }
-        let changes = self.store.changes(&spec.id)?;
-        if changes.iter().all(|c| c.state.is_settled()) {
-            migration.state = MigrationState::Done;
-            migration.finished_at = Some(now());
-        }
-        self.store.put_migration(&migration)?;
+        self.finish_run(&spec.id, waiting, &engine)?;
         self.status(&spec.id)
     }
 
-    /// Records a planned change for every consumer not yet in the campaign.
+    /// Settles the campaign's state after a run: paused stays paused, all
+    /// settled is done, anything else is running with the reason it waits.
+    fn finish_run(&self, id: &str, waiting: Option<String>, engine: &Engine) -> Result<()> {
+        let Some(mut m) = self.store.migration(id)? else {
+            return Ok(());
+        };
+        let changes = self.store.changes(id)?;
+        let open = changes
+            .iter()
+            .filter(|c| in_flight(c) || c.state == ChangeState::NeedsAttention)
+            .count() as u64;
+        if m.state == MigrationState::Running {
+            if changes.iter().all(|c| c.state.is_settled()) {
+                m.state = MigrationState::Done;
+                m.finished_at = Some(now());
+                m.waiting = None;
+            } else {
+                m.waiting = waiting;
+            }
+        }
+        let remaining = self.remaining_references(engine, &changes);
+        m.remaining_references = remaining;
+        m.burndown.push(tern_catalog::BurndownPoint {
+            at: now(),
+            remaining: remaining.unwrap_or(0),
+            open,
+        });
+        self.store.put_migration(&m)?;
+        Ok(())
+    }
+
+    /// Works through one wave's changes on parallel workers. Returns why it
+    /// stopped early, if it did (a limit, the window, the error budget).
+    fn work(
+        &self,
+        spec: &Spec,
+        engine: &Engine,
+        members: Vec<Change>,
+        done: &AtomicUsize,
+        total: usize,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Option<String>> {
+        let all = self.store.changes(&spec.id)?;
+        let mut settled = 0;
+        let queue: VecDeque<Change> = members
+            .into_iter()
+            .filter(|c| {
+                let idle = c.state.is_settled()
+                    || (c.state == ChangeState::Open && spec.approval == Approval::Owners);
+                settled += usize::from(idle);
+                !idle
+            })
+            .collect();
+        done.fetch_add(settled, Ordering::Relaxed);
+        if queue.is_empty() {
+            return Ok(None);
+        }
+        let hour_ago = now() - 3600;
+        let proposed_last_hour = self
+            .store
+            .events(&spec.id, None)?
+            .iter()
+            .filter(|e| e.to == ChangeState::Patched && e.at >= hour_ago)
+            .count();
+        let limits = Limits {
+            in_flight: AtomicUsize::new(all.iter().filter(|c| in_flight(c)).count()),
+            proposed: AtomicUsize::new(proposed_last_hour),
+            stop: Mutex::new(None),
+            error: Mutex::new(None),
+        };
+        let queue = Mutex::new(queue);
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(spec.rollout.max_in_flight as usize)
+            .max(1);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| self.worker(spec, engine, &queue, &limits, done, total, progress));
+            }
+        });
+        if let Some(e) = limits.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        Ok(limits.stop.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn worker(
+        &self,
+        spec: &Spec,
+        engine: &Engine,
+        queue: &Mutex<VecDeque<Change>>,
+        limits: &Limits,
+        done: &AtomicUsize,
+        total: usize,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) {
+        loop {
+            if limits.stopped() {
+                return;
+            }
+            let Some(mut change) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+            else {
+                return;
+            };
+            let proposing = change.state == ChangeState::Planned;
+            if proposing {
+                if let Some(why) = self.may_propose(spec, limits) {
+                    limits.stop_with(why);
+                    return;
+                }
+                limits.in_flight.fetch_add(1, Ordering::SeqCst);
+                limits.proposed.fetch_add(1, Ordering::SeqCst);
+            }
+            let result = self.advance(spec, engine, &mut change);
+            if proposing && !in_flight(&change) {
+                limits.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+            if let Err(e) = result {
+                limits.fail(e);
+                return;
+            }
+            progress(Progress {
+                phase: "migrating",
+                done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                total,
+                consumer: &change.consumer,
+            });
+            if change.state == ChangeState::Failed {
+                match self.check_budget(spec) {
+                    Ok(Some(why)) => {
+                        limits.stop_with(why);
+                        return;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        limits.fail(e);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a new change may be proposed now, or why not.
+    fn may_propose(&self, spec: &Spec, limits: &Limits) -> Option<String> {
+        match self.store.migration(&spec.id) {
+            Ok(Some(m)) if m.state == MigrationState::Paused => {
+                return Some(format!("paused: {}", m.paused_reason.unwrap_or_default()))
+            }
+            _ => {}
+        }
+        if !in_window(spec.rollout.window.as_ref(), now()) {
+            return Some("outside the rollout window; nothing is proposed until it opens".into());
+        }
+        if let Some(limit) = spec.rollout.per_hour {
+            if limits.proposed.load(Ordering::SeqCst) as u64 >= limit {
+                return Some(format!(
+                    "hourly limit reached: {limit} changes proposed in the last hour"
+                ));
+            }
+        }
+        let flying = limits.in_flight.load(Ordering::SeqCst) as u64;
+        if flying >= spec.rollout.max_in_flight {
+            return Some(format!(
+                "{flying} changes in flight (max_in_flight: {}); waiting for approvals",
+                spec.rollout.max_in_flight
+            ));
+        }
+        None
+    }
+
+    /// Pauses the campaign when the error budget is spent; returns the reason.
+    fn check_budget(&self, spec: &Spec) -> Result<Option<String>> {
+        let changes = self.store.changes(&spec.id)?;
+        let Some(why) = budget_exceeded(&changes, &spec.rollout.pause_when) else {
+            return Ok(None);
+        };
+        if let Some(mut m) = self.store.migration(&spec.id)? {
+            if m.state == MigrationState::Running {
+                m.state = MigrationState::Paused;
+                m.paused_reason = Some(why.clone());
+                m.pauses += 1;
+                self.store.put_migration(&m)?;
+            }
+        }
+        Ok(Some(why))
+    }
+
+    /// Records a planned change for every consumer not yet in the campaign,
+    /// in waves: on the first run by the spec's wave sizes, later arrivals in
+    /// the last wave.
     fn discover(
         &self,
         spec: &Spec,
@@ -110,25 +318,34 @@ impl Fleet<'_> {
         // Declared readers need no scan now: patching scans them. Others are
         // only in the campaign if their code names the dataset.
         let (declared, scanned): (Vec<_>, Vec<_>) = fresh.into_iter().partition(|(_, _, d)| *d);
-        for (consumer, via, _) in &declared {
-            self.store.put_change(
-                &Change::planned(&spec.id, consumer, *via),
-                "found in the catalog",
-            )?;
-        }
         let plans = plan_all(self.forge, engine, &scanned, progress);
+        let mut joining: Vec<(Change, &str)> = declared
+            .iter()
+            .map(|(c, via, _)| (Change::planned(&spec.id, c, *via), "found in the catalog"))
+            .collect();
         for ((consumer, _, _), plan) in scanned.iter().zip(plans) {
             if plan.error.is_none() && !plan.is_empty() {
-                self.store.put_change(
-                    &Change::planned(&spec.id, consumer, Via::Scan),
+                joining.push((
+                    Change::planned(&spec.id, consumer, Via::Scan),
                     "found by scanning its code",
-                )?;
+                ));
                 self.store.add_edge(
                     spec.dataset.from.as_deref().unwrap_or(&spec.id),
                     &consumer.id,
                     Via::Scan,
                 )?;
             }
+        }
+        joining.sort_by(|a, b| a.0.consumer.cmp(&b.0.consumer));
+        let count = joining.len();
+        let last = spec.rollout.waves.len().saturating_sub(1) as u32;
+        for (i, (mut change, note)) in joining.into_iter().enumerate() {
+            change.wave = if known.is_empty() {
+                wave_of(i, count, &spec.rollout.waves)
+            } else {
+                last
+            };
+            self.store.put_change(&change, note)?;
         }
         Ok(())
     }
@@ -349,5 +566,45 @@ pub(crate) enum Step {
 impl From<tern_forge::ForgeError> for Step {
     fn from(e: tern_forge::ForgeError) -> Step {
         Step::Forge(e)
+    }
+}
+
+/// Shared state of one wave's workers.
+struct Limits {
+    /// Changes proposed and not settled.
+    in_flight: AtomicUsize,
+    /// Changes proposed in the last hour.
+    proposed: AtomicUsize,
+    /// Why the wave stopped early.
+    stop: Mutex<Option<String>>,
+    /// A catalog failure: stops everything.
+    error: Mutex<Option<FleetError>>,
+}
+
+impl Limits {
+    fn stopped(&self) -> bool {
+        self.stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+            || self
+                .error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+    }
+
+    fn stop_with(&self, why: String) {
+        self.stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(why);
+    }
+
+    fn fail(&self, e: FleetError) {
+        self.error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(e);
     }
 }

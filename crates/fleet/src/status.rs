@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tern_catalog::{now, Change, ChangeState, MigrationState, Unresolved, Via};
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use tern_rewrite::Engine;
+
 use crate::{Fleet, FleetError, Result};
 
 /// A campaign's state, counts, consumers and metrics.
@@ -37,6 +41,29 @@ pub struct Status {
     pub breakage_rate: f64,
     /// Times a person had to step in.
     pub manual_interventions: u64,
+    /// Times the error budget paused the campaign.
+    pub pauses: u64,
+    /// Why a running campaign is not moving.
+    pub waiting: Option<String>,
+    /// References to the old dataset left on default branches at the last run.
+    pub remaining_references: Option<u64>,
+    /// The rollout's waves and how far each has come.
+    pub waves: Vec<WaveStatus>,
+    /// Remaining references and open changes over time.
+    pub burndown: Vec<tern_catalog::BurndownPoint>,
+}
+
+/// One wave in a status report.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaveStatus {
+    /// 1-based wave number; wave 1 is the canary.
+    pub wave: u32,
+    /// Consumers in the wave.
+    pub consumers: usize,
+    /// Of those, merged or with nothing to change.
+    pub done: usize,
+    /// Of those, failed.
+    pub failed: usize,
 }
 
 /// One consumer in a status report.
@@ -66,6 +93,8 @@ pub struct ConsumerStatus {
     pub error: Option<String>,
     /// Who approved it.
     pub approved_by: Option<String>,
+    /// 1-based rollout wave.
+    pub wave: u32,
 }
 
 /// Verification in brief.
@@ -97,6 +126,21 @@ impl Fleet<'_> {
         for c in &changes {
             *counts.entry(c.state.as_str().to_string()).or_default() += 1;
         }
+        let wave_count = changes.iter().map(|c| c.wave + 1).max().unwrap_or(0);
+        let waves = (0..wave_count)
+            .map(|w| {
+                let of: Vec<&Change> = changes.iter().filter(|c| c.wave == w).collect();
+                WaveStatus {
+                    wave: w + 1,
+                    consumers: of.len(),
+                    done: of
+                        .iter()
+                        .filter(|c| matches!(c.state, ChangeState::Merged | ChangeState::Skipped))
+                        .count(),
+                    failed: of.iter().filter(|c| c.state == ChangeState::Failed).count(),
+                }
+            })
+            .collect();
         let end = if m.state == MigrationState::Done {
             m.finished_at.unwrap_or_else(now)
         } else {
@@ -119,7 +163,52 @@ impl Fleet<'_> {
                 .filter(|_| m.state == MigrationState::Done)
                 .map(|f| (f - m.started_at).max(0)),
             manual_interventions: m.manual_interventions,
+            pauses: m.pauses,
+            waiting: m.waiting.clone(),
+            remaining_references: m.remaining_references,
+            waves,
+            burndown: m.burndown.clone(),
         })
+    }
+}
+
+impl Fleet<'_> {
+    /// References to the old dataset still on the consumers' default
+    /// branches: `git grep` for the prefilter's literals (no checkout), then
+    /// the engine counts edits and findings in the files that match. `None`
+    /// when no repository could be read.
+    pub(crate) fn remaining_references(&self, engine: &Engine, changes: &[Change]) -> Option<u64> {
+        let needles = engine.rules().needles().to_vec();
+        let next = AtomicUsize::new(0);
+        let total = AtomicU64::new(0);
+        let readable = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| loop {
+                    let Some(c) = changes.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let Ok(info) = self.forge.open(&c.repo) else {
+                        continue;
+                    };
+                    let Ok(files) = self.forge.grep(&c.repo, &info.head, &needles) else {
+                        continue;
+                    };
+                    readable.fetch_add(1, Ordering::Relaxed);
+                    for path in files {
+                        if let Ok(bytes) = self.forge.read(&c.repo, &info.head, &path) {
+                            let out = engine.rewrite(&path, &bytes);
+                            total.fetch_add(
+                                (out.edits + out.findings.len()) as u64,
+                                Ordering::Relaxed,
+                            );
+                        }
+                    }
+                });
+            }
+        });
+        (readable.into_inner() > 0).then(|| total.into_inner())
     }
 }
 
@@ -155,5 +244,6 @@ fn consumer_status(c: Change) -> ConsumerStatus {
         edits: c.edits,
         error: c.error,
         approved_by: c.approved_by,
+        wave: c.wave + 1,
     }
 }

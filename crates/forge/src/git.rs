@@ -393,6 +393,61 @@ impl Forge for LocalForge {
         Ok(Some(out).filter(|s| !s.is_empty()))
     }
 
+    fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>> {
+        let dir = self.path(repo)?;
+        let mut args: Vec<String> = ["grep", "-l", "-I", "-i", "-F", "--no-color"]
+            .map(String::from)
+            .to_vec();
+        for n in needles {
+            args.push("-e".into());
+            args.push(n.clone());
+        }
+        args.push(rev.to_string());
+        args.push("--".into());
+        match git(&dir, &args) {
+            // `rev:path` per line.
+            Ok(out) => Ok(out
+                .lines()
+                .map(|l| l.strip_prefix(&format!("{rev}:")).unwrap_or(l).to_string())
+                .collect()),
+            // Exit status 1: nothing found.
+            Err(ForgeError::Git { stderr, .. }) if stderr.is_empty() => Ok(vec![]),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn read(&self, repo: &str, rev: &str, path: &str) -> Result<Vec<u8>> {
+        let dir = self.path(repo)?;
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(["cat-file", "blob", &format!("{rev}:{path}")])
+            .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(&dir))
+            .output()
+            .map_err(|e| ForgeError::Io("running git".into(), e))?;
+        if !out.status.success() {
+            return Err(ForgeError::Git {
+                dir: dir.display().to_string(),
+                args: format!("cat-file blob {rev}:{path}"),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        Ok(out.stdout)
+    }
+
+    fn changed_paths(&self, repo: &str, from: &str, to: &str) -> Result<Vec<String>> {
+        let dir = self.path(repo)?;
+        let out = git(
+            &dir,
+            ["diff", "--name-only", "--no-renames", "-z", from, to],
+        )?;
+        Ok(out
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
     fn diff(&self, repo: &str, commit: &str) -> Result<String> {
         let dir = self.path(repo)?;
         git(

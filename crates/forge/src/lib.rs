@@ -124,4 +124,10 @@ pub trait Forge: Send + Sync {
     fn find_commit(&self, repo: &str, branch: &str, needle: &str) -> Result<Option<String>>;
     /// The diff a commit introduces, as `git show` prints it.
     fn diff(&self, repo: &str, commit: &str) -> Result<String>;
+    /// Files at `rev` containing any of `needles` (ASCII case ignored), without a checkout.
+    fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>>;
+    /// One file's bytes at `rev`.
+    fn read(&self, repo: &str, rev: &str, path: &str) -> Result<Vec<u8>>;
+    /// Paths that differ between two commits.
+    fn changed_paths(&self, repo: &str, from: &str, to: &str) -> Result<Vec<String>>;
 }

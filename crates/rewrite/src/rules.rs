@@ -73,6 +73,8 @@ pub struct Rules {
     pub(crate) format: Option<FormatChange>,
     pub(crate) columns: Vec<(String, String)>,
     pub(crate) needles: Vec<Needle>,
+    /// The literal text of each needle, in automaton pattern order.
+    pub(crate) patterns: Vec<String>,
     pub(crate) automaton: AhoCorasick,
 }
 
@@ -132,6 +134,7 @@ impl Rules {
             .map_err(|e| RuleError::TooLarge(e.to_string()))?;
         let rules = Rules {
             locators,
+            patterns,
             format: input.format,
             columns: input.columns,
             needles,
@@ -139,6 +142,12 @@ impl Rules {
         };
         rules.check_idempotent()?;
         Ok(rules)
+    }
+
+    /// The literal strings the prefilter looks for (matched without regard to
+    /// ASCII case): a file holding none of them cannot name the dataset.
+    pub fn needles(&self) -> &[String] {
+        &self.patterns
     }
 
     /// Every compiled locator, in spec order.

@@ -337,6 +337,10 @@ replace:
 format: {old: avro, new: parquet}
 verify:
   timeout: 2m
+rollout:
+  waves: [1, "100%"]              # a canary first, then everyone else
+  max_in_flight: 8
+  pause_when: {failed_ratio: 0.25, min_failed: 4}
 approval: auto
 "#;
 

@@ -114,8 +114,13 @@ pub fn component(id: &str, owner: &str) -> String {
 }
 
 pub fn spec(id: &str, approval: &str) -> String {
+    spec_with(id, approval, "")
+}
+
+/// A spec with extra top-level YAML (a `rollout:` block, say).
+pub fn spec_with(id: &str, approval: &str, extra: &str) -> String {
     format!(
-        "version: 1\nid: {id}\ntitle: Move plays to the lake\ndescription: |\n  The HDFS copy goes away.\ndataset: {{from: hdfs-plays, to: lake-plays}}\nverify: {{timeout: 30s}}\napproval: {approval}\n"
+        "version: 1\nid: {id}\ntitle: Move plays to the lake\ndescription: |\n  The HDFS copy goes away.\ndataset: {{from: hdfs-plays, to: lake-plays}}\nverify: {{timeout: 30s}}\napproval: {approval}\n{extra}"
     )
 }
 

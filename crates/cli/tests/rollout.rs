@@ -1,0 +1,257 @@
+//! Rollout end to end: waves and their gates, retry, the error budget, the
+//! in-flight and hourly limits, the window.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+/// `n` consumers `c01..`, each naming the dataset; `failing` ones fail verification.
+fn consumers(root: &Path, n: usize, failing: &[usize]) -> std::path::PathBuf {
+    let repos: Vec<Repo> = (1..=n)
+        .map(|i| {
+            let id: &'static str = Box::leak(format!("c{i:02}").into_boxed_str());
+            let verify = if failing.contains(&i) {
+                "echo broken; exit 1"
+            } else {
+                "true"
+            };
+            repo(
+                id,
+                "insights",
+                &[("job.sql", "select * from legacy.plays\n")],
+                verify,
+            )
+        })
+        .collect();
+    fleet(root, &repos, "")
+}
+
+fn states(s: &serde_json::Value) -> Vec<String> {
+    s["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["id"].as_str().unwrap(),
+                c["state"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn setup(root: &Path, n: usize, failing: &[usize], approval: &str, rollout: &str) {
+    let catalog = consumers(root, n, failing);
+    fs::write(root.join("spec.yaml"), spec_with("m", approval, rollout)).unwrap();
+    assert_eq!(
+        code(&tern(
+            root,
+            &["catalog", "import", catalog.to_str().unwrap()]
+        )),
+        0
+    );
+}
+
+#[test]
+fn a_failed_canary_holds_the_fleet_until_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(
+        root,
+        5,
+        &[1],
+        "auto",
+        "rollout: {waves: [1, 3, \"100%\"]}\n",
+    );
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 1);
+    let s = json(&o);
+    assert_eq!(
+        states(&s),
+        vec![
+            "c01=failed",
+            "c02=planned",
+            "c03=planned",
+            "c04=planned",
+            "c05=planned"
+        ]
+    );
+    assert_eq!(s["state"], "running");
+    assert_eq!(s["waiting"], "wave 2 of 3 waits for c01 (failed)");
+    assert_eq!(s["consumers"][0]["wave"], 1);
+    assert_eq!(s["consumers"][2]["wave"], 2);
+    assert_eq!(s["consumers"][4]["wave"], 3);
+
+    // The owners fix their test on main; a retry starts again from there.
+    sh(
+        &root.join("repos/c01"),
+        "printf \"verify: 'true'\\n\" > .tern.yaml && git commit -qam 'fix the test'",
+    );
+    let o = tern(root, &["retry", "m", "c01", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = json(&o);
+    assert!(
+        states(&s).iter().all(|x| x.ends_with("=merged")),
+        "{:?}",
+        states(&s)
+    );
+    assert_eq!(s["state"], "done");
+    assert_eq!(s["manual_interventions"], 1);
+    assert_eq!(s["remaining_references"], 0);
+    assert_eq!(
+        sh(
+            &root.join("repos/c01"),
+            "git log --all --format=%H --grep='^Tern-Migration: m$' | wc -l"
+        ),
+        "1",
+        "the failed attempt's branch is gone"
+    );
+    assert_eq!(
+        sh(&root.join("repos/c01"), "git show main:job.sql"),
+        "select * from lake.plays"
+    );
+    let o = tern(root, &["retry", "m"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("no failed changes to retry"));
+}
+
+#[test]
+fn the_error_budget_pauses_the_campaign() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(
+        root,
+        8,
+        &[2, 3, 4],
+        "auto",
+        "rollout: {waves: [\"100%\"], max_in_flight: 1, pause_when: {failed_ratio: 0.5, min_failed: 2}}\n",
+    );
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 1);
+    let s = json(&o);
+    // c01 merged, c02 and c03 failed: 2 of 3 finished failed (67% >= 50%).
+    assert_eq!(
+        states(&s)[..4],
+        ["c01=merged", "c02=failed", "c03=failed", "c04=planned"]
+    );
+    assert_eq!(s["state"], "paused");
+    assert_eq!(s["pauses"], 1);
+    assert!(
+        s["paused_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("error budget: 2 of 3 finished changes failed"),
+        "{s:#}"
+    );
+    let o = tern(root, &["run", "spec.yaml"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("is paused (error budget"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = tern(root, &["resume", "m", "--json"]);
+    assert_eq!(json(&o)["manual_interventions"], 1);
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    let s = json(&o);
+    // c04 fails again: 3 of 4 failed, the budget trips again.
+    assert_eq!(
+        states(&s)[..5],
+        [
+            "c01=merged",
+            "c02=failed",
+            "c03=failed",
+            "c04=failed",
+            "c05=planned"
+        ]
+    );
+    assert_eq!(s["pauses"], 2);
+    // Rolling back the broken consumers and resuming lets the rest through.
+    for c in ["c02", "c03", "c04"] {
+        assert_eq!(code(&tern(root, &["rollback", "m", c])), 0);
+    }
+    tern(root, &["resume", "m"]);
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["state"], "done", "{s:#}");
+    assert_eq!(s["counts"]["merged"], 5);
+    assert_eq!(s["counts"]["rolled_back"], 3);
+}
+
+#[test]
+fn max_in_flight_waits_for_approvals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(
+        root,
+        5,
+        &[],
+        "owners",
+        "rollout: {waves: [\"100%\"], max_in_flight: 2}\n",
+    );
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["counts"]["open"], 2);
+    assert_eq!(s["counts"]["planned"], 3);
+    assert_eq!(
+        s["waiting"],
+        "2 changes in flight (max_in_flight: 2); waiting for approvals"
+    );
+    assert_eq!(
+        code(&tern(root, &["approve", "m", "c01", "--as", "alice"])),
+        0
+    );
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["counts"]["merged"], 1);
+    assert_eq!(s["counts"]["open"], 2);
+    assert_eq!(s["counts"]["planned"], 2);
+}
+
+#[test]
+fn the_hourly_limit_and_the_window_hold_proposals_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(
+        root,
+        4,
+        &[],
+        "auto",
+        "rollout: {waves: [\"100%\"], per_hour: 2}\n",
+    );
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["counts"]["merged"], 2);
+    assert_eq!(s["counts"]["planned"], 2);
+    assert_eq!(
+        s["waiting"],
+        "hourly limit reached: 2 changes proposed in the last hour"
+    );
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["counts"]["merged"], 2, "still within the same hour");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // A window that is never open: an hour range on a day that is not today.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let today =
+        ["thu", "fri", "sat", "sun", "mon", "tue", "wed"][(secs / 86_400).rem_euclid(7) as usize];
+    let other = if today == "mon" { "tue" } else { "mon" };
+    setup(
+        root,
+        2,
+        &[],
+        "auto",
+        &format!("rollout: {{window: {{days: [{other}], hours: \"00-24\"}}}}\n"),
+    );
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["counts"]["planned"], 2);
+    assert_eq!(
+        s["waiting"],
+        "outside the rollout window; nothing is proposed until it opens"
+    );
+}
