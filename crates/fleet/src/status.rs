@@ -185,30 +185,33 @@ impl Fleet<'_> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         std::thread::scope(|s| {
             for _ in 0..threads {
-                s.spawn(|| loop {
-                    let Some(c) = changes.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
-                    let Ok(info) = self.forge.open(&c.repo) else {
-                        continue;
-                    };
-                    let Ok(files) = self.forge.grep(&c.repo, &info.head, &needles) else {
-                        continue;
-                    };
-                    readable.fetch_add(1, Ordering::Relaxed);
-                    for path in files {
-                        if let Ok(bytes) = self.forge.read(&c.repo, &info.head, &path) {
-                            let out = engine.rewrite(&path, &bytes);
-                            total.fetch_add(
-                                (out.edits + out.findings.len()) as u64,
-                                Ordering::Relaxed,
-                            );
+                s.spawn(|| {
+                    while let Some(c) = changes.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        if let Some(n) = self.references_in(engine, &c.repo, &needles) {
+                            readable.fetch_add(1, Ordering::Relaxed);
+                            total.fetch_add(n, Ordering::Relaxed);
                         }
                     }
                 });
             }
         });
         (readable.into_inner() > 0).then(|| total.into_inner())
+    }
+}
+
+impl Fleet<'_> {
+    /// References in one repository's default branch; `None` if unreadable.
+    fn references_in(&self, engine: &Engine, repo: &str, needles: &[String]) -> Option<u64> {
+        let head = self.forge.open(repo).ok()?.head;
+        let files = self.forge.grep(repo, &head, needles).ok()?;
+        let mut n = 0;
+        for path in files {
+            if let Ok(bytes) = self.forge.read(repo, &head, &path) {
+                let out = engine.rewrite(&path, &bytes);
+                n += (out.edits + out.findings.len()) as u64;
+            }
+        }
+        Some(n)
     }
 }
 
