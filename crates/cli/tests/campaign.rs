@@ -398,3 +398,45 @@ fn plan_reports_per_consumer_and_changes_nothing() {
         serde_json::json!({"id": "a", "repo": root.join("repos/a").canonicalize().unwrap().to_str().unwrap(), "owner": "group:default/insights", "via": "catalog", "depth": 1})
     );
 }
+
+#[test]
+fn a_commit_that_git_alters_is_refused_by_the_scope_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let catalog = fleet(
+        root,
+        &[repo(
+            "filtered",
+            "insights",
+            &[
+                ("q.sql", "select * from legacy.plays\n"),
+                (".gitattributes", "*.sql filter=shout\n"),
+            ],
+            "true",
+        )],
+        "",
+    );
+    // A clean filter the team set up after the fact: git rewrites what tern wrote.
+    sh(
+        &root.join("repos/filtered"),
+        "git config filter.shout.clean 'tr a-z A-Z' && git config filter.shout.smudge cat",
+    );
+    fs::write(root.join("spec.yaml"), spec("m5", "auto")).unwrap();
+    tern(root, &["catalog", "import", catalog.to_str().unwrap()]);
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 1);
+    let c = &json(&o)["consumers"][0];
+    assert_eq!(c["state"], "failed");
+    assert_eq!(
+        c["error"],
+        "scope check: q.sql: the committed content differs from the rewrite (a git filter or .gitattributes changed it)"
+    );
+    assert_eq!(c["branch"], serde_json::Value::Null, "nothing was proposed");
+    assert_eq!(
+        sh(
+            &root.join("repos/filtered"),
+            "git branch --list 'tern/*' | wc -l"
+        ),
+        "0"
+    );
+}

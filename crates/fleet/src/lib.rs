@@ -18,6 +18,7 @@ mod resolve;
 pub mod rollout;
 mod run;
 mod status;
+pub mod verifier;
 
 use tern_catalog::{CatalogError, Store};
 use tern_forge::Forge;

@@ -460,12 +460,68 @@ impl Fleet<'_> {
             self.save(change, "nothing to commit")?;
             return Ok(None);
         };
+        if let Err(why) = self.judge(engine, &change.repo, &info.head, &commit, &report, &wt) {
+            change.error = Some(format!("scope check: {why}"));
+            change.state = ChangeState::Failed;
+            self.save(change, "scope check failed; nothing proposed")?;
+            return Ok(None);
+        }
         self.forge.create_branch(&change.repo, &branch, &commit)?;
         change.branch = Some(branch.clone());
         change.commit = Some(commit);
         change.state = ChangeState::Patched;
         self.save(change, &format!("committed on {branch}"))?;
         Ok(Some(wt))
+    }
+
+    /// The scope judge, tern's deterministic counterpart of an LLM judge:
+    /// before anything is proposed, the commit must touch exactly the files
+    /// the engine rewrote, hold exactly the engine's bytes (a git filter or
+    /// `.gitattributes` may have changed them), and leave no old locator
+    /// outside the reported findings.
+    fn judge(
+        &self,
+        engine: &Engine,
+        repo: &str,
+        base: &str,
+        commit: &str,
+        report: &tern_scan::TreeReport,
+        wt: &Worktree,
+    ) -> Result<(), String> {
+        let mut changed = self
+            .forge
+            .changed_paths(repo, base, commit)
+            .map_err(|e| e.to_string())?;
+        changed.sort();
+        let expected: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+        if let Some(extra) = changed.iter().find(|p| !expected.contains(&p.as_str())) {
+            return Err(format!(
+                "the commit touches {extra}, which the rewrite did not"
+            ));
+        }
+        if let Some(missing) = expected.iter().find(|p| !changed.iter().any(|c| c == *p)) {
+            return Err(format!("the commit lacks the rewrite of {missing}"));
+        }
+        for f in &report.files {
+            let blob = self
+                .forge
+                .read(repo, commit, &f.path)
+                .map_err(|e| e.to_string())?;
+            if blob != f.after {
+                return Err(format!(
+                    "{}: the committed content differs from the rewrite (a git filter or .gitattributes changed it)",
+                    f.path
+                ));
+            }
+        }
+        let again = tern_scan::scan_tree(engine, wt.path(), &|_| {}).map_err(|e| e.to_string())?;
+        if let Some(f) = again.files.first() {
+            return Err(format!(
+                "{} still names the old dataset after the rewrite",
+                f.path
+            ));
+        }
+        Ok(())
     }
 
     /// Patched → open / needs_attention / failed: the repo's own verification.
@@ -475,9 +531,15 @@ impl Fleet<'_> {
             Some(wt) => wt,
             None => self.forge.worktree(&change.repo, &commit)?,
         };
-        let command = match repo_verify_command(wt.path()) {
+        // The repo's own word first, then the spec's default, then what
+        // the repository's build files imply.
+        let command = match crate::verifier::from_repo(wt.path()) {
             Ok(Some(c)) => Some(c),
-            Ok(None) => spec.verify.command.clone(),
+            Ok(None) => spec
+                .verify
+                .command
+                .clone()
+                .or_else(|| crate::verifier::detect(wt.path())),
             Err(why) => {
                 change.error = Some(why);
                 change.state = ChangeState::Failed;
@@ -536,24 +598,6 @@ impl Fleet<'_> {
         change.merge_commit = Some(tip);
         change.state = ChangeState::Merged;
         self.save(change, &format!("merged into {base}"))
-    }
-}
-
-/// The repo's own verification command: `.tern.yaml` key `verify`.
-fn repo_verify_command(root: &std::path::Path) -> Result<Option<String>, String> {
-    let path = root.join(".tern.yaml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(None);
-    };
-    let doc = tern_yaml::load_one(&text)
-        .map_err(|e| format!(".tern.yaml:{}: not valid YAML: {}", e.line, e.message))?;
-    match doc.get("verify") {
-        None => Ok(None),
-        Some(v) => v
-            .as_str()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| Some(s.to_string()))
-            .ok_or_else(|| format!(".tern.yaml:{}: `verify` must be a shell command", v.line)),
     }
 }
 

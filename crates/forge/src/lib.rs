@@ -17,7 +17,7 @@ mod verify;
 use std::path::{Path, PathBuf};
 
 pub use git::LocalForge;
-pub use verify::{run_verify, VerifyOutcome};
+pub use verify::{run_verify, tail, VerifyOutcome};
 
 /// What a forge could not do.
 #[derive(Debug, thiserror::Error)]

@@ -19,8 +19,33 @@ pub struct VerifyOutcome {
     pub log_tail: String,
 }
 
-/// Lines of output kept from a verification.
-const TAIL_LINES: usize = 40;
+/// Lines kept from the end of a verification's output.
+const TAIL_LINES: usize = 30;
+/// Error lines kept from earlier in the output.
+const ERROR_LINES: usize = 10;
+
+/// What matters in a long log: the error lines from before the tail (a test
+/// runner's summary often buries the first failure), then the last lines.
+pub fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(TAIL_LINES);
+    let mut out: Vec<&str> = lines[..start]
+        .iter()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            ["error", "fail", "exception", "panicked", "traceback"]
+                .iter()
+                .any(|w| l.contains(w))
+        })
+        .take(ERROR_LINES)
+        .copied()
+        .collect();
+    if !out.is_empty() {
+        out.push("[...]");
+    }
+    out.extend(&lines[start..]);
+    out.join("\n")
+}
 
 /// Runs `command` with `sh -c` in `dir`. The command gets its own process
 /// group; at the timeout the whole group is killed, so a hung test runner's
@@ -65,8 +90,7 @@ pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Resu
     let mut out = Vec::new();
     log.read_to_end(&mut out)?;
     let text = String::from_utf8_lossy(&out);
-    let lines: Vec<&str> = text.lines().collect();
-    let mut log_tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
+    let mut log_tail = tail(&text);
     if timed_out {
         log_tail.push_str(&format!(
             "\n[tern] killed after the {}s timeout",

@@ -216,3 +216,16 @@ fn verification_passes_fails_and_times_out_with_its_children() {
     std::thread::sleep(Duration::from_millis(2500));
     assert!(!marker.exists(), "the command's children were not killed");
 }
+
+#[test]
+fn a_long_log_keeps_its_first_errors_and_its_end() {
+    let mut log: Vec<String> = (1..=200).map(|i| format!("line {i}")).collect();
+    log[20] = "ERROR PlaysSpec: expected account_id".into();
+    let tail = tern_forge::tail(&log.join("\n"));
+    let lines: Vec<&str> = tail.lines().collect();
+    assert_eq!(lines[0], "ERROR PlaysSpec: expected account_id");
+    assert_eq!(lines[1], "[...]");
+    assert_eq!(lines.last(), Some(&"line 200"));
+    assert_eq!(lines.len(), 32);
+    assert_eq!(tern_forge::tail("a\nb"), "a\nb");
+}
