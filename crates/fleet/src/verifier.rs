@@ -65,7 +65,8 @@ mod tests {
 
     #[test]
     fn build_files_imply_a_command() {
-        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+        type Files = &'static [(&'static str, &'static str)];
+        let cases: &[(Files, Option<&str>)] = &[
             (&[("build.sbt", "")], Some("sbt test")),
             (&[("pom.xml", "")], Some("mvn -q test")),
             (&[("build.gradle.kts", "")], Some("gradle test")),

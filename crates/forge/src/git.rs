@@ -16,6 +16,10 @@ pub struct LocalForge {
     checked: Mutex<HashMap<String, PathBuf>>,
 }
 
+/// Temporary worktrees live in folders named `tern-wt-<pid>-…`, so that those
+/// of a process that died (killed mid-campaign) can be recognised and swept.
+const WORKTREE_PREFIX: &str = "tern-wt-";
+
 /// tern commits as itself so that history says who made the change.
 const IDENTITY: [(&str, &str); 4] = [
     ("GIT_AUTHOR_NAME", "tern"),
@@ -88,6 +92,7 @@ impl LocalForge {
             return Ok(p.clone());
         }
         let path = self.check(repo)?;
+        self.sweep(&path);
         self.checked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -119,6 +124,39 @@ impl LocalForge {
             return Err(not_repo());
         }
         Ok(path)
+    }
+
+    /// Removes worktrees left by tern processes that no longer run (a
+    /// campaign killed mid-step), so crashes leave nothing behind.
+    fn sweep(&self, dir: &Path) {
+        let Ok(list) = git(dir, ["worktree", "list", "--porcelain"]) else {
+            return;
+        };
+        for path in list.lines().filter_map(|l| l.strip_prefix("worktree ")) {
+            let Some(owner) = Path::new(path)
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix(WORKTREE_PREFIX))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            if owner == std::process::id() as i32 || alive(owner) {
+                continue;
+            }
+            tracing::debug!(
+                worktree = path,
+                owner,
+                "removing a worktree left by a dead tern"
+            );
+            let _ = git(dir, ["worktree", "remove", "--force", path]);
+            if let Some(parent) = Path::new(path).parent() {
+                let _ = std::fs::remove_dir_all(parent);
+            }
+        }
+        let _ = git(dir, ["worktree", "prune"]);
     }
 
     fn rev(&self, dir: &Path, rev: &str) -> Result<Option<String>> {
@@ -175,7 +213,7 @@ impl LocalForge {
 
     fn make_worktree(&self, dir: &Path, rev: &str) -> Result<Worktree> {
         let tmp = tempfile::Builder::new()
-            .prefix("tern-wt-")
+            .prefix(&format!("{WORKTREE_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| ForgeError::Io("creating a temporary directory".into(), e))?;
         let path = tmp.path().join("tree");
@@ -455,4 +493,11 @@ impl Forge for LocalForge {
             ["show", "--format=", "--no-color", "--no-ext-diff", commit],
         )
     }
+}
+
+/// True when a process with this id exists.
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
