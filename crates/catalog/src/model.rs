@@ -337,6 +337,9 @@ pub struct Change {
     pub branch: Option<String>,
     /// The default branch it was made from.
     pub base_branch: Option<String>,
+    /// That branch's tip when the change was made.
+    #[serde(default)]
+    pub base_commit: Option<String>,
     /// The change commit.
     pub commit: Option<String>,
     /// The commit on the default branch that merged it.
@@ -374,6 +377,7 @@ impl Change {
             state: ChangeState::Planned,
             branch: None,
             base_branch: None,
+            base_commit: None,
             commit: None,
             merge_commit: None,
             revert_commit: None,

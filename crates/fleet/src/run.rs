@@ -399,6 +399,7 @@ impl Fleet<'_> {
         let info = self.forge.open(&change.repo)?;
         let branch = branch_name(&spec.id);
         change.base_branch = Some(info.default_branch.clone());
+        change.base_commit = Some(info.head.clone());
         if let Some(tip) = self.forge.branch(&change.repo, &branch)? {
             // A run that stopped after branching: reuse tern's commit.
             if self
@@ -455,7 +456,8 @@ impl Fleet<'_> {
                 std::io::Error::other("write"),
             ))
         })?;
-        let Some(commit) = self.forge.commit(&wt, &commit_message(spec))? else {
+        let paths: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
+        let Some(commit) = self.forge.commit(&wt, &commit_message(spec), &paths)? else {
             change.state = ChangeState::Skipped;
             self.save(change, "nothing to commit")?;
             return Ok(None);
@@ -502,12 +504,13 @@ impl Fleet<'_> {
         if let Some(missing) = expected.iter().find(|p| !changed.iter().any(|c| c == *p)) {
             return Err(format!("the commit lacks the rewrite of {missing}"));
         }
-        for f in &report.files {
-            let blob = self
-                .forge
-                .read(repo, commit, &f.path)
-                .map_err(|e| e.to_string())?;
-            if blob != f.after {
+        let paths: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
+        let blobs = self
+            .forge
+            .read_all(repo, commit, &paths)
+            .map_err(|e| e.to_string())?;
+        for (f, blob) in report.files.iter().zip(&blobs) {
+            if *blob != f.after {
                 return Err(format!(
                     "{}: the committed content differs from the rewrite (a git filter or .gitattributes changed it)",
                     f.path
@@ -594,7 +597,13 @@ impl Fleet<'_> {
             spec.title,
             trailer(&spec.id)
         );
-        let tip = self.forge.merge(&change.repo, &commit, &base, &message)?;
+        let tip = self.forge.merge(
+            &change.repo,
+            &commit,
+            &base,
+            change.base_commit.as_deref(),
+            &message,
+        )?;
         change.merge_commit = Some(tip);
         change.state = ChangeState::Merged;
         self.save(change, &format!("merged into {base}"))

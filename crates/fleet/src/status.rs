@@ -204,12 +204,11 @@ impl Fleet<'_> {
     fn references_in(&self, engine: &Engine, repo: &str, needles: &[String]) -> Option<u64> {
         let head = self.forge.open(repo).ok()?.head;
         let files = self.forge.grep(repo, &head, needles).ok()?;
+        let blobs = self.forge.read_all(repo, &head, &files).ok()?;
         let mut n = 0;
-        for path in files {
-            if let Ok(bytes) = self.forge.read(repo, &head, &path) {
-                let out = engine.rewrite(&path, &bytes);
-                n += (out.edits + out.findings.len()) as u64;
-            }
+        for (path, bytes) in files.iter().zip(&blobs) {
+            let out = engine.rewrite(path, bytes);
+            n += (out.edits + out.findings.len()) as u64;
         }
         Some(n)
     }

@@ -1,9 +1,15 @@
 //! The local forge: plain git repositories on disk, driven through the git CLI.
+//!
+//! Each operation spends as few git processes as it can (they dominate a
+//! campaign's cost): a repository is validated once per process, its default
+//! branch and head come from one `for-each-ref`, blobs are read in one
+//! `cat-file --batch`, and refs move by a single compare-and-swap.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use crate::*;
@@ -11,14 +17,21 @@ use crate::*;
 /// The embedded forge: a consumer's `repo` is a path to a git repository.
 #[derive(Debug, Default)]
 pub struct LocalForge {
-    /// Repositories already checked to be the top of a repository, so each
-    /// operation does not pay two more git processes to check again.
-    checked: Mutex<HashMap<String, PathBuf>>,
+    /// Repositories already validated: their top folder and git folder.
+    checked: Mutex<HashMap<String, Checked>>,
+}
+
+#[derive(Debug, Clone)]
+struct Checked {
+    top: PathBuf,
 }
 
 /// Temporary worktrees live in folders named `tern-wt-<pid>-…`, so that those
 /// of a process that died (killed mid-campaign) can be recognised and swept.
 const WORKTREE_PREFIX: &str = "tern-wt-";
+
+/// The all-zero id: as an expected old value, "the ref must not exist".
+const ZERO: &str = "0000000000000000000000000000000000000000";
 
 /// tern commits as itself so that history says who made the change.
 const IDENTITY: [(&str, &str); 4] = [
@@ -28,14 +41,9 @@ const IDENTITY: [(&str, &str); 4] = [
     ("GIT_COMMITTER_EMAIL", "tern@localhost"),
 ];
 
-fn git<I, S>(dir: &Path, args: I) -> Result<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let args: Vec<S> = args.into_iter().collect();
+fn command(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(&args);
+    cmd.arg("-C").arg(dir);
     // Never let the caller's environment point git somewhere else, and never
     // let git look above the repository it was given.
     for var in [
@@ -53,19 +61,37 @@ where
     cmd.env("GIT_TERMINAL_PROMPT", "0")
         .env("LC_ALL", "C")
         .envs(IDENTITY);
-    let out = cmd
+    cmd
+}
+
+fn failure(dir: &Path, args: &[impl AsRef<OsStr>], stderr: &[u8]) -> ForgeError {
+    ForgeError::Git {
+        dir: dir.display().to_string(),
+        args: args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+        stderr: String::from_utf8_lossy(stderr).trim().to_string(),
+    }
+}
+
+fn git<I, S>(dir: &Path, args: I) -> Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<S> = args.into_iter().collect();
+    let out = command(dir)
+        .args(&args)
         .output()
         .map_err(|e| ForgeError::Io("running git (is it installed?)".into(), e))?;
     if !out.status.success() {
-        return Err(ForgeError::Git {
-            dir: dir.display().to_string(),
-            args: args
-                .iter()
-                .map(|a| a.as_ref().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        let mut detail = out.stderr;
+        if detail.is_empty() {
+            detail = out.stdout;
+        }
+        return Err(failure(dir, &args, &detail));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
 }
@@ -80,27 +106,28 @@ fn git_ok(dir: &Path, args: &[&str]) -> Result<bool> {
 }
 
 impl LocalForge {
-    /// Resolves and checks a repository path: it must be the top of a
-    /// repository (or a bare one), never a folder inside some other repository.
+    /// Resolves a repository path, validating it once per process.
     fn path(&self, repo: &str) -> Result<PathBuf> {
-        if let Some(p) = self
+        if let Some(c) = self
             .checked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(repo)
         {
-            return Ok(p.clone());
+            return Ok(c.top.clone());
         }
-        let path = self.check(repo)?;
-        self.sweep(&path);
+        let (top, git_dir) = self.check(repo)?;
+        self.sweep(&top, &git_dir);
         self.checked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(repo.to_string(), path.clone());
-        Ok(path)
+            .insert(repo.to_string(), Checked { top: top.clone() });
+        Ok(top)
     }
 
-    fn check(&self, repo: &str) -> Result<PathBuf> {
+    /// The path must be the top of a repository (or a bare one), never a
+    /// folder inside some other repository. One git process answers both.
+    fn check(&self, repo: &str) -> Result<(PathBuf, PathBuf)> {
         if repo.contains("://") || repo.starts_with("git@") {
             return Err(ForgeError::Remote(repo.to_string()));
         }
@@ -112,26 +139,40 @@ impl LocalForge {
             .canonicalize()
             .map_err(|e| ForgeError::Io(format!("resolving {repo}"), e))?;
         let not_repo = || ForgeError::NotARepo(repo.to_string());
-        let bare = git(&path, ["rev-parse", "--is-bare-repository"]).map_err(|_| not_repo())?;
-        let top = if bare == "true" {
-            git(&path, ["rev-parse", "--absolute-git-dir"])
-        } else {
-            git(&path, ["rev-parse", "--show-toplevel"])
-        }
+        let out = git(
+            &path,
+            [
+                "rev-parse",
+                "--is-bare-repository",
+                "--is-inside-work-tree",
+                "--show-prefix",
+                "--absolute-git-dir",
+            ],
+        )
         .map_err(|_| not_repo())?;
-        let top = Path::new(&top).canonicalize().map_err(|_| not_repo())?;
-        if top != path {
-            return Err(not_repo());
-        }
-        Ok(path)
+        let lines: Vec<&str> = out.lines().collect();
+        let git_dir = match lines.as_slice() {
+            ["true", _, _, git_dir]
+                if Path::new(git_dir).canonicalize().ok().as_deref() == Some(&path) =>
+            {
+                git_dir
+            }
+            ["false", "true", "", git_dir] => git_dir,
+            _ => return Err(not_repo()),
+        };
+        Ok((path, PathBuf::from(git_dir)))
     }
 
     /// Removes worktrees left by tern processes that no longer run (a
     /// campaign killed mid-step), so crashes leave nothing behind.
-    fn sweep(&self, dir: &Path) {
+    fn sweep(&self, dir: &Path, git_dir: &Path) {
+        if !git_dir.join("worktrees").is_dir() {
+            return;
+        }
         let Ok(list) = git(dir, ["worktree", "list", "--porcelain"]) else {
             return;
         };
+        let mut removed = false;
         for path in list.lines().filter_map(|l| l.strip_prefix("worktree ")) {
             let Some(owner) = Path::new(path)
                 .parent()
@@ -155,8 +196,11 @@ impl LocalForge {
             if let Some(parent) = Path::new(path).parent() {
                 let _ = std::fs::remove_dir_all(parent);
             }
+            removed = true;
         }
-        let _ = git(dir, ["worktree", "prune"]);
+        if removed {
+            let _ = git(dir, ["worktree", "prune"]);
+        }
     }
 
     fn rev(&self, dir: &Path, rev: &str) -> Result<Option<String>> {
@@ -175,24 +219,39 @@ impl LocalForge {
         }
     }
 
-    fn default_branch(&self, dir: &Path, repo: &str) -> Result<String> {
-        let exists =
-            |b: &str| -> Result<bool> { Ok(self.rev(dir, &format!("refs/heads/{b}"))?.is_some()) };
-        if let Ok(head) = git(dir, ["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"]) {
-            if let Some(b) = head.strip_prefix("refs/remotes/origin/") {
-                if exists(b)? {
-                    return Ok(b.to_string());
-                }
+    /// The default branch and its tip: origin's HEAD if that branch exists
+    /// here, else `main`, else `master`, else the checked-out branch.
+    fn default_branch(&self, dir: &Path, repo: &str) -> Result<(String, String)> {
+        let refs = git(
+            dir,
+            [
+                "for-each-ref",
+                "--format=%(refname)%09%(objectname)%09%(symref)",
+                "refs/heads/",
+                "refs/remotes/origin/HEAD",
+            ],
+        )?;
+        let mut branches: HashMap<&str, &str> = HashMap::new();
+        let mut origin_head = None;
+        for line in refs.lines() {
+            let mut f = line.split('\t');
+            let (Some(name), Some(sha), symref) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            if let Some(b) = name.strip_prefix("refs/heads/") {
+                branches.insert(b, sha);
+            } else if name == "refs/remotes/origin/HEAD" {
+                origin_head = symref.and_then(|s| s.strip_prefix("refs/remotes/origin/"));
             }
         }
-        for b in ["main", "master"] {
-            if exists(b)? {
-                return Ok(b.to_string());
+        for b in origin_head.into_iter().chain(["main", "master"]) {
+            if let Some(sha) = branches.get(b) {
+                return Ok((b.to_string(), sha.to_string()));
             }
         }
         if let Ok(b) = git(dir, ["symbolic-ref", "--quiet", "--short", "HEAD"]) {
-            if exists(&b)? {
-                return Ok(b);
+            if let Some(sha) = branches.get(b.as_str()) {
+                return Ok((b.clone(), sha.to_string()));
             }
         }
         Err(ForgeError::NoDefaultBranch(repo.to_string()))
@@ -253,10 +312,7 @@ impl Drop for Worktree {
 impl Forge for LocalForge {
     fn open(&self, repo: &str) -> Result<RepoInfo> {
         let dir = self.path(repo)?;
-        let default_branch = self.default_branch(&dir, repo)?;
-        let head = self
-            .rev(&dir, &format!("refs/heads/{default_branch}"))?
-            .ok_or_else(|| ForgeError::NoDefaultBranch(repo.to_string()))?;
+        let (default_branch, head) = self.default_branch(&dir, repo)?;
         Ok(RepoInfo {
             default_branch,
             head,
@@ -268,23 +324,31 @@ impl Forge for LocalForge {
         self.make_worktree(&dir, rev)
     }
 
-    fn commit(&self, wt: &Worktree, message: &str) -> Result<Option<String>> {
-        git(&wt.path, ["add", "--all"])?;
-        if git_ok(&wt.path, &["diff", "--cached", "--quiet"])? {
+    fn commit(&self, wt: &Worktree, message: &str, paths: &[String]) -> Result<Option<String>> {
+        if paths.is_empty() {
             return Ok(None);
         }
-        git(
-            &wt.path,
-            [
-                "commit",
-                "--quiet",
-                "--no-verify",
-                "--no-gpg-sign",
-                "-m",
-                message,
-            ],
-        )?;
-        Ok(Some(git(&wt.path, ["rev-parse", "HEAD"])?))
+        // Only the named paths: whatever else a hook or a build left in the
+        // worktree stays out of the change.
+        let mut args: Vec<&str> = vec![
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--no-gpg-sign",
+            "-m",
+            message,
+            "--",
+        ];
+        args.extend(paths.iter().map(String::as_str));
+        match git(&wt.path, &args) {
+            Ok(_) => Ok(Some(git(&wt.path, ["rev-parse", "HEAD"])?)),
+            Err(ForgeError::Git { stderr, .. })
+                if stderr.contains("nothing") || stderr.contains("no changes") =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn branch(&self, repo: &str, name: &str) -> Result<Option<String>> {
@@ -294,20 +358,15 @@ impl Forge for LocalForge {
 
     fn create_branch(&self, repo: &str, name: &str, commit: &str) -> Result<()> {
         let dir = self.path(repo)?;
-        match self.rev(&dir, &format!("refs/heads/{name}"))? {
-            Some(at) if at == commit => Ok(()),
-            Some(_) => Err(ForgeError::Raced {
-                repo: repo.to_string(),
-                reference: format!("refs/heads/{name}"),
-            }),
-            // The all-zero old value makes creation fail if the branch appeared meanwhile.
-            None => self.swap(
-                &dir,
-                repo,
-                name,
-                commit,
-                "0000000000000000000000000000000000000000",
-            ),
+        // Creation fails if the branch exists; then it may already be ours.
+        match self.swap(&dir, repo, name, commit, ZERO) {
+            Ok(()) => Ok(()),
+            Err(ForgeError::Raced { .. })
+                if self.rev(&dir, &format!("refs/heads/{name}"))?.as_deref() == Some(commit) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -335,8 +394,22 @@ impl Forge for LocalForge {
         )
     }
 
-    fn merge(&self, repo: &str, commit: &str, into: &str, message: &str) -> Result<String> {
+    fn merge(
+        &self,
+        repo: &str,
+        commit: &str,
+        into: &str,
+        base: Option<&str>,
+        message: &str,
+    ) -> Result<String> {
         let dir = self.path(repo)?;
+        // The common case: the default branch has not moved since the change
+        // was made on it, so one compare-and-swap fast-forwards it.
+        if let Some(base) = base {
+            if self.swap(&dir, repo, into, commit, base).is_ok() {
+                return Ok(commit.to_string());
+            }
+        }
         let tip = self
             .rev(&dir, &format!("refs/heads/{into}"))?
             .ok_or_else(|| ForgeError::NoDefaultBranch(repo.to_string()))?;
@@ -442,35 +515,79 @@ impl Forge for LocalForge {
         }
         args.push(rev.to_string());
         args.push("--".into());
-        match git(&dir, &args) {
+        let out = command(&dir)
+            .args(&args)
+            .output()
+            .map_err(|e| ForgeError::Io("running git".into(), e))?;
+        match out.status.code() {
             // `rev:path` per line.
-            Ok(out) => Ok(out
+            Some(0) => Ok(String::from_utf8_lossy(&out.stdout)
                 .lines()
                 .map(|l| l.strip_prefix(&format!("{rev}:")).unwrap_or(l).to_string())
                 .collect()),
-            // Exit status 1: nothing found.
-            Err(ForgeError::Git { stderr, .. }) if stderr.is_empty() => Ok(vec![]),
-            Err(e) => Err(e),
+            // Nothing found.
+            Some(1) if out.stderr.is_empty() => Ok(vec![]),
+            _ => Err(failure(&dir, &args, &out.stderr)),
         }
     }
 
-    fn read(&self, repo: &str, rev: &str, path: &str) -> Result<Vec<u8>> {
+    fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>> {
         let dir = self.path(repo)?;
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args(["cat-file", "blob", &format!("{rev}:{path}")])
-            .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(&dir))
-            .output()
+        let mut child = command(&dir)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| ForgeError::Io("running git".into(), e))?;
-        if !out.status.success() {
-            return Err(ForgeError::Git {
-                dir: dir.display().to_string(),
-                args: format!("cat-file blob {rev}:{path}"),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            });
+        let mut input = String::new();
+        for p in paths {
+            input.push_str(&format!("{rev}:{p}\n"));
         }
-        Ok(out.stdout)
+        // Write from another thread: git answers while it reads.
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| ForgeError::Io("git stdin".into(), std::io::Error::other("closed")))?;
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child
+            .wait_with_output()
+            .map_err(|e| ForgeError::Io("running git".into(), e))?;
+        let _ = writer.join();
+        if !out.status.success() {
+            return Err(failure(&dir, &["cat-file", "--batch"], &out.stderr));
+        }
+        // Each answer: "<sha> <type> <size>\n<content>\n", or "<name> missing\n".
+        let mut blobs = Vec::with_capacity(paths.len());
+        let mut at = 0;
+        let data = out.stdout;
+        for p in paths {
+            let end = data[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| at + i)
+                .ok_or_else(|| {
+                    ForgeError::Io(
+                        format!("reading {p}"),
+                        std::io::Error::other("short answer from git cat-file"),
+                    )
+                })?;
+            let header = String::from_utf8_lossy(&data[at..end]).into_owned();
+            let size: usize = match header.rsplit(' ').next().and_then(|s| s.parse().ok()) {
+                Some(size) if !header.ends_with("missing") => size,
+                _ => {
+                    return Err(failure(
+                        &dir,
+                        &["cat-file", "--batch"],
+                        format!("{rev}:{p} is missing").as_bytes(),
+                    ))
+                }
+            };
+            let start = end + 1;
+            blobs.push(data.get(start..start + size).unwrap_or_default().to_vec());
+            at = start + size + 1;
+        }
+        Ok(blobs)
     }
 
     fn changed_paths(&self, repo: &str, from: &str, to: &str) -> Result<Vec<String>> {

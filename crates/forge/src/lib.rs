@@ -105,8 +105,9 @@ pub trait Forge: Send + Sync {
     fn open(&self, repo: &str) -> Result<RepoInfo>;
     /// A fresh checkout of `rev` outside the user's checkout.
     fn worktree(&self, repo: &str, rev: &str) -> Result<Worktree>;
-    /// Commits every change in the worktree as one commit; `None` when there is nothing to commit.
-    fn commit(&self, wt: &Worktree, message: &str) -> Result<Option<String>>;
+    /// Commits the changes to `paths` (and nothing else) as one commit;
+    /// `None` when there is nothing to commit.
+    fn commit(&self, wt: &Worktree, message: &str, paths: &[String]) -> Result<Option<String>>;
     /// The tip of a local branch, if it exists.
     fn branch(&self, repo: &str, name: &str) -> Result<Option<String>>;
     /// Creates a branch at `commit`; fails if it exists elsewhere, succeeds if it already points there.
@@ -116,8 +117,16 @@ pub trait Forge: Send + Sync {
     /// True when `commit` is already reachable from `branch`.
     fn contains(&self, repo: &str, branch: &str, commit: &str) -> Result<bool>;
     /// Puts `commit` on `into` (fast-forward when possible, else a merge
-    /// commit with `message`) and returns the new tip.
-    fn merge(&self, repo: &str, commit: &str, into: &str, message: &str) -> Result<String>;
+    /// commit with `message`) and returns the new tip. `base`, the tip the
+    /// change was made on, lets the common case be one ref update.
+    fn merge(
+        &self,
+        repo: &str,
+        commit: &str,
+        into: &str,
+        base: Option<&str>,
+        message: &str,
+    ) -> Result<String>;
     /// Adds a commit on `on` that undoes `commit` and returns it.
     fn revert(&self, repo: &str, commit: &str, on: &str, message: &str) -> Result<String>;
     /// The newest commit on `branch` whose message carries `needle` (a trailer).
@@ -126,8 +135,8 @@ pub trait Forge: Send + Sync {
     fn diff(&self, repo: &str, commit: &str) -> Result<String>;
     /// Files at `rev` containing any of `needles` (ASCII case ignored), without a checkout.
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>>;
-    /// One file's bytes at `rev`.
-    fn read(&self, repo: &str, rev: &str, path: &str) -> Result<Vec<u8>>;
+    /// Files' bytes at `rev`, in the order of `paths`.
+    fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>>;
     /// Paths that differ between two commits.
     fn changed_paths(&self, repo: &str, from: &str, to: &str) -> Result<Vec<String>>;
 }

@@ -36,7 +36,11 @@ fn patch(forge: &LocalForge, repo: &str, base: &str) -> String {
     let wt = forge.worktree(repo, base).unwrap();
     fs::write(wt.path().join("job.yaml"), "path: gs://lake/plays\n").unwrap();
     forge
-        .commit(&wt, "Move plays\n\nBody.\n\nTern-Migration: m1")
+        .commit(
+            &wt,
+            "Move plays\n\nBody.\n\nTern-Migration: m1",
+            &["job.yaml".into()],
+        )
         .unwrap()
         .unwrap()
 }
@@ -81,11 +85,11 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
     );
     assert_eq!(msg, "Move plays\n\nBody.\n\nTern-Migration: m1");
 
-    let tip = forge.merge(&r, &commit, "main", "Merge").unwrap();
+    let tip = forge.merge(&r, &commit, "main", None, "Merge").unwrap();
     assert_eq!(tip, commit, "fast-forward");
     assert!(forge.contains(&r, "main", &commit).unwrap());
     assert_eq!(
-        forge.merge(&r, &commit, "main", "Merge").unwrap(),
+        forge.merge(&r, &commit, "main", None, "Merge").unwrap(),
         commit,
         "merging twice changes nothing"
     );
@@ -137,7 +141,9 @@ fn merging_after_the_default_branch_moved_makes_a_merge_commit_and_reverts_clean
     let commit = patch(&forge, &r, &base);
     sh(&tmp.path().join("r"), "git checkout -q -b side && git checkout -q main && echo more >> other.txt && git commit -qam 'someone else'");
     let moved = forge.open(&r).unwrap().head;
-    let tip = forge.merge(&r, &commit, "main", "Merge tern/m1").unwrap();
+    let tip = forge
+        .merge(&r, &commit, "main", Some(&base), "Merge tern/m1")
+        .unwrap();
     assert_ne!(tip, commit);
     assert_eq!(
         sh(&tmp.path().join("r"), "git rev-list --parents -n 1 main")
