@@ -86,6 +86,18 @@ pub trait Store: Send + Sync {
     fn team(&self, id: &str) -> Result<Option<Team>>;
     /// True when `user` belongs to `team`.
     fn is_member(&self, team: &str, user: &str) -> Result<bool>;
+    /// Every team, by id.
+    fn teams(&self) -> Result<Vec<Team>>;
+    /// True when `user` belongs to any team: the catalog knows them.
+    fn is_user(&self, user: &str) -> Result<bool>;
+    /// Stores an API token's hash (never the token itself).
+    fn put_token(&self, t: &Token) -> Result<()>;
+    /// The token whose hash is `hash`.
+    fn token(&self, hash: &str) -> Result<Option<Token>>;
+    /// A number that changes whenever anything in the store changes, from
+    /// this process or another: lets the portal cache answers and push
+    /// live updates without re-reading everything.
+    fn revision(&self) -> Result<u64>;
 
     /// Creates or replaces a migration's header record.
     fn put_migration(&self, m: &Migration) -> Result<()>;

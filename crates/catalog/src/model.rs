@@ -407,3 +407,17 @@ pub struct ChangeEvent {
     /// What happened.
     pub note: String,
 }
+
+/// An API token for the portal. Only its SHA-256 hash is stored, so a stolen
+/// catalog file gives no one a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    /// Hex SHA-256 of the token.
+    pub hash: String,
+    /// `user:default/<name>`.
+    pub user: String,
+    /// May do everything, whatever the teams say.
+    pub admin: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}

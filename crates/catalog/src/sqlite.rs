@@ -26,6 +26,9 @@ const SCHEMA: &[&str] = &[
                                  consumer TEXT NOT NULL, at INTEGER NOT NULL, from_state TEXT,
                                  to_state TEXT NOT NULL, note TEXT NOT NULL);
      CREATE INDEX events_by_change ON change_events (migration, consumer);",
+    // 2: API tokens for the portal, stored as SHA-256 hashes only.
+    "CREATE TABLE tokens (hash TEXT PRIMARY KEY, user TEXT NOT NULL, admin INTEGER NOT NULL,
+                         created_at INTEGER NOT NULL);",
 ];
 
 /// A catalog in one SQLite file (or in memory for tests).
@@ -512,5 +515,75 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    fn teams(&self) -> Result<Vec<Team>> {
+        let ids: Vec<String> = {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare("SELECT id FROM teams ORDER BY id")
+                .map_err(self.db())?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(self.db())?
+                .collect::<Result<Vec<String>, _>>()
+                .map_err(self.db())?;
+            rows
+        };
+        let mut teams = Vec::with_capacity(ids.len());
+        for id in ids {
+            teams.extend(self.team(&id)?);
+        }
+        Ok(teams)
+    }
+
+    fn is_user(&self, user: &str) -> Result<bool> {
+        let n: i64 = self
+            .lock()
+            .query_row(
+                "SELECT COUNT(*) FROM members WHERE user = ?1",
+                params![user],
+                |r| r.get(0),
+            )
+            .map_err(self.db())?;
+        Ok(n > 0)
+    }
+
+    fn put_token(&self, t: &Token) -> Result<()> {
+        self.lock()
+            .execute(
+                "INSERT INTO tokens (hash, user, admin, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![t.hash, t.user, t.admin, t.created_at],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    fn token(&self, hash: &str) -> Result<Option<Token>> {
+        self.lock()
+            .query_row(
+                "SELECT hash, user, admin, created_at FROM tokens WHERE hash = ?1",
+                params![hash],
+                |r| {
+                    Ok(Token {
+                        hash: r.get(0)?,
+                        user: r.get(1)?,
+                        admin: r.get(2)?,
+                        created_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.db())
+    }
+
+    fn revision(&self) -> Result<u64> {
+        let conn = self.lock();
+        // data_version moves when another connection commits; total_changes
+        // when this one writes. Together they move on every write anywhere.
+        let others: i64 = conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(self.db())?;
+        Ok((others as u64) << 40 ^ conn.total_changes())
     }
 }

@@ -24,6 +24,33 @@ pub struct DemoArgs {
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
+    /// Where the portal listens after the migration
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "HOST:PORT")]
+    pub addr: String,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Where to listen; reads are open to loopback only, so a wider address
+    /// makes every read need a token
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "HOST:PORT")]
+    pub addr: String,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Make an API token for a user the catalog knows; it is printed once
+    /// and stored only as a hash
+    Create {
+        /// The user: `alice` or `user:default/alice`
+        user: String,
+        /// May do everything, whatever the teams say (any user name)
+        #[arg(long)]
+        admin: bool,
+        /// Print the token as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -393,6 +420,63 @@ pub fn retry(a: RollbackArgs, url: &str) -> Result<()> {
     report_status(&status, a.json)?;
     if status.counts.get("failed").copied().unwrap_or(0) > 0 {
         return Err(Failed.into());
+    }
+    Ok(())
+}
+
+/// Checks an address before binding, so a typo is bad input (exit 2) and a
+/// busy port is a failure (exit 1).
+fn parse_addr(addr: &str) -> Result<()> {
+    use std::net::ToSocketAddrs;
+    match addr.to_socket_addrs().map(|mut a| a.next()) {
+        Ok(Some(_)) => Ok(()),
+        _ => Err(BadInput(format!(
+            "--addr {addr:?} is not HOST:PORT (for example 127.0.0.1:7878)"
+        ))
+        .into()),
+    }
+}
+
+/// Starts the portal over a catalog and blocks; `on_ready` gets its URL.
+pub fn serve_catalog(store: Box<dyn Store>, addr: &str, on_ready: impl FnOnce(&str)) -> Result<()> {
+    parse_addr(addr)?;
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::from(store);
+    let forge = std::sync::Arc::new(LocalForge::default());
+    let server = tern_portal::Server::bind(addr, store, forge).with_context(|| {
+        "starting the portal (is another tern serve running? pick another --addr)"
+    })?;
+    on_ready(&format!("http://{}/", server.addr()));
+    server.wait();
+    Ok(())
+}
+
+pub fn serve(a: ServeArgs, url: &str) -> Result<()> {
+    let store = open_catalog(url, true)?;
+    serve_catalog(store, &a.addr, |u| {
+        println!("tern portal on {u}  (Ctrl-C to stop)");
+        println!(
+            "Reads are open on loopback; to act, `tern token create USER` and sign in at {u}login"
+        );
+    })
+}
+
+pub fn token(c: TokenCommand, url: &str) -> Result<()> {
+    let TokenCommand::Create { user, admin, json } = c;
+    let store = open_catalog(url, false)?;
+    let token = tern_portal::create_token(store.as_ref(), &user, admin).map_err(|e| match e {
+        tern_portal::PortalError::UnknownUser(m) => anyhow::Error::new(BadInput(m)),
+        other => other.into(),
+    })?;
+    let user = backstage::user_ref(&user);
+    if json {
+        return print_json(&serde_json::json!({"user": user, "admin": admin, "token": token}));
+    }
+    println!("{token}");
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "Token for {user}{}. It is shown only now; tern keeps only its hash.",
+            if admin { " (admin)" } else { "" }
+        );
     }
     Ok(())
 }

@@ -79,6 +79,11 @@ enum Command {
     Rollback(commands::RollbackArgs),
     /// Re-run failed changes from the current default branch, for one consumer or all
     Retry(commands::RollbackArgs),
+    /// Serve the web portal and JSON API (127.0.0.1:7878 by default)
+    Serve(commands::ServeArgs),
+    /// Make API tokens for the portal
+    #[command(subcommand)]
+    Token(commands::TokenCommand),
 }
 
 fn main() -> ExitCode {
@@ -106,6 +111,8 @@ fn main() -> ExitCode {
         Command::Resume(a) => commands::resume(a, &catalog),
         Command::Rollback(a) => commands::rollback(a, &catalog),
         Command::Retry(a) => commands::retry(a, &catalog),
+        Command::Serve(a) => commands::serve(a, &catalog),
+        Command::Token(c) => commands::token(c, &catalog),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -84,8 +84,36 @@ impl Fleet<'_> {
         )?;
         let merged = self.merge(&spec, &mut change);
         self.step(merged, &mut change, "merge")?;
+        self.burndown_step(id, -(change.edits as i64))?;
         self.settle(id)?;
         self.status(id)
+    }
+
+    /// Moves the burndown by `delta` references after a person merged (or
+    /// a rollback reverted) one change: its edits are exactly what left (or
+    /// came back to) the default branch, so no re-scan is needed.
+    fn burndown_step(&self, id: &str, delta: i64) -> Result<()> {
+        let Some(mut m) = self.store.migration(id)? else {
+            return Ok(());
+        };
+        let Some(last) = m.burndown.last() else {
+            return Ok(());
+        };
+        let remaining = (last.remaining as i64 + delta).max(0) as u64;
+        let open = self
+            .store
+            .changes(id)?
+            .iter()
+            .filter(|c| crate::rollout::in_flight(c) || c.state == ChangeState::NeedsAttention)
+            .count() as u64;
+        m.burndown.push(tern_catalog::BurndownPoint {
+            at: now(),
+            remaining,
+            open,
+        });
+        m.remaining_references = Some(remaining);
+        self.store.put_migration(&m)?;
+        Ok(())
     }
 
     /// Marks the campaign done when every change has settled.
@@ -209,11 +237,18 @@ impl Fleet<'_> {
             None => self.store.changes(id)?,
         };
         let mut failures = vec![];
+        let mut returned = 0;
         for mut change in changes {
+            let was_merged = change.state == ChangeState::Merged;
             let r = self.roll_back_one(&spec, &mut change);
-            if let Err(e) = self.step(r, &mut change, "rollback") {
-                failures.push(e.to_string());
+            match self.step(r, &mut change, "rollback") {
+                Err(e) => failures.push(e.to_string()),
+                Ok(()) if was_merged => returned += change.edits as i64,
+                Ok(()) => {}
             }
+        }
+        if returned > 0 {
+            self.burndown_step(id, returned)?;
         }
         if consumer.is_none() {
             m.state = MigrationState::RolledBack;

@@ -77,6 +77,9 @@ impl Fleet<'_> {
         };
         self.store.put_migration(&migration)?;
         self.discover(spec, &engine, progress)?;
+        if migration.burndown.is_empty() {
+            self.baseline(&spec.id, &engine)?;
+        }
 
         let waves = spec.rollout.waves.len().max(1) as u32;
         let mut waiting = None;
@@ -135,6 +138,23 @@ impl Fleet<'_> {
         });
         self.store.put_migration(&m)?;
         Ok(())
+    }
+
+    /// The campaign's first burndown point: what the consumers' default
+    /// branches hold before anything is changed.
+    fn baseline(&self, id: &str, engine: &Engine) -> Result<()> {
+        let Some(mut m) = self.store.migration(id)? else {
+            return Ok(());
+        };
+        let changes = self.store.changes(id)?;
+        let remaining = self.remaining_references(engine, &changes);
+        m.remaining_references = remaining;
+        m.burndown.push(tern_catalog::BurndownPoint {
+            at: now(),
+            remaining: remaining.unwrap_or(0),
+            open: 0,
+        });
+        self.store.put_migration(&m).map_err(Into::into)
     }
 
     /// Works through one wave's changes on parallel workers. Returns why it

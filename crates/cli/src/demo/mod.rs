@@ -74,20 +74,33 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let status = status?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
-        return Ok(());
-    }
-    render::status(&status);
-    let d = dir.display();
-    println!(
-        "\nLook closer:\n  tern --catalog {d}/tern.db status {id}\n  git -C {d}/repos/plays-daily show main\n  tern --catalog {d}/tern.db rollback {id}",
-        id = spec.id
-    );
-    if !a.no_serve {
+    } else {
+        render::status(&status);
+        let d = dir.display();
         println!(
-            "\n(The web portal arrives with `tern serve`; this build prints the report only.)"
+            "\nLook closer:\n  tern --catalog {d}/tern.db status {id}\n  git -C {d}/repos/plays-daily show main\n  tern --catalog {d}/tern.db rollback {id}",
+            id = spec.id
         );
     }
-    Ok(())
+    if a.no_serve {
+        return Ok(());
+    }
+    // Tokens for two demo people, so the visitor can act in the portal: an
+    // owner of the consumer that needs attention, and the migration's owner.
+    let alice = tern_portal::create_token(store.as_ref(), "alice", false)?;
+    let dana = tern_portal::create_token(store.as_ref(), "dana", false)?;
+    let json = a.json;
+    crate::commands::serve_catalog(store, &a.addr, |url| {
+        // Under --json, stdout holds the report alone.
+        let lines = format!(
+            "\nThe portal is on {url}  (Ctrl-C to stop)\n  sign in at {url}login as\n    alice (insights, may approve plays-backfill): {alice}\n    dana (data-platform, may pause and roll back): {dana}"
+        );
+        if json {
+            eprintln!("{lines}");
+        } else {
+            println!("{lines}");
+        }
+    })
 }
 
 fn say(a: &DemoArgs, line: &str) {

@@ -1,0 +1,225 @@
+//! Who is asking, and may they do it.
+//!
+//! Tokens are random, shown once, and stored only as SHA-256 hashes. A
+//! program sends `Authorization: Bearer <token>`; a browser signs in once and
+//! keeps the token in an HttpOnly, SameSite=Strict cookie, and every form it
+//! posts carries a CSRF value derived from the token's hash, which a page
+//! from another site cannot know. Reads are open on loopback; anything that
+//! changes a campaign needs a token and the right team.
+
+use sha2::{Digest, Sha256};
+use tern_catalog::backstage::user_ref;
+use tern_catalog::{now, Change, Migration, Store, Token};
+
+use crate::http::{ApiError, Req};
+use crate::{Portal, PortalError};
+
+/// The cookie a signed-in browser sends.
+pub const COOKIE: &str = "tern_token";
+
+/// Someone with a valid token.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// `user:default/<name>`.
+    pub user: String,
+    pub admin: bool,
+    /// The token's hash, for the CSRF value.
+    pub hash: String,
+    /// Signed in through the cookie (so forms need the CSRF value).
+    pub cookie: bool,
+}
+
+/// Hex SHA-256 of a token: what the catalog keeps instead of the token.
+pub fn hash_token(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Makes a token for a user the catalog knows (any user when `admin`),
+/// stores its hash, and returns the token: the only time it is seen.
+pub fn create_token(store: &dyn Store, user: &str, admin: bool) -> Result<String, PortalError> {
+    let user = user_ref(user);
+    if !admin && !store.is_user(&user)? {
+        return Err(PortalError::UnknownUser(format!(
+            "{user} is not a member of any team in the catalog; import their Group or User entity first (or make an --admin token)"
+        )));
+    }
+    let mut raw = [0u8; 24];
+    getrandom::fill(&mut raw)
+        .map_err(|e| PortalError::UnknownUser(format!("no randomness: {e}")))?;
+    let token = format!("tern_{}", hex(&raw));
+    store.put_token(&Token {
+        hash: hash_token(&token),
+        user,
+        admin,
+        created_at: now(),
+    })?;
+    Ok(token)
+}
+
+/// The CSRF value a signed-in browser's forms must carry.
+pub fn csrf(p: &Principal) -> String {
+    hex(&Sha256::digest(format!("tern-csrf\0{}", p.hash).as_bytes()))[..32].to_string()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The principal behind a request, if any. A bearer token that is not known
+/// is refused (401); a stale cookie just means signed out.
+pub fn identify(portal: &Portal, req: &Req) -> Result<Option<Principal>, ApiError> {
+    let bearer = req.header("Authorization").and_then(|h| {
+        let (scheme, rest) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    });
+    if let Some(token) = bearer {
+        let hash = hash_token(token);
+        return match portal.store.token(&hash)? {
+            Some(t) => Ok(Some(principal(t, false))),
+            None => Err(ApiError::new(401, "unknown or revoked token")),
+        };
+    }
+    if let Some(token) = req.cookie(COOKIE) {
+        if let Some(t) = portal.store.token(&hash_token(token))? {
+            return Ok(Some(principal(t, true)));
+        }
+    }
+    Ok(None)
+}
+
+fn principal(t: Token, cookie: bool) -> Principal {
+    Principal {
+        user: t.user,
+        admin: t.admin,
+        hash: t.hash,
+        cookie,
+    }
+}
+
+/// Reads: open on loopback, a token from anywhere else.
+pub fn read(portal: &Portal, req: &Req) -> Result<Option<Principal>, ApiError> {
+    let p = identify(portal, req)?;
+    if p.is_none() && !req.loopback {
+        return Err(ApiError::new(
+            401,
+            "reads from outside this machine need a token: send Authorization: Bearer <token> (`tern token create USER`)",
+        ));
+    }
+    Ok(p)
+}
+
+/// Changes: a valid token, and from a browser the form's CSRF value.
+pub fn user(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
+    let p = identify(portal, req)?.ok_or_else(|| {
+        ApiError::new(
+            401,
+            "sign in first: send Authorization: Bearer <token>, or sign in at /login (`tern token create USER` makes a token)",
+        )
+    })?;
+    if p.cookie {
+        let form = req.form();
+        let sent = req
+            .header("X-Tern-CSRF")
+            .map(str::to_string)
+            .or_else(|| form.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v));
+        if sent.as_deref() != Some(csrf(&p).as_str()) {
+            return Err(ApiError::new(
+                403,
+                "this form's CSRF value is missing or stale; reload the page and try again",
+            ));
+        }
+    }
+    Ok(p)
+}
+
+/// Approving needs a member of the consumer's owner team (or an admin).
+pub fn may_approve(portal: &Portal, p: &Principal, change: &Change) -> Result<(), ApiError> {
+    may(
+        portal,
+        p,
+        change.owner.as_deref(),
+        "approve",
+        &change.consumer,
+    )
+}
+
+/// Pausing, resuming, retrying and rolling back need a member of the
+/// migration's owner team (or an admin).
+pub fn may_steer(
+    portal: &Portal,
+    p: &Principal,
+    m: &Migration,
+    what: &str,
+) -> Result<(), ApiError> {
+    may(portal, p, m.owner.as_deref(), what, &m.id)
+}
+
+fn may(
+    portal: &Portal,
+    p: &Principal,
+    team: Option<&str>,
+    what: &str,
+    on: &str,
+) -> Result<(), ApiError> {
+    if p.admin {
+        return Ok(());
+    }
+    match team {
+        Some(team) if portal.store.is_member(team, &p.user)? => Ok(()),
+        Some(team) => Err(ApiError::new(
+            403,
+            format!(
+                "only members of {team} (or an admin) may {what} {on}; {} is not one",
+                p.user
+            ),
+        )),
+        None => Err(ApiError::new(
+            403,
+            format!("{on} has no owner team, so only an admin may {what} it"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn req(loopback: bool, headers: &[(&str, &str)]) -> Req {
+        Req {
+            query: vec![],
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: vec![],
+            loopback,
+        }
+    }
+
+    #[test]
+    fn reads_from_elsewhere_need_a_token() {
+        let store: Arc<dyn Store> = Arc::from(tern_catalog::open("sqlite::memory:").unwrap());
+        let token = create_token(store.as_ref(), "root", true).unwrap();
+        assert_eq!(
+            store.token(&hash_token(&token)).unwrap().unwrap().user,
+            "user:default/root"
+        );
+        assert!(!store
+            .token(&hash_token(&token))
+            .unwrap()
+            .unwrap()
+            .hash
+            .contains(&token));
+        let portal = Portal::new(store, Arc::new(tern_forge::LocalForge::default()));
+        assert!(read(&portal, &req(true, &[])).unwrap().is_none());
+        assert_eq!(read(&portal, &req(false, &[])).unwrap_err().status, 401);
+        let bearer = format!("Bearer {token}");
+        let p = read(&portal, &req(false, &[("Authorization", &bearer)]))
+            .unwrap()
+            .unwrap();
+        assert!(p.admin && !p.cookie);
+        // Unknown users get no token unless it is an admin's.
+        assert!(create_token(portal.store.as_ref(), "mallory", false).is_err());
+    }
+}

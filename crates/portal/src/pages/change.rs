@@ -1,0 +1,172 @@
+//! One consumer's change: its diff, verification, findings and history.
+
+use maud::html;
+use tern_catalog::{Change, ChangeState, Unresolved};
+
+use super::{datetime, layout, pill, short, Viewer};
+use crate::api;
+use crate::http::{encode, param, ApiError, Params, Req, Resp};
+use crate::Portal;
+
+/// Lines shown around a finding.
+const CONTEXT: usize = 2;
+
+/// Each finding with the lines around it, read from the change's commit (or
+/// the commit it was made on); `None` for files that cannot be read.
+fn findings_with_code(
+    portal: &Portal,
+    c: &Change,
+) -> Vec<(Unresolved, Option<Vec<(usize, String)>>)> {
+    let rev = c.commit.as_ref().or(c.base_commit.as_ref());
+    let mut paths: Vec<String> = c.unresolved.iter().map(|u| u.path.clone()).collect();
+    paths.sort();
+    paths.dedup();
+    let blobs = rev
+        .and_then(|rev| portal.forge.read_all(&c.repo, rev, &paths).ok())
+        .unwrap_or_default();
+    c.unresolved
+        .iter()
+        .map(|u| {
+            let code = paths
+                .iter()
+                .position(|p| *p == u.path)
+                .and_then(|i| blobs.get(i))
+                .map(|bytes| {
+                    let text = String::from_utf8_lossy(bytes);
+                    let from = u.line.saturating_sub(CONTEXT + 1);
+                    text.lines()
+                        .enumerate()
+                        .skip(from)
+                        .take(CONTEXT * 2 + 1)
+                        .map(|(i, l)| (i + 1, l.to_string()))
+                        .collect()
+                });
+            (u.clone(), code)
+        })
+        .collect()
+}
+
+pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {
+    let viewer = Viewer::of(portal, req)?;
+    let (id, consumer) = (param(p, "id"), param(p, "consumer"));
+    let m = api::migration(portal, id)?;
+    let c = api::change_of(portal, id, consumer)?;
+    let events = portal.store.events(id, Some(consumer))?;
+    let diff = api::diff_text(portal, &c);
+    let team = match &c.owner {
+        Some(t) => portal.store.team(t)?,
+        None => None,
+    };
+    let findings = findings_with_code(portal, &c);
+    let base = format!("/migrations/{}/consumers/{}", encode(id), encode(consumer));
+    let can_approve =
+        matches!(c.state, ChangeState::Open | ChangeState::NeedsAttention) && c.commit.is_some();
+    let can_retry = c.state == ChangeState::Failed;
+    let can_roll_back = !matches!(
+        c.state,
+        ChangeState::RolledBack | ChangeState::Closed | ChangeState::Skipped
+    );
+    let body = html! {
+        div.head.row {
+            div {
+                h1 { (c.consumer) " " (pill(c.state)) }
+                p.muted {
+                    "owner " (c.owner.as_deref().map(short).unwrap_or("none"))
+                    @if let Some(t) = &team { @if !t.members.is_empty() { " (" (t.members.iter().map(|m| short(m)).collect::<Vec<_>>().join(", ")) ")" } }
+                    " · repo " code { (c.repo) }
+                    @if let Some(b) = &c.branch { " · branch " code { (b) } }
+                    @if let Some(k) = &c.commit { " · commit " code { (&k[..k.len().min(10)]) } }
+                    @if let Some(a) = &c.approved_by { " · approved by " (short(a)) }
+                }
+            }
+            div.actions {
+                @if viewer.principal.is_some() {
+                    @if can_approve { (viewer.button(&format!("{base}/approve"), "Approve and merge", "primary", None)) }
+                    @if can_retry { (viewer.button(&format!("{base}/retry"), "Retry", "", None)) }
+                    @if can_roll_back { (viewer.button(&format!("{base}/rollback"), "Roll back", "danger", Some("Roll back this consumer's change?"))) }
+                } @else if can_approve || can_retry || can_roll_back {
+                    a.btn href={"/login?next=" (encode(&base))} { "Sign in to act" }
+                }
+            }
+        }
+        @if can_approve {
+            div.banner.info { "Waiting for " (c.owner.as_deref().map(short).unwrap_or("an admin")) " to approve. "
+                @if c.state == ChangeState::NeedsAttention { "Some references need a person: check the findings below, then approve." } }
+        }
+        @if let Some(e) = &c.error { div.banner.bad { b { "Error: " } (e) } }
+        @if !findings.is_empty() {
+            section.card {
+                h3 { "Unresolved references (" (findings.len()) ")" }
+                @for (u, code) in &findings {
+                    div.finding {
+                        p { code { (u.path) ":" (u.line) } " — " (u.reason) }
+                        @if let Some(lines) = code {
+                            pre.code { @for (n, l) in lines { span class=(if *n == u.line { "hl" } else { "" }) { span.ln { (n) } (l) "\n" } } }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(v) = &c.verify {
+            section.card {
+                h3 { "Verification " @if v.ok { span.good { "✓ passed" } } @else { span.bad { "✗ failed" } } " " span.muted.small { (format!("{:.1}s", v.seconds)) } }
+                p.small.muted { "Command: " code { (v.command.as_deref().unwrap_or("none named")) } }
+                @if !v.log_tail.trim().is_empty() { pre.log { (v.log_tail) } }
+            }
+        }
+        section.card {
+            h3 { "Diff" @if !c.files.is_empty() { " " span.muted.small { (c.files.len()) " file" @if c.files.len() != 1 { "s" } ", " (c.edits) " edit" @if c.edits != 1 { "s" } } } }
+            @match &diff {
+                Ok(Some(text)) => { (crate::highlight::diff(text)) }
+                Ok(None) => { p.muted { "Nothing committed yet." } }
+                Err(e) => { p.bad { (e.message) } }
+            }
+        }
+        section.card {
+            h3 { "History" }
+            ol.timeline {
+                @for e in &events {
+                    li {
+                        span.when { (datetime(e.at)) }
+                        @if let Some(f) = e.from { (pill(f)) " → " }
+                        (pill(e.to))
+                        " " span.note { (e.note) }
+                    }
+                }
+            }
+        }
+    };
+    let live = format!("/api/migrations/{}/events", encode(id));
+    let crumbs = [
+        (m.id.as_str(), format!("/migrations/{}", encode(id))),
+        (consumer, base.clone()),
+    ];
+    Ok(Resp::html(layout(
+        consumer,
+        &viewer,
+        Some(&live),
+        &crumbs,
+        body,
+    )))
+}
+
+pub fn change_action(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {
+    let who = crate::auth::user(portal, req)?;
+    let (id, consumer, action) = (param(p, "id"), param(p, "consumer"), param(p, "action"));
+    match action {
+        "approve" => api::do_approve(portal, &who, id, consumer)?,
+        "retry" | "rollback" => {
+            api::do_steer(portal, &who, id, Some(consumer), action, None)?;
+        }
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no action {other:?} on a change"
+            )))
+        }
+    }
+    Ok(Resp::see_other(&format!(
+        "/migrations/{}/consumers/{}",
+        encode(id),
+        encode(consumer)
+    )))
+}
