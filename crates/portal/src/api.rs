@@ -33,16 +33,23 @@ pub fn whoami(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError> 
 pub fn status_json(portal: &Portal, id: &str) -> Result<Arc<String>, ApiError> {
     let rev = portal.store.revision()?;
     if let Ok(cache) = portal.status_cache.lock() {
-        if let Some((r, at, s)) = cache.get(id) {
-            if *r == rev && at.elapsed() < STATUS_FRESH {
-                return Ok(Arc::clone(s));
+        if let Some(c) = cache.get(id) {
+            if c.revision == rev && c.at.elapsed() < STATUS_FRESH {
+                return Ok(Arc::clone(&c.json));
             }
         }
     }
     let status = portal.fleet().status(id)?;
     let s = Arc::new(serde_json::to_string(&status).unwrap_or_default());
     if let Ok(mut cache) = portal.status_cache.lock() {
-        cache.insert(id.to_string(), (rev, Instant::now(), Arc::clone(&s)));
+        cache.insert(
+            id.to_string(),
+            crate::CachedStatus {
+                revision: rev,
+                at: Instant::now(),
+                json: Arc::clone(&s),
+            },
+        );
     }
     Ok(s)
 }

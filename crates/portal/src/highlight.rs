@@ -208,6 +208,9 @@ fn changed_ranges(old: &str, new: &str) -> ((usize, usize), (usize, usize)) {
     ((p, so), (p, sn))
 }
 
+/// A hunk: its `@@` header and its lines.
+type Hunk = (String, Vec<Row>);
+
 struct Row {
     kind: char,
     old: Option<usize>,
@@ -217,7 +220,7 @@ struct Row {
 
 /// A whole diff as HTML.
 pub fn diff(text: &str) -> Markup {
-    let mut files: Vec<(String, Vec<(String, Vec<Row>)>)> = Vec::new();
+    let mut files: Vec<(String, Vec<Hunk>)> = Vec::new();
     let (mut old_no, mut new_no) = (0usize, 0usize);
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("diff --git ") {

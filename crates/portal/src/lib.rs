@@ -74,8 +74,8 @@ pub(crate) struct Portal {
     pub store: Arc<dyn Store>,
     pub forge: Arc<dyn Forge>,
     pub metrics: metrics::Metrics,
-    /// Status JSON by migration, with the store revision it was computed at.
-    pub status_cache: Mutex<std::collections::HashMap<String, (u64, Instant, Arc<String>)>>,
+    /// Status JSON by migration.
+    pub status_cache: Mutex<std::collections::HashMap<String, CachedStatus>>,
     /// Migrations with a retry running in the background.
     pub busy: Arc<Mutex<std::collections::HashSet<String>>>,
     pub stopping: AtomicBool,
@@ -103,6 +103,15 @@ impl Portal {
             forge: self.forge.as_ref(),
         }
     }
+}
+
+/// A migration's status JSON as last computed.
+pub(crate) struct CachedStatus {
+    /// The store revision it was computed at.
+    pub revision: u64,
+    /// When.
+    pub at: Instant,
+    pub json: Arc<String>,
 }
 
 /// A running portal: threads answering on one address until shut down.

@@ -11,12 +11,12 @@ use crate::Portal;
 /// Lines shown around a finding.
 const CONTEXT: usize = 2;
 
+/// Numbered lines of a file around a finding.
+type Excerpt = Vec<(usize, String)>;
+
 /// Each finding with the lines around it, read from the change's commit (or
 /// the commit it was made on); `None` for files that cannot be read.
-fn findings_with_code(
-    portal: &Portal,
-    c: &Change,
-) -> Vec<(Unresolved, Option<Vec<(usize, String)>>)> {
+fn findings_with_code(portal: &Portal, c: &Change) -> Vec<(Unresolved, Option<Excerpt>)> {
     let rev = c.commit.as_ref().or(c.base_commit.as_ref());
     let mut paths: Vec<String> = c.unresolved.iter().map(|u| u.path.clone()).collect();
     paths.sort();

@@ -147,7 +147,7 @@ pub fn progress(counts: &[(ChangeState, usize)]) -> Markup {
     }
 }
 
-pub fn error_page(e: &ApiError) -> Resp {
+pub fn error_page(e: &ApiError, principal: Option<Principal>) -> Resp {
     let title = match e.status {
         401 => "Sign in needed",
         403 => "Not allowed",
@@ -157,7 +157,7 @@ pub fn error_page(e: &ApiError) -> Resp {
         _ => "Something went wrong",
     };
     let viewer = Viewer {
-        principal: None,
+        principal,
         csrf: String::new(),
     };
     let body = html! {
