@@ -58,8 +58,9 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Three consumers (two of insights, one of streaming) of one dataset owned
-/// by data-platform, migrated with `approval: owners`: all three open.
+/// Four consumers (two of insights, two of streaming) of one dataset owned
+/// by data-platform, migrated with `approval: owners`: three open, and
+/// `broken`, whose own tests always fail, failed.
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
@@ -76,6 +77,7 @@ fn world() -> World {
         ));
     }
     for (id, owner) in [
+        ("broken", "streaming"),
         ("daily", "insights"),
         ("hourly", "insights"),
         ("stream", "streaming"),
@@ -87,6 +89,10 @@ fn world() -> World {
             format!("# {id}\nPATH = \"/warehouse/plays/date=2026-01-01\"\nprint(PATH)\n"),
         )
         .unwrap();
+        if id == "broken" {
+            // Its own tests fail whatever tern does: a failed change to retry.
+            std::fs::write(repo.join(".tern.yaml"), "verify: 'false'\n").unwrap();
+        }
         git(&repo, &["init", "-q", "-b", "main"]);
         git(&repo, &["add", "-A"]);
         git(&repo, &["commit", "-q", "-m", "init"]);
@@ -110,6 +116,7 @@ fn world() -> World {
     };
     let status = fleet.run(&spec, SPEC, "plays.yaml", &|_| {}).unwrap();
     assert_eq!(status.counts["open"], 3, "{status:?}");
+    assert_eq!(status.counts["failed"], 1, "{status:?}");
     let token = |u: &str, admin: bool| tern_portal::create_token(store.as_ref(), u, admin).unwrap();
     let (alice, bob, dana, admin) = (
         token("alice", false),
@@ -236,6 +243,35 @@ impl World {
     }
 }
 
+/// The CSRF value a page's forms carry.
+fn csrf_in(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSRF value in the page: {page}"))
+        .to_string()
+}
+
+impl World {
+    /// Signs in through the form; returns the cookie to send.
+    fn sign_in(&self, token: &str) -> String {
+        let a = request(
+            self.addr,
+            "POST",
+            "/login",
+            &[],
+            format!("token={token}").as_bytes(),
+        );
+        assert_eq!(a.status, 303, "{}", a.body);
+        a.header("Set-Cookie")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+}
+
 impl Drop for World {
     fn drop(&mut self) {
         if let Some(s) = self.server.take() {
@@ -321,13 +357,18 @@ fn status_has_the_spec_shape_and_plan_and_diff_match_the_change() {
         assert!(s.get(key).is_some(), "status lacks {key}: {s}");
     }
     assert_eq!(s["state"], "running");
-    let c = &s["consumers"][0];
+    let c = s["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "daily")
+        .unwrap();
     assert_eq!(c["branch"], "tern/plays-move");
     assert_eq!(c["verify"]["ok"], true);
     assert!(c["verify"]["seconds"].is_number() && c["unresolved"].is_array());
     let plan = w.get("/api/migrations/plays-move/plan").json();
     assert_eq!(plan["id"], "plays-move");
-    assert_eq!(plan["consumers"].as_array().unwrap().len(), 3);
+    assert_eq!(plan["consumers"].as_array().unwrap().len(), 4);
     let diff = w.get("/api/migrations/plays-move/consumers/daily/diff");
     assert!(
         diff.body
@@ -339,7 +380,7 @@ fn status_has_the_spec_shape_and_plan_and_diff_match_the_change() {
     assert_eq!(change["change"]["state"], "open");
     assert!(change["events"].as_array().unwrap().len() >= 3);
     let consumers = w.get("/api/datasets/hdfs-plays/consumers").json();
-    assert_eq!(consumers.as_array().unwrap().len(), 3);
+    assert_eq!(consumers.as_array().unwrap().len(), 4);
     assert_eq!(consumers[0]["via"], "catalog");
     assert_eq!(consumers[0]["depth"], 1);
 }
@@ -407,11 +448,33 @@ fn steering_needs_the_migration_owner_team() {
         w.post(&format!("{base}/resume"), Some(&w.dana), "").status,
         409
     );
+    // Retry: only failed changes, and in the background (202).
     assert_eq!(
-        w.post(&format!("{base}/retry"), Some(&w.dana), "").status,
+        w.post(&format!("{base}/consumers/hourly/retry"), Some(&w.dana), "")
+            .status,
         409,
-        "nothing failed"
+        "hourly has not failed"
     );
+    assert_eq!(
+        w.post(&format!("{base}/consumers/broken/retry"), Some(&w.bob), "")
+            .status,
+        403,
+        "bob owns the consumer, not the migration"
+    );
+    let a = w.post(&format!("{base}/consumers/broken/retry"), Some(&w.dana), "");
+    assert_eq!(a.status, 202, "{}", a.body);
+    let retried = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        let events = w.get(&format!("{base}/consumers/broken")).json()["events"].clone();
+        let failures = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["to"] == "failed")
+            .count();
+        failures >= 2 && w.state_of("broken") == "failed"
+    });
+    assert!(retried, "the retry ran, and failed again as its tests do");
     let a = w.post(
         &format!("{base}/consumers/hourly/rollback"),
         Some(&w.dana),
@@ -570,7 +633,8 @@ fn entities_and_metrics() {
         .starts_with("text/plain; version=0.0.4"));
     for needle in [
         "tern_changes{migration=\"plays-move\",state=\"open\"} 3",
-        "tern_verify_duration_seconds_count{migration=\"plays-move\"} 3",
+        "tern_verify_duration_seconds_count{migration=\"plays-move\"} 4",
+        "tern_changes{migration=\"plays-move\",state=\"failed\"} 1",
         "tern_error_budget_pauses_total{migration=\"plays-move\"} 0",
         "tern_http_requests_total{method=\"GET\",route=\"/api/migrations/{id}\",status=\"200\"}",
         "tern_http_request_duration_seconds_bucket{route=\"/api/migrations/{id}\",le=\"+Inf\"}",
@@ -613,15 +677,7 @@ fn browser_forms_need_the_csrf_value() {
         b"",
     );
     assert!(page.body.contains("Approve and merge"), "{}", page.body);
-    let csrf = page
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_in(&page.body);
     assert_eq!(csrf.len(), 32);
     let form = [
         ("Cookie", cookie.as_str()),
@@ -650,20 +706,7 @@ fn browser_forms_need_the_csrf_value() {
     assert_eq!(a.status, 303, "{}", a.body);
     assert_eq!(w.state_of("daily"), "merged");
     // Bob's browser: a clear 403 page that says who may.
-    let a = request(
-        w.addr,
-        "POST",
-        "/login",
-        &[],
-        format!("token={}", w.bob).as_bytes(),
-    );
-    let bob = a
-        .header("Set-Cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let bob = w.sign_in(&w.bob);
     let page = request(
         w.addr,
         "GET",
@@ -671,15 +714,7 @@ fn browser_forms_need_the_csrf_value() {
         &[("Cookie", &bob)],
         b"",
     );
-    let csrf = page
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_in(&page.body);
     let a = request(
         w.addr,
         "POST",
@@ -730,4 +765,71 @@ fn the_status_stream_speaks_when_a_change_moves() {
     let second = next_event();
     assert_eq!(second["counts"]["merged"], 1, "{second}");
     assert_eq!(w.get("/api/migrations/nope/events").status, 404);
+}
+
+#[test]
+fn migration_forms_and_sign_out() {
+    let w = world();
+    let csrf_of = |cookie: &str| {
+        let page = request(
+            w.addr,
+            "GET",
+            "/migrations/plays-move",
+            &[("Cookie", cookie)],
+            b"",
+        );
+        assert!(page.body.contains(">Pause<"), "{}", page.body);
+        csrf_in(&page.body)
+    };
+    let alice = w.sign_in(&w.alice);
+    let csrf = csrf_of(&alice);
+    let a = request(
+        w.addr,
+        "POST",
+        "/migrations/plays-move/pause",
+        &[("Cookie", &alice)],
+        format!("csrf={csrf}").as_bytes(),
+    );
+    assert_eq!(a.status, 403);
+    assert!(
+        a.body
+            .contains("only members of group:default/data-platform"),
+        "{}",
+        a.body
+    );
+    let dana = w.sign_in(&w.dana);
+    let csrf = csrf_of(&dana);
+    let a = request(
+        w.addr,
+        "POST",
+        "/migrations/plays-move/pause",
+        &[("Cookie", &dana)],
+        format!("csrf={csrf}").as_bytes(),
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let s = w.get("/api/migrations/plays-move").json();
+    assert_eq!(s["state"], "paused");
+    assert_eq!(
+        s["paused_reason"],
+        "paused by user:default/dana in the portal"
+    );
+    let a = request(
+        w.addr,
+        "POST",
+        "/migrations/plays-move/explode",
+        &[("Cookie", &dana)],
+        format!("csrf={csrf}").as_bytes(),
+    );
+    assert_eq!(a.status, 404);
+    let out = request(w.addr, "POST", "/logout", &[("Cookie", &dana)], b"");
+    assert_eq!(out.status, 303);
+    assert!(out.header("Set-Cookie").unwrap().contains("Max-Age=0"));
+    let me = request(w.addr, "GET", "/api/whoami", &[("Cookie", &dana)], b"").json();
+    assert_eq!(
+        me["user"], "user:default/dana",
+        "the token itself stays valid until revoked"
+    );
+    let anon = w.get("/api/whoami").json();
+    assert_eq!(anon["user"], Value::Null);
+    assert_eq!(anon["loopback"], true);
 }
