@@ -206,6 +206,31 @@ pub struct Migration {
     /// Remaining references and open changes over time, one point per run step.
     #[serde(default)]
     pub burndown: Vec<BurndownPoint>,
+    /// Digests sent (or tried) to owner teams, oldest first.
+    #[serde(default)]
+    pub digests: Vec<DigestRecord>,
+    /// When each waiting consumer's owners were last reminded (Unix seconds).
+    #[serde(default)]
+    pub nudged: std::collections::BTreeMap<String, i64>,
+}
+
+/// One digest to one owner team: what it covered and whether it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestRecord {
+    /// The team.
+    pub team: String,
+    /// The 1-based wave it reports; `None` for a reminder.
+    pub wave: Option<u32>,
+    /// When it was sent.
+    pub at: i64,
+    /// The consumers it named.
+    pub consumers: Vec<String>,
+    /// The webhook answered 2xx.
+    pub delivered: bool,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Why it did not arrive.
+    pub error: Option<String>,
 }
 
 /// One point of a campaign's burndown.

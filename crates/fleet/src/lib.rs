@@ -13,6 +13,7 @@
 //! as values ([`Plan`], [`Status`]) that the CLI and portal render.
 
 mod control;
+mod notify;
 mod plan;
 mod resolve;
 pub mod rollout;

@@ -73,6 +73,8 @@ impl Fleet<'_> {
                 waiting: None,
                 remaining_references: None,
                 burndown: vec![],
+                digests: vec![],
+                nudged: Default::default(),
             },
         };
         self.store.put_migration(&migration)?;
@@ -106,6 +108,7 @@ impl Fleet<'_> {
             }
         }
         self.finish_run(&spec.id, waiting, &engine)?;
+        self.send_digests(spec)?;
         self.status(&spec.id)
     }
 

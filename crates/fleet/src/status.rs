@@ -51,6 +51,8 @@ pub struct Status {
     pub waves: Vec<WaveStatus>,
     /// Remaining references and open changes over time.
     pub burndown: Vec<tern_catalog::BurndownPoint>,
+    /// Digests sent to owner teams, and whether they arrived.
+    pub digests: Vec<tern_catalog::DigestRecord>,
 }
 
 /// One wave in a status report.
@@ -168,6 +170,7 @@ impl Fleet<'_> {
             remaining_references: m.remaining_references,
             waves,
             burndown: m.burndown.clone(),
+            digests: m.digests.clone(),
         })
     }
 }
