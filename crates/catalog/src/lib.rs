@@ -22,11 +22,13 @@
 pub mod backstage;
 mod model;
 pub mod openlineage;
+mod postgres;
 mod sqlite;
 
 use std::path::PathBuf;
 
 pub use model::*;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// Anything the catalog could not do.
@@ -53,6 +55,14 @@ pub enum CatalogError {
     /// The catalog URL names a store this build cannot open.
     #[error("catalog {0:?}: {1}")]
     Url(String, String),
+    /// The PostgreSQL server refused or failed.
+    #[error("catalog {url}: {message}")]
+    Pg {
+        /// The catalog URL, without its password.
+        url: String,
+        /// The server's or client's words.
+        message: String,
+    },
     /// A stored record could not be read back (written by a newer tern?).
     #[error("catalog record {0}: {1}")]
     Corrupt(String, String),
@@ -114,15 +124,79 @@ pub trait Store: Send + Sync {
     fn changes(&self, migration: &str) -> Result<Vec<Change>>;
     /// State history of a migration (or one consumer of it), oldest first.
     fn events(&self, migration: &str, consumer: Option<&str>) -> Result<Vec<ChangeEvent>>;
+
+    /// Takes one change of `migration` to work on, atomically, so no two
+    /// workers (threads, processes or machines) hold the same one: a change
+    /// in wave `max_wave` or earlier, in one of `states`, whose lease is free
+    /// or expired. The lease is `worker`'s for `ttl_s` seconds unless renewed.
+    fn lease(
+        &self,
+        migration: &str,
+        max_wave: u32,
+        states: &[ChangeState],
+        worker: &str,
+        ttl_s: i64,
+    ) -> Result<Option<Change>>;
+    /// Extends `worker`'s lease; false when it is no longer theirs.
+    fn renew(&self, migration: &str, consumer: &str, worker: &str, ttl_s: i64) -> Result<bool>;
+    /// Gives a lease back.
+    fn release(&self, migration: &str, consumer: &str, worker: &str) -> Result<()>;
 }
 
-/// Opens the catalog a URL names: `sqlite:PATH`, `sqlite::memory:`, or a bare path.
+/// One reader of a dataset as a store's tables hold it: consumer id, repo,
+/// owner, and how the edge was learned.
+pub(crate) type Reader = (String, String, Option<String>, Via);
+
+/// Who reads `dataset`, breadth first: direct readers at depth 1, and with
+/// `transitive` the readers of what they produce. Shared by the stores so
+/// both walk lineage the same way; `readers` and `outputs` are their queries.
+pub(crate) fn walk_readers(
+    dataset: &str,
+    transitive: bool,
+    mut readers: impl FnMut(&str) -> Result<Vec<Reader>>,
+    mut outputs: impl FnMut(&str) -> Result<Vec<String>>,
+) -> Result<Vec<ConsumerRef>> {
+    use std::collections::{BTreeMap, HashSet, VecDeque};
+    let mut found: BTreeMap<String, ConsumerRef> = BTreeMap::new();
+    let mut seen: HashSet<String> = HashSet::from([dataset.to_string()]);
+    let mut queue = VecDeque::from([(dataset.to_string(), 1u32)]);
+    while let Some((ds, depth)) = queue.pop_front() {
+        for (id, repo, owner, via) in readers(&ds)? {
+            if let Some(existing) = found.get_mut(&id) {
+                if existing.depth == depth && via < existing.via {
+                    existing.via = via;
+                }
+                continue;
+            }
+            found.insert(
+                id.clone(),
+                ConsumerRef {
+                    id: id.clone(),
+                    repo,
+                    owner,
+                    via,
+                    depth,
+                },
+            );
+            if transitive {
+                for p in outputs(&id)? {
+                    if seen.insert(p.clone()) {
+                        queue.push_back((p, depth + 1));
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<ConsumerRef> = found.into_values().collect();
+    out.sort_by(|a, b| (a.depth, &a.id).cmp(&(b.depth, &b.id)));
+    Ok(out)
+}
+
+/// Opens the catalog a URL names: `sqlite:PATH`, `sqlite::memory:`, a bare
+/// path, or `postgres://user:password@host:port/database`.
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(CatalogError::Url(
-            url.to_string(),
-            "PostgreSQL catalogs are not supported by this build yet; use sqlite:PATH".into(),
-        ));
+        return Ok(Box::new(PgStore::open(url)?));
     }
     let path = url.strip_prefix("sqlite:").unwrap_or(url);
     if path.is_empty() {

@@ -1,6 +1,5 @@
 //! The embedded catalog: one SQLite file, schema upgraded by numbered steps.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -29,6 +28,12 @@ const SCHEMA: &[&str] = &[
     // 2: API tokens for the portal, stored as SHA-256 hashes only.
     "CREATE TABLE tokens (hash TEXT PRIMARY KEY, user TEXT NOT NULL, admin INTEGER NOT NULL,
                          created_at INTEGER NOT NULL);",
+    // 3: leases, so several workers can share a campaign; the wave as a column to lease by.
+    "ALTER TABLE changes ADD COLUMN wave INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE changes ADD COLUMN lease_owner TEXT;
+     ALTER TABLE changes ADD COLUMN lease_until INTEGER;
+     UPDATE changes SET wave = COALESCE(json_extract(record, '$.wave'), 0);
+     CREATE INDEX changes_by_wave ON changes (migration, wave, state);",
 ];
 
 /// A catalog in one SQLite file (or in memory for tests).
@@ -272,57 +277,32 @@ impl Store for SqliteStore {
         let mut outputs = conn
             .prepare("SELECT dataset FROM produces WHERE consumer = ?1 ORDER BY dataset")
             .map_err(self.db())?;
-        let mut found: BTreeMap<String, ConsumerRef> = BTreeMap::new();
-        let mut seen_datasets: HashSet<String> = HashSet::from([dataset.to_string()]);
-        let mut queue = VecDeque::from([(dataset.to_string(), 1u32)]);
-        while let Some((ds, depth)) = queue.pop_front() {
-            let rows = readers
-                .query_map(params![ds], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })
-                .map_err(self.db())?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(self.db())?;
-            for (id, repo, owner, via) in rows {
-                let via = Via::parse(&via).unwrap_or(Via::Catalog);
-                if let Some(existing) = found.get_mut(&id) {
-                    if existing.depth == depth && via < existing.via {
-                        existing.via = via;
-                    }
-                    continue;
-                }
-                found.insert(
-                    id.clone(),
-                    ConsumerRef {
-                        id: id.clone(),
-                        repo,
-                        owner,
-                        via,
-                        depth,
-                    },
-                );
-                if transitive {
-                    let produced = outputs
-                        .query_map(params![id], |r| r.get::<_, String>(0))
-                        .map_err(self.db())?
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(self.db())?;
-                    for p in produced {
-                        if seen_datasets.insert(p.clone()) {
-                            queue.push_back((p, depth + 1));
-                        }
-                    }
-                }
-            }
-        }
-        let mut out: Vec<ConsumerRef> = found.into_values().collect();
-        out.sort_by(|a, b| (a.depth, &a.id).cmp(&(b.depth, &b.id)));
-        Ok(out)
+        crate::walk_readers(
+            dataset,
+            transitive,
+            |ds| {
+                readers
+                    .query_map(params![ds], |r| {
+                        let via: String = r.get(3)?;
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            Via::parse(&via).unwrap_or(Via::Catalog),
+                        ))
+                    })
+                    .map_err(self.db())?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(self.db())
+            },
+            |id| {
+                outputs
+                    .query_map(params![id], |r| r.get::<_, String>(0))
+                    .map_err(self.db())?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(self.db())
+            },
+        )
     }
 
     fn add_edge(&self, dataset: &str, consumer: &str, via: Via) -> Result<()> {
@@ -427,9 +407,10 @@ impl Store for SqliteStore {
             .optional()
             .map_err(self.db())?;
         tx.execute(
-            "INSERT INTO changes (migration, consumer, state, record) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (migration, consumer) DO UPDATE SET state = excluded.state, record = excluded.record",
-            params![c.migration, c.consumer, c.state.as_str(), to_json(c)],
+            "INSERT INTO changes (migration, consumer, state, record, wave) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (migration, consumer) DO UPDATE SET state = excluded.state,
+                 record = excluded.record, wave = excluded.wave",
+            params![c.migration, c.consumer, c.state.as_str(), to_json(c), c.wave],
         )
         .map_err(self.db())?;
         if before.as_deref() != Some(c.state.as_str()) {
@@ -585,5 +566,67 @@ impl Store for SqliteStore {
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map_err(self.db())?;
         Ok((others as u64) << 40 ^ conn.total_changes())
+    }
+
+    fn lease(
+        &self,
+        migration: &str,
+        max_wave: u32,
+        states: &[ChangeState],
+        worker: &str,
+        ttl_s: i64,
+    ) -> Result<Option<Change>> {
+        if states.is_empty() {
+            return Ok(None);
+        }
+        let t = now();
+        let list = states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // One statement: atomic against every other connection to the file.
+        let sql = format!(
+            "UPDATE changes SET lease_owner = ?3, lease_until = ?4
+             WHERE rowid = (SELECT rowid FROM changes
+                            WHERE migration = ?1 AND wave <= ?2 AND state IN ({list})
+                              AND (lease_until IS NULL OR lease_until < ?5)
+                            ORDER BY wave, consumer LIMIT 1)
+             RETURNING consumer, record"
+        );
+        let row: Option<(String, String)> = self
+            .lock()
+            .query_row(
+                &sql,
+                params![migration, max_wave, worker, t + ttl_s, t],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.db())?;
+        row.map(|(c, r)| from_json(&format!("change {migration}/{c}"), &r))
+            .transpose()
+    }
+
+    fn renew(&self, migration: &str, consumer: &str, worker: &str, ttl_s: i64) -> Result<bool> {
+        let n = self
+            .lock()
+            .execute(
+                "UPDATE changes SET lease_until = ?4
+                 WHERE migration = ?1 AND consumer = ?2 AND lease_owner = ?3",
+                params![migration, consumer, worker, now() + ttl_s],
+            )
+            .map_err(self.db())?;
+        Ok(n > 0)
+    }
+
+    fn release(&self, migration: &str, consumer: &str, worker: &str) -> Result<()> {
+        self.lock()
+            .execute(
+                "UPDATE changes SET lease_owner = NULL, lease_until = NULL
+                 WHERE migration = ?1 AND consumer = ?2 AND lease_owner = ?3",
+                params![migration, consumer, worker],
+            )
+            .map_err(self.db())?;
+        Ok(())
     }
 }
