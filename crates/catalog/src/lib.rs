@@ -136,11 +136,22 @@ pub trait Store: Send + Sync {
         states: &[ChangeState],
         worker: &str,
         ttl_s: i64,
-    ) -> Result<Option<Change>>;
+    ) -> Result<Option<Lease>>;
     /// Extends `worker`'s lease; false when it is no longer theirs.
     fn renew(&self, migration: &str, consumer: &str, worker: &str, ttl_s: i64) -> Result<bool>;
     /// Gives a lease back.
     fn release(&self, migration: &str, consumer: &str, worker: &str) -> Result<()>;
+    /// How many changes of `migration` are in one of `states`: limits such
+    /// as `max_in_flight` hold across every worker, so they count here.
+    fn count_in(&self, migration: &str, states: &[ChangeState]) -> Result<u64>;
+    /// How many times a change of `migration` entered `state` at or after `since`.
+    fn count_entered(&self, migration: &str, state: ChangeState, since: i64) -> Result<u64>;
+    /// Who holds leases on `migration` now (expired or not).
+    fn lease_owners(&self, migration: &str) -> Result<Vec<String>>;
+    /// Expires every lease `worker` holds on `migration` now: for a worker
+    /// known to be dead, so its changes need not wait. The owner stays on
+    /// record, so whoever leases them next learns it took them over.
+    fn release_all(&self, migration: &str, worker: &str) -> Result<()>;
 }
 
 /// One reader of a dataset as a store's tables hold it: consumer id, repo,

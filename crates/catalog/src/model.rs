@@ -195,6 +195,10 @@ pub struct Migration {
     /// Times the error budget paused the campaign.
     #[serde(default)]
     pub pauses: u64,
+    /// The last wave `tern run` opened (0-based): workers anywhere may take
+    /// changes of this wave and earlier. `None` until the first run.
+    #[serde(default)]
+    pub open_wave: Option<u32>,
     /// Why the campaign is not moving although it is running (a wave gate,
     /// the rollout window, the hourly limit), for status.
     #[serde(default)]
@@ -388,6 +392,9 @@ pub struct Change {
     /// The rollout wave it belongs to, 0 for the canary.
     #[serde(default)]
     pub wave: u32,
+    /// The worker that last worked on it (`host:pid:thread`).
+    #[serde(default)]
+    pub worker: Option<String>,
 }
 
 impl Change {
@@ -414,6 +421,7 @@ impl Change {
             approved_by: None,
             updated_at: crate::now(),
             wave: 0,
+            worker: None,
         }
     }
 }
@@ -445,4 +453,14 @@ pub struct Token {
     pub admin: bool,
     /// Unix seconds.
     pub created_at: i64,
+}
+
+/// A change taken to work on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    /// The change as stored.
+    pub change: Change,
+    /// The worker whose lease this one replaced without it being given back
+    /// (it died, or its lease ran out): whatever it left behind is stale.
+    pub taken_over: Option<String>,
 }

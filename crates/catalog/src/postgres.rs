@@ -562,19 +562,19 @@ impl Store for PgStore {
         states: &[ChangeState],
         worker: &str,
         ttl_s: i64,
-    ) -> Result<Option<Change>> {
+    ) -> Result<Option<Lease>> {
         let t = now();
         let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
         let row = self.write(|tx| {
             tx.query_opt(
-                "UPDATE changes SET lease_owner = $3, lease_until = $4
-                 WHERE (migration, consumer) IN (
-                     SELECT migration, consumer FROM changes
-                     WHERE migration = $1 AND wave <= $2 AND state = ANY($5)
-                       AND (lease_until IS NULL OR lease_until < $6)
-                     ORDER BY wave, consumer LIMIT 1
-                     FOR UPDATE SKIP LOCKED)
-                 RETURNING consumer, record",
+                "UPDATE changes c SET lease_owner = $3, lease_until = $4
+                 FROM (SELECT migration, consumer, lease_owner AS previous FROM changes
+                       WHERE migration = $1 AND wave <= $2 AND state = ANY($5)
+                         AND (lease_until IS NULL OR lease_until < $6)
+                       ORDER BY wave, consumer LIMIT 1
+                       FOR UPDATE SKIP LOCKED) p
+                 WHERE c.migration = p.migration AND c.consumer = p.consumer
+                 RETURNING c.consumer, c.record, p.previous",
                 &[
                     &migration,
                     &(max_wave as i32),
@@ -586,10 +586,13 @@ impl Store for PgStore {
             )
         })?;
         row.map(|r| {
-            from_json(
-                &format!("change {migration}/{}", r.get::<_, String>(0)),
-                &r.get::<_, String>(1),
-            )
+            Ok(Lease {
+                change: from_json(
+                    &format!("change {migration}/{}", r.get::<_, String>(0)),
+                    &r.get::<_, String>(1),
+                )?,
+                taken_over: r.get(2),
+            })
         })
         .transpose()
     }
@@ -615,6 +618,51 @@ impl Store for PgStore {
             )
             .map_err(self.db())?;
         Ok(())
+    }
+
+    fn lease_owners(&self, migration: &str) -> Result<Vec<String>> {
+        let rows = self
+            .lock()
+            .query(
+                "SELECT DISTINCT lease_owner FROM changes
+                 WHERE migration = $1 AND lease_owner IS NOT NULL ORDER BY 1",
+                &[&migration],
+            )
+            .map_err(self.db())?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn release_all(&self, migration: &str, worker: &str) -> Result<()> {
+        self.lock()
+            .execute(
+                "UPDATE changes SET lease_until = 0 WHERE migration = $1 AND lease_owner = $2",
+                &[&migration, &worker],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    fn count_in(&self, migration: &str, states: &[ChangeState]) -> Result<u64> {
+        let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+        let row = self
+            .lock()
+            .query_one(
+                "SELECT COUNT(*) FROM changes WHERE migration = $1 AND state = ANY($2)",
+                &[&migration, &states],
+            )
+            .map_err(self.db())?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn count_entered(&self, migration: &str, state: ChangeState, since: i64) -> Result<u64> {
+        let row = self
+            .lock()
+            .query_one(
+                "SELECT COUNT(*) FROM change_events WHERE migration = $1 AND to_state = $2 AND at >= $3",
+                &[&migration, &state.as_str(), &since],
+            )
+            .map_err(self.db())?;
+        Ok(row.get::<_, i64>(0) as u64)
     }
 }
 

@@ -575,7 +575,7 @@ impl Store for SqliteStore {
         states: &[ChangeState],
         worker: &str,
         ttl_s: i64,
-    ) -> Result<Option<Change>> {
+    ) -> Result<Option<Lease>> {
         if states.is_empty() {
             return Ok(None);
         }
@@ -585,26 +585,38 @@ impl Store for SqliteStore {
             .map(|s| format!("'{}'", s.as_str()))
             .collect::<Vec<_>>()
             .join(", ");
-        // One statement: atomic against every other connection to the file.
-        let sql = format!(
-            "UPDATE changes SET lease_owner = ?3, lease_until = ?4
-             WHERE rowid = (SELECT rowid FROM changes
-                            WHERE migration = ?1 AND wave <= ?2 AND state IN ({list})
-                              AND (lease_until IS NULL OR lease_until < ?5)
-                            ORDER BY wave, consumer LIMIT 1)
-             RETURNING consumer, record"
-        );
-        let row: Option<(String, String)> = self
-            .lock()
+        // An immediate transaction holds the file's write lock from the
+        // start: atomic against every other connection and process.
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(self.db())?;
+        let row: Option<(i64, String, String, Option<String>)> = tx
             .query_row(
-                &sql,
-                params![migration, max_wave, worker, t + ttl_s, t],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                &format!(
+                    "SELECT rowid, consumer, record, lease_owner FROM changes
+                     WHERE migration = ?1 AND wave <= ?2 AND state IN ({list})
+                       AND (lease_until IS NULL OR lease_until < ?3)
+                     ORDER BY wave, consumer LIMIT 1"
+                ),
+                params![migration, max_wave, t],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(self.db())?;
-        row.map(|(c, r)| from_json(&format!("change {migration}/{c}"), &r))
-            .transpose()
+        let Some((rowid, consumer, record, previous)) = row else {
+            return Ok(None);
+        };
+        tx.execute(
+            "UPDATE changes SET lease_owner = ?2, lease_until = ?3 WHERE rowid = ?1",
+            params![rowid, worker, t + ttl_s],
+        )
+        .map_err(self.db())?;
+        tx.commit().map_err(self.db())?;
+        Ok(Some(Lease {
+            change: from_json(&format!("change {migration}/{consumer}"), &record)?,
+            taken_over: previous,
+        }))
     }
 
     fn renew(&self, migration: &str, consumer: &str, worker: &str, ttl_s: i64) -> Result<bool> {
@@ -628,5 +640,63 @@ impl Store for SqliteStore {
             )
             .map_err(self.db())?;
         Ok(())
+    }
+
+    fn lease_owners(&self, migration: &str) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT lease_owner FROM changes
+                 WHERE migration = ?1 AND lease_owner IS NOT NULL ORDER BY 1",
+            )
+            .map_err(self.db())?;
+        let rows = stmt
+            .query_map(params![migration], |r| r.get(0))
+            .map_err(self.db())?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(self.db())?;
+        Ok(rows)
+    }
+
+    fn release_all(&self, migration: &str, worker: &str) -> Result<()> {
+        self.lock()
+            .execute(
+                "UPDATE changes SET lease_until = 0 WHERE migration = ?1 AND lease_owner = ?2",
+                params![migration, worker],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    fn count_in(&self, migration: &str, states: &[ChangeState]) -> Result<u64> {
+        let list = states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if list.is_empty() {
+            return Ok(0);
+        }
+        let n: i64 = self
+            .lock()
+            .query_row(
+                &format!("SELECT COUNT(*) FROM changes WHERE migration = ?1 AND state IN ({list})"),
+                params![migration],
+                |r| r.get(0),
+            )
+            .map_err(self.db())?;
+        Ok(n as u64)
+    }
+
+    fn count_entered(&self, migration: &str, state: ChangeState, since: i64) -> Result<u64> {
+        let n: i64 = self
+            .lock()
+            .query_row(
+                "SELECT COUNT(*) FROM change_events WHERE migration = ?1 AND to_state = ?2 AND at >= ?3",
+                params![migration, state.as_str(), since],
+                |r| r.get(0),
+            )
+            .map_err(self.db())?;
+        Ok(n as u64)
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tern_catalog::{backstage, now, open, Change, ChangeState, Consumer, Store, Token, Via};
+use tern_catalog::{backstage, now, open, Change, ChangeState, Consumer, Token, Via};
 
 const CATALOG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Resource
@@ -146,6 +146,23 @@ fn contract(url: &str) {
     assert_eq!(events[0].from, None);
     assert_eq!(events[1].from, Some(ChangeState::Planned));
     assert_eq!(store.change("m", "daily").unwrap().unwrap().edits, 3);
+    assert_eq!(
+        store
+            .count_in("m", &[ChangeState::Patched, ChangeState::Open])
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.count_in("m", &[ChangeState::Merged]).unwrap(), 0);
+    assert_eq!(
+        store.count_entered("m", ChangeState::Patched, 0).unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .count_entered("m", ChangeState::Patched, now() + 10)
+            .unwrap(),
+        0
+    );
 
     // Leases: by wave and state, exclusive, renewable, released, expiring.
     for (consumer, wave) in [("a", 0), ("b", 1), ("c", 1)] {
@@ -155,7 +172,8 @@ fn contract(url: &str) {
     }
     let working = [ChangeState::Planned, ChangeState::Patched];
     let a = store.lease("l", 0, &working, "w1", 60).unwrap().unwrap();
-    assert_eq!(a.consumer, "a");
+    assert_eq!(a.change.consumer, "a");
+    assert_eq!(a.taken_over, None);
     assert!(
         store.lease("l", 0, &working, "w2", 60).unwrap().is_none(),
         "wave 1 is not open yet"
@@ -167,32 +185,43 @@ fn contract(url: &str) {
     assert!(store.renew("l", "a", "w1", 60).unwrap());
     assert!(!store.renew("l", "a", "w2", 60).unwrap(), "not w2's lease");
     store.release("l", "a", "w1").unwrap();
-    assert_eq!(
-        store
-            .lease("l", 0, &working, "w2", 60)
-            .unwrap()
-            .unwrap()
-            .consumer,
-        "a"
-    );
+    let a = store.lease("l", 0, &working, "w2", 60).unwrap().unwrap();
+    assert_eq!(a.change.consumer, "a");
+    assert_eq!(a.taken_over, None, "a lease given back is no takeover");
     let b = store.lease("l", 1, &working, "w3", 1).unwrap().unwrap();
-    assert_eq!(b.consumer, "b");
+    assert_eq!(b.change.consumer, "b");
     assert_eq!(
         store
             .lease("l", 1, &working, "w4", 60)
             .unwrap()
             .unwrap()
+            .change
             .consumer,
         "c"
     );
     assert!(store.lease("l", 1, &working, "w4", 60).unwrap().is_none());
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let again = store.lease("l", 1, &working, "w5", 60).unwrap().unwrap();
-    assert_eq!(again.consumer, "b", "an expired lease is anyone's");
+    assert_eq!(again.change.consumer, "b", "an expired lease is anyone's");
+    assert_eq!(
+        again.taken_over.as_deref(),
+        Some("w3"),
+        "and says whose it was"
+    );
     assert!(
         !store.renew("l", "b", "w3", 60).unwrap(),
         "the dead worker lost it"
     );
+
+    assert_eq!(store.lease_owners("l").unwrap(), ["w2", "w4", "w5"]);
+    store.release_all("l", "w4").unwrap();
+    let c = store.lease("l", 1, &working, "w6", 60).unwrap().unwrap();
+    assert_eq!(
+        c.change.consumer, "c",
+        "a dead worker's lease is free at once"
+    );
+    assert_eq!(c.taken_over.as_deref(), Some("w4"));
+    assert_eq!(store.lease_owners("l").unwrap(), ["w2", "w5", "w6"]);
 
     // Many workers on separate connections never hold the same change.
     for i in 0..40 {
@@ -210,7 +239,7 @@ fn contract(url: &str) {
                     .lease("x", 0, &[ChangeState::Planned], &format!("w{w}"), 60)
                     .unwrap()
                 {
-                    got.lock().unwrap().push(c.consumer);
+                    got.lock().unwrap().push(c.change.consumer);
                 }
             });
         }

@@ -30,6 +30,19 @@ pub struct DemoArgs {
 }
 
 #[derive(Args)]
+pub struct WorkerArgs {
+    /// Exit when no running migration has work left, instead of waiting for more
+    #[arg(long)]
+    pub once: bool,
+    /// How long to wait between looks when there is nothing to do
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub idle: String,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
 pub struct ServeArgs {
     /// Where to listen; reads are open to loopback only, so a wider address
     /// makes every read need a token
@@ -478,5 +491,36 @@ pub fn token(c: TokenCommand, url: &str) -> Result<()> {
             if admin { " (admin)" } else { "" }
         );
     }
+    Ok(())
+}
+
+/// `tern worker`: leases and works changes of every running migration's
+/// open waves from a shared catalog, next to `tern run` and other workers.
+pub fn worker(a: WorkerArgs, url: &str) -> Result<()> {
+    let idle = tern_spec::parse_duration(&a.idle).ok_or_else(|| {
+        BadInput(format!(
+            "--idle {:?} is not a duration such as 500ms, 1s or 1m",
+            a.idle
+        ))
+    })?;
+    let (store, forge) = fleet_parts(url, false)?;
+    let fleet = Fleet {
+        store: store.as_ref(),
+        forge: &forge,
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    if !a.json && std::io::stdout().is_terminal() {
+        println!("tern worker: working the open waves of every running migration (Ctrl-C to stop)");
+    }
+    let worked = fleet.work_everything(a.once, idle, &stop, &|p| {
+        tracing::info!(consumer = p.consumer, "worked");
+    })?;
+    if a.json {
+        return print_json(&serde_json::json!({"worked": worked}));
+    }
+    println!(
+        "worked {worked} change{}",
+        if worked == 1 { "" } else { "s" }
+    );
     Ok(())
 }

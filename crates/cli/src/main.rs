@@ -47,7 +47,7 @@ forward, merging green changes and rolling back on request.\n\nStart with `tern 
     after_help = "Exit status: 0 success, 1 the work ran but failed, 2 bad input.\nLogs: TERN_LOG=debug."
 )]
 struct Cli {
-    /// Catalog to use: sqlite:PATH or a path [default: ./tern.db]
+    /// Catalog to use: sqlite:PATH, a path, or postgres://USER:PASSWORD@HOST/DB [default: ./tern.db]
     #[arg(long, global = true, env = "TERN_CATALOG", value_name = "URL")]
     catalog: Option<String>,
     #[command(subcommand)]
@@ -81,6 +81,8 @@ enum Command {
     Retry(commands::RollbackArgs),
     /// Serve the web portal and JSON API (127.0.0.1:7878 by default)
     Serve(commands::ServeArgs),
+    /// Lease and work changes from a shared catalog, alongside `tern run` and other workers
+    Worker(commands::WorkerArgs),
     /// Make API tokens for the portal
     #[command(subcommand)]
     Token(commands::TokenCommand),
@@ -112,6 +114,7 @@ fn main() -> ExitCode {
         Command::Rollback(a) => commands::rollback(a, &catalog),
         Command::Retry(a) => commands::retry(a, &catalog),
         Command::Serve(a) => commands::serve(a, &catalog),
+        Command::Worker(a) => commands::worker(a, &catalog),
         Command::Token(c) => commands::token(c, &catalog),
     };
     match result {

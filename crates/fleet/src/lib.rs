@@ -20,6 +20,7 @@ pub mod rollout;
 mod run;
 mod status;
 pub mod verifier;
+mod work;
 
 use tern_catalog::{CatalogError, Store};
 use tern_forge::Forge;

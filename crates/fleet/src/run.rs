@@ -5,9 +5,8 @@
 //! reused, a merge of something already merged is a no-op, a revert already on
 //! the default branch (found by its trailer) is not made twice.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
 
 use tern_catalog::{now, Change, ChangeState, Migration, MigrationState, VerifyResult, Via};
 use tern_forge::{run_verify, Worktree};
@@ -15,7 +14,7 @@ use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
 use crate::plan::{plan_all, to_unresolved};
-use crate::rollout::{budget_exceeded, clears_gate, describe, in_flight, in_window, wave_of};
+use crate::rollout::{clears_gate, describe, in_flight, wave_of};
 use crate::{
     branch_name, commit_message, resolve, trailer, Fleet, FleetError, Progress, Result, Status,
 };
@@ -71,6 +70,7 @@ impl Fleet<'_> {
                 manual_interventions: 0,
                 pauses: 0,
                 waiting: None,
+                open_wave: None,
                 remaining_references: None,
                 burndown: vec![],
                 digests: vec![],
@@ -101,8 +101,7 @@ impl Fleet<'_> {
                 ));
                 break;
             }
-            let members: Vec<Change> = changes.into_iter().filter(|c| c.wave == wave).collect();
-            if let Some(stop) = self.work(spec, &engine, members, &done, total, progress)? {
+            if let Some(stop) = self.work(spec, &engine, wave, &done, total, progress)? {
                 waiting = Some(stop);
                 break;
             }
@@ -158,164 +157,6 @@ impl Fleet<'_> {
             open: 0,
         });
         self.store.put_migration(&m).map_err(Into::into)
-    }
-
-    /// Works through one wave's changes on parallel workers. Returns why it
-    /// stopped early, if it did (a limit, the window, the error budget).
-    fn work(
-        &self,
-        spec: &Spec,
-        engine: &Engine,
-        members: Vec<Change>,
-        done: &AtomicUsize,
-        total: usize,
-        progress: &(dyn Fn(Progress) + Sync),
-    ) -> Result<Option<String>> {
-        let all = self.store.changes(&spec.id)?;
-        let mut settled = 0;
-        let queue: VecDeque<Change> = members
-            .into_iter()
-            .filter(|c| {
-                let idle = c.state.is_settled()
-                    || (c.state == ChangeState::Open && spec.approval == Approval::Owners);
-                settled += usize::from(idle);
-                !idle
-            })
-            .collect();
-        done.fetch_add(settled, Ordering::Relaxed);
-        if queue.is_empty() {
-            return Ok(None);
-        }
-        let hour_ago = now() - 3600;
-        let proposed_last_hour = self
-            .store
-            .events(&spec.id, None)?
-            .iter()
-            .filter(|e| e.to == ChangeState::Patched && e.at >= hour_ago)
-            .count();
-        let limits = Limits {
-            in_flight: AtomicUsize::new(all.iter().filter(|c| in_flight(c)).count()),
-            proposed: AtomicUsize::new(proposed_last_hour),
-            stop: Mutex::new(None),
-            error: Mutex::new(None),
-        };
-        let queue = Mutex::new(queue);
-        let threads = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .min(spec.rollout.max_in_flight as usize)
-            .max(1);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| self.worker(spec, engine, &queue, &limits, done, total, progress));
-            }
-        });
-        if let Some(e) = limits.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
-        }
-        Ok(limits.stop.into_inner().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn worker(
-        &self,
-        spec: &Spec,
-        engine: &Engine,
-        queue: &Mutex<VecDeque<Change>>,
-        limits: &Limits,
-        done: &AtomicUsize,
-        total: usize,
-        progress: &(dyn Fn(Progress) + Sync),
-    ) {
-        loop {
-            if limits.stopped() {
-                return;
-            }
-            let Some(mut change) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
-            else {
-                return;
-            };
-            let proposing = change.state == ChangeState::Planned;
-            if proposing {
-                if let Some(why) = self.may_propose(spec, limits) {
-                    limits.stop_with(why);
-                    return;
-                }
-                limits.in_flight.fetch_add(1, Ordering::SeqCst);
-                limits.proposed.fetch_add(1, Ordering::SeqCst);
-            }
-            let result = self.advance(spec, engine, &mut change);
-            if proposing && !in_flight(&change) {
-                limits.in_flight.fetch_sub(1, Ordering::SeqCst);
-            }
-            if let Err(e) = result {
-                limits.fail(e);
-                return;
-            }
-            progress(Progress {
-                phase: "migrating",
-                done: done.fetch_add(1, Ordering::Relaxed) + 1,
-                total,
-                consumer: &change.consumer,
-            });
-            if change.state == ChangeState::Failed {
-                match self.check_budget(spec) {
-                    Ok(Some(why)) => {
-                        limits.stop_with(why);
-                        return;
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        limits.fail(e);
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether a new change may be proposed now, or why not.
-    fn may_propose(&self, spec: &Spec, limits: &Limits) -> Option<String> {
-        match self.store.migration(&spec.id) {
-            Ok(Some(m)) if m.state == MigrationState::Paused => {
-                return Some(format!("paused: {}", m.paused_reason.unwrap_or_default()))
-            }
-            _ => {}
-        }
-        if !in_window(spec.rollout.window.as_ref(), now()) {
-            return Some("outside the rollout window; nothing is proposed until it opens".into());
-        }
-        if let Some(limit) = spec.rollout.per_hour {
-            if limits.proposed.load(Ordering::SeqCst) as u64 >= limit {
-                return Some(format!(
-                    "hourly limit reached: {limit} changes proposed in the last hour"
-                ));
-            }
-        }
-        let flying = limits.in_flight.load(Ordering::SeqCst) as u64;
-        if flying >= spec.rollout.max_in_flight {
-            return Some(format!(
-                "{flying} changes in flight (max_in_flight: {}); waiting for approvals",
-                spec.rollout.max_in_flight
-            ));
-        }
-        None
-    }
-
-    /// Pauses the campaign when the error budget is spent; returns the reason.
-    fn check_budget(&self, spec: &Spec) -> Result<Option<String>> {
-        let changes = self.store.changes(&spec.id)?;
-        let Some(why) = budget_exceeded(&changes, &spec.rollout.pause_when) else {
-            return Ok(None);
-        };
-        if let Some(mut m) = self.store.migration(&spec.id)? {
-            if m.state == MigrationState::Running {
-                m.state = MigrationState::Paused;
-                m.paused_reason = Some(why.clone());
-                m.pauses += 1;
-                self.store.put_migration(&m)?;
-            }
-        }
-        Ok(Some(why))
     }
 
     /// Records a planned change for every consumer not yet in the campaign,
@@ -642,45 +483,5 @@ pub(crate) enum Step {
 impl From<tern_forge::ForgeError> for Step {
     fn from(e: tern_forge::ForgeError) -> Step {
         Step::Forge(e)
-    }
-}
-
-/// Shared state of one wave's workers.
-struct Limits {
-    /// Changes proposed and not settled.
-    in_flight: AtomicUsize,
-    /// Changes proposed in the last hour.
-    proposed: AtomicUsize,
-    /// Why the wave stopped early.
-    stop: Mutex<Option<String>>,
-    /// A catalog failure: stops everything.
-    error: Mutex<Option<FleetError>>,
-}
-
-impl Limits {
-    fn stopped(&self) -> bool {
-        self.stop
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
-            || self
-                .error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_some()
-    }
-
-    fn stop_with(&self, why: String) {
-        self.stop
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(why);
-    }
-
-    fn fail(&self, e: FleetError) {
-        self.error
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(e);
     }
 }

@@ -97,6 +97,8 @@ pub struct ConsumerStatus {
     pub approved_by: Option<String>,
     /// 1-based rollout wave.
     pub wave: u32,
+    /// The worker that last worked on it (`host:pid:thread`).
+    pub worker: Option<String>,
 }
 
 /// Verification in brief.
@@ -250,5 +252,6 @@ fn consumer_status(c: Change) -> ConsumerStatus {
         error: c.error,
         approved_by: c.approved_by,
         wave: c.wave + 1,
+        worker: c.worker,
     }
 }

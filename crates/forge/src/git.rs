@@ -310,6 +310,12 @@ impl Drop for Worktree {
 }
 
 impl Forge for LocalForge {
+    fn sweep(&self, repo: &str) -> Result<()> {
+        let (top, git_dir) = self.check(repo)?;
+        LocalForge::sweep(self, &top, &git_dir);
+        Ok(())
+    }
+
     fn open(&self, repo: &str) -> Result<RepoInfo> {
         let dir = self.path(repo)?;
         let (default_branch, head) = self.default_branch(&dir, repo)?;

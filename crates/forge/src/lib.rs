@@ -139,4 +139,7 @@ pub trait Forge: Send + Sync {
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>>;
     /// Paths that differ between two commits.
     fn changed_paths(&self, repo: &str, from: &str, to: &str) -> Result<Vec<String>>;
+    /// Removes what dead tern processes left in the repository (temporary
+    /// worktrees): called when a worker takes over a change from one that died.
+    fn sweep(&self, repo: &str) -> Result<()>;
 }

@@ -223,6 +223,9 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         None => (text, "s"),
     };
     let n: u64 = num.parse().ok()?;
+    if unit.trim() == "ms" {
+        return Some(Duration::from_millis(n));
+    }
     let mult = match unit.trim() {
         "s" | "sec" | "secs" => 1,
         "m" | "min" | "mins" => 60,

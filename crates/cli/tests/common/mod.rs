@@ -128,3 +128,40 @@ pub fn spec_with(id: &str, approval: &str, extra: &str) -> String {
 pub fn refs(dir: &Path) -> String {
     sh(dir, "git for-each-ref --format='%(refname) %(objectname)'")
 }
+
+/// A fresh PostgreSQL database for one test, or `None` (with a note) when
+/// `TERN_TEST_POSTGRES` is not set; under CI a missing server fails.
+pub fn postgres_db() -> Option<String> {
+    let Ok(admin) = std::env::var("TERN_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the PostgreSQL tests: set TERN_TEST_POSTGRES"
+        );
+        eprintln!("skipped: set TERN_TEST_POSTGRES=postgres://... to run the PostgreSQL tests");
+        return None;
+    };
+    let name = format!(
+        "tern_e2e_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let out = Command::new("psql")
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (base, _) = admin.rsplit_once('/').expect("URL names a database");
+    Some(format!("{base}/{name}"))
+}

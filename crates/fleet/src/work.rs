@@ -1,0 +1,482 @@
+//! Working a wave: workers lease changes from the store, move each as far
+//! as it goes without a person, and give it back.
+//!
+//! Leasing is what lets work spread: the threads of `tern run`, and any
+//! number of `tern worker` processes on other machines sharing a PostgreSQL
+//! catalog, take changes from the same waves without ever holding the same
+//! one. A lease is renewed by a heartbeat while its change is worked on and
+//! lapses when its worker dies, so another picks the change up; every step
+//! of a change is idempotent (see `run.rs`), so picking up half-done work is
+//! safe. Limits (`max_in_flight`, `per_hour`) and the error budget are
+//! counted in the store, so they hold across every worker.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tern_catalog::{now, ChangeState, MigrationState};
+use tern_rewrite::Engine;
+use tern_spec::{Approval, Spec};
+
+use crate::rollout::{budget_exceeded, in_window};
+use crate::{resolve, Fleet, FleetError, Progress, Result};
+
+/// How long a lease lasts without renewal. A heartbeat renews it every
+/// third of that while the change is worked on, so a dead worker's change
+/// waits at most this long. `TERN_LEASE_SECS` overrides it.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// How often a waiting runner looks again at changes others hold.
+const POLL: Duration = Duration::from_millis(200);
+
+fn lease_secs() -> i64 {
+    std::env::var("TERN_LEASE_SECS")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(LEASE.as_secs() as i64)
+}
+
+/// States in which a change has work tern can do without a person.
+pub(crate) fn workable(approval: Approval) -> Vec<ChangeState> {
+    let mut s = vec![
+        ChangeState::Planned,
+        ChangeState::Patched,
+        ChangeState::Verifying,
+        ChangeState::Approved,
+    ];
+    if approval == Approval::Auto {
+        s.push(ChangeState::Open);
+    }
+    s
+}
+
+/// Proposed and not settled: what `max_in_flight` counts.
+const IN_FLIGHT: [ChangeState; 4] = [
+    ChangeState::Patched,
+    ChangeState::Verifying,
+    ChangeState::Open,
+    ChangeState::Approved,
+];
+
+/// This host's name, for worker ids.
+fn host() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// `host:pid:thread`: who holds a lease.
+fn worker_id(thread: usize) -> String {
+    format!("{}:{}:{thread}", host(), std::process::id())
+}
+
+/// True when a worker id names a process of this host that no longer runs.
+fn dead_here(owner: &str, here: &str) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (_, pid, h) = (parts.next(), parts.next(), parts.next());
+    let Some(pid) = pid.and_then(|p| p.parse::<i32>().ok()) else {
+        return false;
+    };
+    if h != Some(here) || pid as u32 == std::process::id() {
+        return false;
+    }
+    // SAFETY: signal 0 only asks whether the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Shared state of one process's workers on one wave.
+pub(crate) struct Limits {
+    /// Planned changes this process has taken and not yet committed: not
+    /// in the store's in-flight count yet, but about to be.
+    reserved: AtomicUsize,
+    /// Why the wave stopped early.
+    stop: Mutex<Option<String>>,
+    /// A catalog failure: stops everything.
+    error: Mutex<Option<FleetError>>,
+}
+
+impl Limits {
+    fn new() -> Limits {
+        Limits {
+            reserved: AtomicUsize::new(0),
+            stop: Mutex::new(None),
+            error: Mutex::new(None),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+            || self
+                .error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+    }
+
+    fn stop_with(&self, why: String) {
+        self.stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(why);
+    }
+
+    fn fail(&self, e: FleetError) {
+        self.error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(e);
+    }
+}
+
+/// What one pass of workers did.
+struct Pass {
+    stop: Option<String>,
+    worked: usize,
+}
+
+impl Fleet<'_> {
+    /// Opens `wave` to every worker and works it on this process's threads;
+    /// when nothing is left to lease, waits for changes other workers hold.
+    /// Returns why it stopped early, if it did (a limit, the window, the
+    /// error budget).
+    pub(crate) fn work(
+        &self,
+        spec: &Spec,
+        engine: &Engine,
+        wave: u32,
+        done: &AtomicUsize,
+        total: usize,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Option<String>> {
+        if let Some(mut m) = self.store.migration(&spec.id)? {
+            if m.open_wave.is_none_or(|w| w < wave) {
+                m.open_wave = Some(wave);
+                self.store.put_migration(&m)?;
+            }
+        }
+        let states = workable(spec.approval);
+        let settled = self
+            .store
+            .changes(&spec.id)?
+            .iter()
+            .filter(|c| c.wave == wave && !states.contains(&c.state))
+            .count();
+        done.fetch_add(settled, Ordering::Relaxed);
+        loop {
+            self.release_dead_workers(&spec.id)?;
+            let pass = self.pass(spec, engine, wave, &states, done, total, progress)?;
+            if pass.stop.is_some() {
+                return Ok(pass.stop);
+            }
+            let busy = self
+                .store
+                .changes(&spec.id)?
+                .iter()
+                .any(|c| c.wave <= wave && states.contains(&c.state));
+            if !busy {
+                return Ok(None);
+            }
+            if pass.worked == 0 {
+                // Others hold what is left: wait for them (or their leases).
+                std::thread::sleep(POLL);
+            }
+        }
+    }
+
+    /// Frees leases held by processes of this host that have died (a
+    /// `tern run` killed with -9), so their changes need not wait.
+    fn release_dead_workers(&self, id: &str) -> Result<()> {
+        let here = host();
+        for owner in self.store.lease_owners(id)? {
+            if dead_here(&owner, &here) {
+                tracing::info!(%owner, "releasing the leases of a dead worker");
+                self.store.release_all(id, &owner)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass of this process's threads over what they can lease.
+    #[allow(clippy::too_many_arguments)]
+    fn pass(
+        &self,
+        spec: &Spec,
+        engine: &Engine,
+        wave: u32,
+        states: &[ChangeState],
+        done: &AtomicUsize,
+        total: usize,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Pass> {
+        let limits = Limits::new();
+        let worked = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(spec.rollout.max_in_flight as usize)
+            .max(1);
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let (limits, worked) = (&limits, &worked);
+                s.spawn(move || {
+                    let me = worker_id(t);
+                    while let Some(c) = self.next(spec, engine, wave, states, &me, limits) {
+                        worked.fetch_add(1, Ordering::Relaxed);
+                        progress(Progress {
+                            phase: "migrating",
+                            done: done.fetch_add(1, Ordering::Relaxed) + 1,
+                            total,
+                            consumer: &c,
+                        });
+                    }
+                });
+            }
+        });
+        if let Some(e) = limits.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        Ok(Pass {
+            stop: limits.stop.into_inner().unwrap_or_else(|e| e.into_inner()),
+            worked: worked.into_inner(),
+        })
+    }
+
+    /// Leases one change, works it, gives it back; the consumer's id, or
+    /// `None` when there is nothing to lease or the workers must stop.
+    fn next(
+        &self,
+        spec: &Spec,
+        engine: &Engine,
+        wave: u32,
+        states: &[ChangeState],
+        me: &str,
+        limits: &Limits,
+    ) -> Option<String> {
+        if limits.stopped() {
+            return None;
+        }
+        let ttl = lease_secs();
+        let (mut change, taken_over) = match self.store.lease(&spec.id, wave, states, me, ttl) {
+            Ok(Some(l)) => (l.change, l.taken_over),
+            Ok(None) => return None,
+            Err(e) => {
+                limits.fail(e.into());
+                return None;
+            }
+        };
+        if let Some(dead) = taken_over {
+            // Its worker died holding it: clear what it left in the repo.
+            tracing::info!(consumer = %change.consumer, %dead, "taking over a change");
+            if let Err(e) = self.forge.sweep(&change.repo) {
+                tracing::warn!(consumer = %change.consumer, error = %e, "could not sweep the repository");
+            }
+        }
+        let proposing = change.state == ChangeState::Planned;
+        if proposing {
+            match self.may_propose(spec, limits) {
+                Ok(None) => {}
+                Ok(Some(why)) => {
+                    let _ = self.store.release(&spec.id, &change.consumer, me);
+                    limits.stop_with(why);
+                    return None;
+                }
+                Err(e) => {
+                    limits.fail(e);
+                    return None;
+                }
+            }
+        }
+        change.worker = Some(me.to_string());
+        let consumer = change.consumer.clone();
+        let result = self.with_heartbeat(&spec.id, &consumer, me, ttl, || {
+            self.advance(spec, engine, &mut change)
+        });
+        if proposing {
+            limits.reserved.fetch_sub(1, Ordering::SeqCst);
+        }
+        if let Err(e) = self.store.release(&spec.id, &change.consumer, me) {
+            limits.fail(e.into());
+            return None;
+        }
+        if let Err(e) = result {
+            limits.fail(e);
+            return None;
+        }
+        if change.state == ChangeState::Failed {
+            match self.check_budget(spec) {
+                Ok(Some(why)) => limits.stop_with(why),
+                Ok(None) => {}
+                Err(e) => limits.fail(e),
+            }
+        }
+        Some(change.consumer)
+    }
+
+    /// Runs `f` while a heartbeat keeps the lease alive.
+    fn with_heartbeat<T>(
+        &self,
+        id: &str,
+        consumer: &str,
+        me: &str,
+        ttl: i64,
+        f: impl FnOnce() -> T,
+    ) -> T {
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let every = Duration::from_secs((ttl as u64 / 3).max(1));
+                let mut last = Instant::now();
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if last.elapsed() >= every {
+                        last = Instant::now();
+                        if let Err(e) = self.store.renew(id, consumer, me, ttl) {
+                            tracing::warn!(consumer, error = %e, "could not renew a lease");
+                        }
+                    }
+                }
+            });
+            let out = f();
+            done.store(true, Ordering::Relaxed);
+            out
+        })
+    }
+
+    /// Whether a new change may be proposed now, or why not. Counts come
+    /// from the store, so the limits hold across every worker; `reserved`
+    /// covers this process's proposals not yet committed. On success the
+    /// caller holds one reservation.
+    fn may_propose(&self, spec: &Spec, limits: &Limits) -> Result<Option<String>> {
+        if let Some(m) = self.store.migration(&spec.id)? {
+            if m.state == MigrationState::Paused {
+                return Ok(Some(format!(
+                    "paused: {}",
+                    m.paused_reason.unwrap_or_default()
+                )));
+            }
+        }
+        if !in_window(spec.rollout.window.as_ref(), now()) {
+            return Ok(Some(
+                "outside the rollout window; nothing is proposed until it opens".into(),
+            ));
+        }
+        let reserved = limits.reserved.fetch_add(1, Ordering::SeqCst) as u64;
+        let refuse = |why: String| {
+            limits.reserved.fetch_sub(1, Ordering::SeqCst);
+            Ok(Some(why))
+        };
+        if let Some(limit) = spec.rollout.per_hour {
+            let proposed =
+                self.store
+                    .count_entered(&spec.id, ChangeState::Patched, now() - 3600)?
+                    + reserved;
+            if proposed >= limit {
+                return refuse(format!(
+                    "hourly limit reached: {limit} changes proposed in the last hour"
+                ));
+            }
+        }
+        let flying = self.store.count_in(&spec.id, &IN_FLIGHT)? + reserved;
+        if flying >= spec.rollout.max_in_flight {
+            return refuse(format!(
+                "{flying} changes in flight (max_in_flight: {}); waiting for approvals",
+                spec.rollout.max_in_flight
+            ));
+        }
+        Ok(None)
+    }
+
+    /// Pauses the campaign when the error budget is spent; returns the reason.
+    fn check_budget(&self, spec: &Spec) -> Result<Option<String>> {
+        let changes = self.store.changes(&spec.id)?;
+        let Some(why) = budget_exceeded(&changes, &spec.rollout.pause_when) else {
+            return Ok(None);
+        };
+        if let Some(mut m) = self.store.migration(&spec.id)? {
+            if m.state == MigrationState::Running {
+                m.state = MigrationState::Paused;
+                m.paused_reason = Some(why.clone());
+                m.pauses += 1;
+                self.store.put_migration(&m)?;
+            }
+        }
+        Ok(Some(why))
+    }
+
+    /// What `tern worker` does: work every running migration's open waves
+    /// until nothing is left (with `once`) or forever, sleeping `idle`
+    /// between empty rounds. Returns how many changes it worked.
+    pub fn work_everything(
+        &self,
+        once: bool,
+        idle: Duration,
+        stop: &AtomicBool,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<usize> {
+        let mut total = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let mut round = 0;
+            for m in self.store.migrations()? {
+                let Some(wave) = m.open_wave.filter(|_| m.state == MigrationState::Running) else {
+                    continue;
+                };
+                let spec = match Spec::parse(&m.spec, &m.spec_file) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(migration = %m.id, error = %e, "stored spec does not parse; skipped");
+                        continue;
+                    }
+                };
+                let engine = Engine::new(resolve(&spec, self.store, &m.spec_file)?.rules);
+                let states = workable(spec.approval);
+                let done = AtomicUsize::new(0);
+                let pass = self.pass(&spec, &engine, wave, &states, &done, 0, progress)?;
+                round += pass.worked;
+            }
+            total += round;
+            if round == 0 {
+                if once {
+                    break;
+                }
+                std::thread::sleep(idle);
+            }
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_local_worker_is_recognised() {
+        let here = host();
+        assert!(!dead_here(&worker_id(0), &here), "this process is alive");
+        // Find a pid that is not running.
+        let dead = (900_000..900_100)
+            .find(|p| unsafe { libc::kill(*p, 0) } != 0)
+            .unwrap();
+        assert!(dead_here(&format!("{here}:{dead}:0"), &here));
+        assert!(
+            !dead_here(&format!("elsewhere:{dead}:0"), &here),
+            "other hosts are not ours to judge"
+        );
+        assert!(!dead_here("garbage", &here));
+    }
+
+    #[test]
+    fn open_changes_are_workable_only_under_auto() {
+        assert!(workable(Approval::Auto).contains(&ChangeState::Open));
+        assert!(!workable(Approval::Owners).contains(&ChangeState::Open));
+    }
+}
