@@ -45,3 +45,31 @@ printf 'tern plan:       %6.2f s  (%s consumers/s)\n' "$plan" "$(div "$N" "$plan
 printf 'tern run:        %6.2f s  (%s consumers/s)\n' "$run" "$(div "$N" "$run")"
 printf 'tern run again:  %6.2f s  (nothing to do)\n' "$again"
 printf 'raw git loop:    %6.2f s  -> tern run / raw git = %sx\n' "$raw" "$(div "$run" "$raw")"
+
+# The same campaign on PostgreSQL: `tern run` alone, then with two `tern
+# worker` processes beside it, each on a fresh copy of the fleet.
+#   TERN_BENCH_POSTGRES=postgres://tern:tern@127.0.0.1:5432/tern bench/fleet.sh 1000
+if [ -n "${TERN_BENCH_POSTGRES:-}" ]; then
+  pg_run() {  # pg_run NAME WORKERS
+    local db="tern_bench_$$_$1" pids=()
+    psql "$TERN_BENCH_POSTGRES" -qc "CREATE DATABASE $db"
+    local url="${TERN_BENCH_POSTGRES%/*}/$db"
+    make_fleet "$w/$1"
+    cd "$w/$1"
+    "$tern" --catalog "$url" catalog import catalog-info.yaml >/dev/null
+    for _ in $(seq 1 "$2"); do
+      "$tern" --catalog "$url" worker --idle 100ms >/dev/null 2>&1 &
+      pids+=($!)
+    done
+    local t
+    t=$(secs "$tern" --catalog "$url" run spec.yaml --json)
+    local merged
+    merged=$("$tern" --catalog "$url" status bench --json | grep -c '"state": "merged"' || true)
+    [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
+    wait 2>/dev/null || true
+    psql "$TERN_BENCH_POSTGRES" -qc "DROP DATABASE $db" >/dev/null 2>&1 || true
+    printf 'postgres, %s worker(s): tern run %6.2f s  (%s consumers/s, merged %s)\n' "$2" "$t" "$(div "$N" "$t")" "$merged"
+  }
+  pg_run pg0 0
+  pg_run pg2 2
+fi

@@ -92,6 +92,10 @@ pub trait Store: Send + Sync {
     fn consumers_of(&self, dataset: &str, transitive: bool) -> Result<Vec<ConsumerRef>>;
     /// Records that `consumer` reads `dataset`, learned through `via`.
     fn add_edge(&self, dataset: &str, consumer: &str, via: Via) -> Result<()>;
+    /// Forgets that `consumer` reads `dataset` through `via`.
+    fn remove_edge(&self, dataset: &str, consumer: &str, via: Via) -> Result<()>;
+    /// What `consumer` reads, and how tern knows.
+    fn reads_of(&self, consumer: &str) -> Result<Vec<(String, Via)>>;
     /// One team by ref (`group:default/x`).
     fn team(&self, id: &str) -> Result<Option<Team>>;
     /// True when `user` belongs to `team`.

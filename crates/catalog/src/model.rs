@@ -395,6 +395,23 @@ pub struct Change {
     /// The worker that last worked on it (`host:pid:thread`).
     #[serde(default)]
     pub worker: Option<String>,
+    /// The catalog's read edges the merge moved to the new dataset, so a
+    /// rollback can put back exactly those.
+    #[serde(default)]
+    pub moved_reads: Option<MovedReads>,
+}
+
+/// Read edges moved from one dataset to another when a change merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedReads {
+    /// The old dataset.
+    pub from: String,
+    /// The new dataset.
+    pub to: String,
+    /// The edges (by how they were learned) taken off the old dataset.
+    pub vias: Vec<Via>,
+    /// The edges added on the new one (those it did not have already).
+    pub added: Vec<Via>,
 }
 
 impl Change {
@@ -422,6 +439,7 @@ impl Change {
             updated_at: crate::now(),
             wave: 0,
             worker: None,
+            moved_reads: None,
         }
     }
 }

@@ -355,6 +355,30 @@ impl Store for PgStore {
         })
     }
 
+    fn remove_edge(&self, dataset: &str, consumer: &str, via: Via) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM reads WHERE dataset = $1 AND consumer = $2 AND via = $3",
+                &[&dataset, &consumer, &via.as_str()],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn reads_of(&self, consumer: &str) -> Result<Vec<(String, Via)>> {
+        let rows = self
+            .lock()
+            .query(
+                "SELECT dataset, via FROM reads WHERE consumer = $1 ORDER BY dataset, via",
+                &[&consumer],
+            )
+            .map_err(self.db())?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r.get::<_, String>(0), Via::parse(r.get(1))?)))
+            .collect())
+    }
+
     fn team(&self, id: &str) -> Result<Option<Team>> {
         let mut client = self.lock();
         let Some(row) = client

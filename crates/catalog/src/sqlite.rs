@@ -315,6 +315,34 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn remove_edge(&self, dataset: &str, consumer: &str, via: Via) -> Result<()> {
+        self.lock()
+            .execute(
+                "DELETE FROM reads WHERE dataset = ?1 AND consumer = ?2 AND via = ?3",
+                params![dataset, consumer, via.as_str()],
+            )
+            .map_err(self.db())?;
+        Ok(())
+    }
+
+    fn reads_of(&self, consumer: &str) -> Result<Vec<(String, Via)>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT dataset, via FROM reads WHERE consumer = ?1 ORDER BY dataset, via")
+            .map_err(self.db())?;
+        let rows = stmt
+            .query_map(params![consumer], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(self.db())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.db())?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(d, v)| Some((d, Via::parse(&v)?)))
+            .collect())
+    }
+
     fn team(&self, id: &str) -> Result<Option<Team>> {
         let conn = self.lock();
         let webhook: Option<Option<String>> = conn

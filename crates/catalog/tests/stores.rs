@@ -114,6 +114,15 @@ fn contract(url: &str) {
     assert_eq!(all.last().unwrap().depth, 2);
     store.add_edge("plays", "report", Via::Lineage).unwrap();
     assert_eq!(store.consumers_of("plays", false).unwrap().len(), 3);
+    assert_eq!(
+        store.reads_of("report").unwrap(),
+        [
+            ("plays".to_string(), Via::Lineage),
+            ("sessions".to_string(), Via::Catalog)
+        ]
+    );
+    store.remove_edge("plays", "report", Via::Lineage).unwrap();
+    assert_eq!(store.consumers_of("plays", false).unwrap().len(), 2);
     let team = store.team("group:default/insights").unwrap().unwrap();
     assert_eq!(team.members, ["user:default/alice"]);
     assert_eq!(team.webhook.as_deref(), Some("http://127.0.0.1:9/hook"));

@@ -290,6 +290,19 @@ impl Fleet<'_> {
                 };
                 change.revert_commit = Some(revert);
                 self.forge.delete_branch(&change.repo, &branch)?;
+                // The catalog follows the revert: the consumer reads the old dataset again.
+                if let Some(moved) = change.moved_reads.take() {
+                    for via in &moved.vias {
+                        self.store
+                            .add_edge(&moved.from, &change.consumer, *via)
+                            .map_err(Step::Store)?;
+                    }
+                    for via in &moved.added {
+                        self.store
+                            .remove_edge(&moved.to, &change.consumer, *via)
+                            .map_err(Step::Store)?;
+                    }
+                }
                 change.state = ChangeState::RolledBack;
                 "reverted on the default branch"
             }

@@ -469,8 +469,42 @@ impl Fleet<'_> {
             &message,
         )?;
         change.merge_commit = Some(tip);
+        self.move_reads(spec, change).map_err(Step::Store)?;
         change.state = ChangeState::Merged;
         self.save(change, &format!("merged into {base}"))
+    }
+
+    /// The catalog follows the merge: the consumer now reads `dataset.to`,
+    /// not `dataset.from`. Repeatable; what moved is kept on the change for
+    /// a rollback.
+    fn move_reads(&self, spec: &Spec, change: &mut Change) -> tern_catalog::Result<()> {
+        let (Some(from), Some(to)) = (&spec.dataset.from, &spec.dataset.to) else {
+            return Ok(());
+        };
+        if change.moved_reads.is_some() || self.store.dataset(to)?.is_none() {
+            return Ok(());
+        }
+        let reads = self.store.reads_of(&change.consumer)?;
+        let vias: Vec<Via> = reads
+            .iter()
+            .filter(|(d, _)| d == from)
+            .map(|(_, v)| *v)
+            .collect();
+        let mut added = vec![];
+        for via in &vias {
+            if !reads.iter().any(|(d, v)| d == to && v == via) {
+                self.store.add_edge(to, &change.consumer, *via)?;
+                added.push(*via);
+            }
+            self.store.remove_edge(from, &change.consumer, *via)?;
+        }
+        change.moved_reads = Some(tern_catalog::MovedReads {
+            from: from.clone(),
+            to: to.clone(),
+            vias,
+            added,
+        });
+        Ok(())
     }
 }
 

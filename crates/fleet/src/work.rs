@@ -12,7 +12,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tern_catalog::{now, ChangeState, MigrationState};
 use tern_rewrite::Engine;
@@ -321,7 +321,8 @@ impl Fleet<'_> {
         Some(change.consumer)
     }
 
-    /// Runs `f` while a heartbeat keeps the lease alive.
+    /// Runs `f` while a heartbeat keeps the lease alive. The heartbeat
+    /// waits on a channel, so it ends the moment `f` does.
     fn with_heartbeat<T>(
         &self,
         id: &str,
@@ -330,23 +331,19 @@ impl Fleet<'_> {
         ttl: i64,
         f: impl FnOnce() -> T,
     ) -> T {
-        let done = AtomicBool::new(false);
+        let (done, beat) = std::sync::mpsc::channel::<()>();
         std::thread::scope(|s| {
-            s.spawn(|| {
+            s.spawn(move || {
                 let every = Duration::from_secs((ttl as u64 / 3).max(1));
-                let mut last = Instant::now();
-                while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(100));
-                    if last.elapsed() >= every {
-                        last = Instant::now();
-                        if let Err(e) = self.store.renew(id, consumer, me, ttl) {
-                            tracing::warn!(consumer, error = %e, "could not renew a lease");
-                        }
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = beat.recv_timeout(every)
+                {
+                    if let Err(e) = self.store.renew(id, consumer, me, ttl) {
+                        tracing::warn!(consumer, error = %e, "could not renew a lease");
                     }
                 }
             });
             let out = f();
-            done.store(true, Ordering::Relaxed);
+            drop(done);
             out
         })
     }
