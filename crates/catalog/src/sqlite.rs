@@ -111,6 +111,16 @@ impl SqliteStore {
     }
 }
 
+/// `'planned', 'patched'`: states for an `IN (...)`. They are our own
+/// fixed words, never user input, so quoting them inline is safe.
+fn sql_states(states: &[ChangeState]) -> String {
+    states
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
@@ -608,11 +618,7 @@ impl Store for SqliteStore {
             return Ok(None);
         }
         let t = now();
-        let list = states
-            .iter()
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = sql_states(states);
         // An immediate transaction holds the file's write lock from the
         // start: atomic against every other connection and process.
         let mut conn = self.lock();
@@ -697,11 +703,7 @@ impl Store for SqliteStore {
     }
 
     fn count_in(&self, migration: &str, states: &[ChangeState]) -> Result<u64> {
-        let list = states
-            .iter()
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = sql_states(states);
         if list.is_empty() {
             return Ok(0);
         }

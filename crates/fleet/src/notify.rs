@@ -69,6 +69,23 @@ fn line(spec: &Spec, c: &Change) -> String {
     )
 }
 
+/// A digest for `team` about `of`, with the wave it reports (`None` for a
+/// reminder) and the consumers it names, as `send_digests` records them.
+fn digest(
+    spec: &Spec,
+    team: &str,
+    summary: String,
+    wave: Option<u32>,
+    of: &[&Change],
+) -> (Digest, Option<u32>, Vec<String>) {
+    let d = Digest {
+        team: team.to_string(),
+        summary,
+        lines: of.iter().map(|c| line(spec, c)).collect(),
+    };
+    (d, wave, of.iter().map(|c| c.consumer.clone()).collect())
+}
+
 fn counts(changes: &[&Change]) -> String {
     let mut by: BTreeMap<&str, usize> = BTreeMap::new();
     for c in changes {
@@ -121,16 +138,7 @@ impl Fleet<'_> {
                     short(team),
                     counts(&of)
                 );
-                let digest = Digest {
-                    team: team.to_string(),
-                    summary,
-                    lines: of.iter().map(|c| line(spec, c)).collect(),
-                };
-                due.push((
-                    digest,
-                    Some(w + 1),
-                    of.iter().map(|c| c.consumer.clone()).collect(),
-                ));
+                due.push(digest(spec, team, summary, Some(w + 1), &of));
             }
         }
         let after = spec.rollout.nudge_after.unwrap_or(NUDGE_AFTER).as_secs() as i64;
@@ -159,32 +167,23 @@ impl Fleet<'_> {
                 if of.len() == 1 { "has" } else { "have" },
                 human(after)
             );
-            let digest = Digest {
-                team: team.to_string(),
-                summary,
-                lines: of.iter().map(|c| line(spec, c)).collect(),
-            };
-            due.push((
-                digest,
-                None,
-                of.iter().map(|c| c.consumer.clone()).collect(),
-            ));
+            due.push(digest(spec, team, summary, None, &of));
         }
         if due.is_empty() {
             return Ok(());
         }
-        for (digest, wave, consumers) in due {
-            let Some(hook) = self.store.team(&digest.team)?.and_then(|t| t.webhook) else {
+        for (message, wave, consumers) in due {
+            let Some(hook) = self.store.team(&message.team)?.and_then(|t| t.webhook) else {
                 continue;
             };
-            let d = deliver(&hook, &slack_body(&digest), Retry::default());
+            let d = deliver(&hook, &slack_body(&message), Retry::default());
             if wave.is_none() {
                 for c in &consumers {
                     m.nudged.insert(c.clone(), t);
                 }
             }
             m.digests.push(DigestRecord {
-                team: digest.team,
+                team: message.team,
                 wave,
                 at: t,
                 consumers,

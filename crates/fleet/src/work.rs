@@ -10,6 +10,7 @@
 //! safe. Limits (`max_in_flight`, `per_hour`) and the error budget are
 //! counted in the store, so they hold across every worker.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -93,9 +94,11 @@ fn dead_here(owner: &str, here: &str) -> bool {
 
 /// Shared state of one process's workers on one wave.
 pub(crate) struct Limits {
-    /// Planned changes this process has taken and not yet committed: not
-    /// in the store's in-flight count yet, but about to be.
-    reserved: AtomicUsize,
+    /// Consumers whose proposal this process has allowed and is making:
+    /// until their commit is stored, the store's in-flight count misses
+    /// them. Checked and filled under this one lock, so this process's
+    /// threads never pass a limit together.
+    reserved: Mutex<HashSet<String>>,
     /// Why the wave stopped early.
     stop: Mutex<Option<String>>,
     /// A catalog failure: stops everything.
@@ -105,7 +108,7 @@ pub(crate) struct Limits {
 impl Limits {
     fn new() -> Limits {
         Limits {
-            reserved: AtomicUsize::new(0),
+            reserved: Mutex::new(HashSet::new()),
             stop: Mutex::new(None),
             error: Mutex::new(None),
         }
@@ -282,7 +285,7 @@ impl Fleet<'_> {
         }
         let proposing = change.state == ChangeState::Planned;
         if proposing {
-            match self.may_propose(spec, limits) {
+            match self.may_propose(spec, limits, &change.consumer) {
                 Ok(None) => {}
                 Ok(Some(why)) => {
                     let _ = self.store.release(&spec.id, &change.consumer, me);
@@ -301,7 +304,11 @@ impl Fleet<'_> {
             self.advance(spec, engine, &mut change)
         });
         if proposing {
-            limits.reserved.fetch_sub(1, Ordering::SeqCst);
+            limits
+                .reserved
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&consumer);
         }
         if let Err(e) = self.store.release(&spec.id, &change.consumer, me) {
             limits.fail(e.into());
@@ -348,11 +355,11 @@ impl Fleet<'_> {
         })
     }
 
-    /// Whether a new change may be proposed now, or why not. Counts come
-    /// from the store, so the limits hold across every worker; `reserved`
-    /// covers this process's proposals not yet committed. On success the
-    /// caller holds one reservation.
-    fn may_propose(&self, spec: &Spec, limits: &Limits) -> Result<Option<String>> {
+    /// Whether `consumer`'s change may be proposed now, or why not; when
+    /// it may, it is reserved. Counts come from the store, so the limits hold
+    /// across every worker, plus this process's reservations the store does
+    /// not show yet (still planned there).
+    fn may_propose(&self, spec: &Spec, limits: &Limits, consumer: &str) -> Result<Option<String>> {
         if let Some(m) = self.store.migration(&spec.id)? {
             if m.state == MigrationState::Paused {
                 return Ok(Some(format!(
@@ -366,29 +373,36 @@ impl Fleet<'_> {
                 "outside the rollout window; nothing is proposed until it opens".into(),
             ));
         }
-        let reserved = limits.reserved.fetch_add(1, Ordering::SeqCst) as u64;
-        let refuse = |why: String| {
-            limits.reserved.fetch_sub(1, Ordering::SeqCst);
-            Ok(Some(why))
-        };
+        let mut reserved = limits.reserved.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = 0;
+        for c in reserved.iter() {
+            if self
+                .store
+                .change(&spec.id, c)?
+                .is_some_and(|x| x.state == ChangeState::Planned)
+            {
+                pending += 1;
+            }
+        }
         if let Some(limit) = spec.rollout.per_hour {
             let proposed =
                 self.store
                     .count_entered(&spec.id, ChangeState::Patched, now() - 3600)?
-                    + reserved;
+                    + pending;
             if proposed >= limit {
-                return refuse(format!(
+                return Ok(Some(format!(
                     "hourly limit reached: {limit} changes proposed in the last hour"
-                ));
+                )));
             }
         }
-        let flying = self.store.count_in(&spec.id, &IN_FLIGHT)? + reserved;
+        let flying = self.store.count_in(&spec.id, &IN_FLIGHT)? + pending;
         if flying >= spec.rollout.max_in_flight {
-            return refuse(format!(
+            return Ok(Some(format!(
                 "{flying} changes in flight (max_in_flight: {}); waiting for approvals",
                 spec.rollout.max_in_flight
-            ));
+            )));
         }
+        reserved.insert(consumer.to_string());
         Ok(None)
     }
 
