@@ -128,13 +128,18 @@ test("an owner approves by clicking and the migration page updates live", async 
   await owner.context().close();
 });
 
-test("the dataset page shows locators, schema and consumers", async () => {
+test("the dataset pages show locators, schema and who reads what now", async () => {
   const p = await page();
   await p.goto(`${base}/datasets/hdfs-plays`);
-  const text = await p.locator("main").innerText();
-  assert.match(text, /hdfs:\/\/prod-nn:8020\/warehouse\/plays/);
-  assert.match(text, /user_id/);
-  assert.match(text, /plays-daily/);
+  const old = await p.locator("main").innerText();
+  assert.match(old, /hdfs:\/\/prod-nn:8020\/warehouse\/plays/);
+  assert.match(old, /user_id/);
+  // The catalog follows merges: a failed consumer still reads the old dataset...
+  assert.match(old, /plays-enricher/);
+  assert.doesNotMatch(old, /plays-daily/);
   await p.screenshot({ path: join(artifacts, "dataset.png"), fullPage: true });
+  // ...and a merged one reads the new.
+  await p.goto(`${base}/datasets/lake-plays`);
+  assert.match(await p.locator("main").innerText(), /plays-daily/);
   await p.context().close();
 });

@@ -1,6 +1,6 @@
 //! One function per subcommand: open what it needs, call the libraries, render.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -466,10 +466,14 @@ pub fn serve_catalog(store: Box<dyn Store>, addr: &str, on_ready: impl FnOnce(&s
 pub fn serve(a: ServeArgs, url: &str) -> Result<()> {
     let store = open_catalog(url, true)?;
     serve_catalog(store, &a.addr, |u| {
-        println!("tern portal on {u}  (Ctrl-C to stop)");
-        println!(
+        // Whoever started us may stop reading; the server goes on regardless.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "tern portal on {u}  (Ctrl-C to stop)");
+        let _ = writeln!(
+            out,
             "Reads are open on loopback; to act, `tern token create USER` and sign in at {u}login"
         );
+        let _ = out.flush();
     })
 }
 

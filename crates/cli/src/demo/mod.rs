@@ -95,11 +95,13 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         let lines = format!(
             "\nThe portal is on {url}  (Ctrl-C to stop)\n  sign in at {url}login as\n    alice (insights, may approve plays-backfill): {alice}\n    dana (data-platform, may pause and roll back): {dana}"
         );
-        if json {
-            eprintln!("{lines}");
+        use std::io::Write as _;
+        // A closed stdout must not take the server down with it.
+        let _ = if json {
+            writeln!(std::io::stderr(), "{lines}")
         } else {
-            println!("{lines}");
-        }
+            writeln!(std::io::stdout(), "{lines}").and_then(|_| std::io::stdout().flush())
+        };
     })
 }
 

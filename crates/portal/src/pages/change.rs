@@ -77,6 +77,7 @@ pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
                     @if let Some(b) = &c.branch { " · branch " code { (b) } }
                     @if let Some(k) = &c.commit { " · commit " code { (&k[..k.len().min(10)]) } }
                     @if let Some(a) = &c.approved_by { " · approved by " (short(a)) }
+                    @if let Some(w) = &c.worker { " · worked by " code { (w) } }
                 }
             }
             div.actions {

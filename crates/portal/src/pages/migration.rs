@@ -142,6 +142,20 @@ fn rollout(s: &Status, spec: Option<&Spec>) -> Markup {
                 p.small.muted { "Approval: " (format!("{:?}", spec.approval).to_lowercase()) " · at most " (spec.rollout.max_in_flight) " in flight" }
             }
             @if let Some(w) = &s.waiting { p.small.warn { "Waiting: " (w) } }
+            @if !s.digests.is_empty() {
+                h3.sub { "Team digests" }
+                ul.digests.small {
+                    @for d in s.digests.iter().rev().take(8) {
+                        li {
+                            @if d.delivered { span.good { "✓" } } @else { span.bad { "✗" } }
+                            " " b { (short(&d.team)) } " · "
+                            @match d.wave { Some(w) => { "wave " (w) } None => { "reminder" } }
+                            " · " (d.consumers.len()) " consumer" @if d.consumers.len() != 1 { "s" }
+                            @if let Some(e) = &d.error { span.bad { " · " (e) " (" (d.attempts) " attempts)" } }
+                        }
+                    }
+                }
+            }
         }
     }
 }
