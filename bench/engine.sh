@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The rewrite engine's scan against ripgrep, same tree, same locators, same
+# run: a synthetic fleet of N repositories of F files each (Scala, Python,
+# Java, SQL, YAML, HOCON, properties, Terraform; about 2% name the dataset,
+# many more name look-alikes such as plays_archive or legacy.tracks).
+#   bench/engine.sh [N] [F]        (default 1000 repositories, 100 files)
+# Needs ripgrep (apt-get install ripgrep) and GNU time.
+set -euo pipefail
+N=${1:-1000}
+F=${2:-100}
+root=$(cd "$(dirname "$0")/.." && pwd)
+command -v rg >/dev/null || { echo "bench/engine.sh needs ripgrep: apt-get install ripgrep" >&2; exit 2; }
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+tern="$root/target/release/tern"
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+
+python3 - "$w/tree" "$N" "$F" <<'PY'
+import os, random, sys
+out, n, f = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(7)
+kinds = [
+    ("scala", 'val df = spark.read.format("avro").load("{loc}")\n', '// job {i}\nobject Job{i} {{\n  val t = "legacy.tracks"\n  def run() = {{ {body} }}\n}}\n'),
+    ("py", 'df = spark.read.parquet("{loc}")\n', '# job {i}\nimport pyspark\nARCHIVE = "hdfs://prod-nn:8020/warehouse/plays_archive"\ndef run():\n    {body}\n'),
+    ("java", 'Dataset<Row> d = spark.read().format("avro").load("{loc}");\n', '// job {i}\nclass Job{i} {{\n  String t = "legacy.plays_daily";\n  void run() {{ {body} }}\n}}\n'),
+    ("sql", 'SELECT user_id, ts FROM {tab} WHERE date = "2026-01-01";\n', '-- report {i}\nSELECT track_id, COUNT(*) FROM legacy.tracks GROUP BY track_id;\n{body}\n'),
+    ("yaml", 'input:\n  path: {loc}\n', '# config {i}\noutput:\n  path: gs://reports/daily\n  format: parquet\n{body}\n'),
+    ("conf", 'input.path = "{loc}"\n', '# hocon {i}\njob {{ name = "j{i}" }}\n{body}\n'),
+    ("properties", 'input.table={tab}\n', '# props {i}\njob.name=j{i}\n{body}\n'),
+    ("tf", 'resource "x" "y" {{ table_id = "{tab}" }}\n', '# terraform {i}\nresource "google_bigquery_table" "t{i}" {{ table_id = "legacy.tracks" }}\n{body}\n'),
+]
+filler = "".join(f"  // line {k}: nothing to see here, just code that reads other data\n" for k in range(30))
+files = hits = size = 0
+for r in range(n):
+    d = os.path.join(out, f"r{r:04d}")
+    os.makedirs(os.path.join(d, "src"), exist_ok=True)
+    for i in range(f):
+        ext, use, shell = kinds[(r + i) % len(kinds)]
+        body = filler
+        if rnd.random() < 0.02:
+            body += use.format(loc="hdfs://prod-nn:8020/warehouse/plays/date=2026-01-01", tab="legacy.plays")
+            hits += 1
+        text = shell.format(i=i, body=body)
+        with open(os.path.join(d, "src", f"f{i:03d}.{ext}"), "w") as fh:
+            fh.write(text)
+        files += 1
+        size += len(text)
+print(f"tree: {n} repositories, {files} files, {size / 1e6:.1f} MB, {hits} naming the dataset", file=sys.stderr)
+PY
+
+cat > "$w/spec.yaml" <<'SPEC'
+version: 1
+id: bench
+title: Move plays
+replace:
+  - {kind: path, old: [hdfs://prod-nn:8020/warehouse/plays, /warehouse/plays], new: gs://lake/plays}
+  - {kind: table, old: legacy.plays, new: lake.plays}
+format: {old: avro, new: parquet}
+SPEC
+bytes=$(du -sb "$w/tree" | cut -f1)
+files=$(find "$w/tree" -type f | wc -l)
+# Warm the page cache so both read from memory.
+rg -F -l -e x "$w/tree" >/dev/null || true
+
+measure() {  # measure NAME CMD...: wall seconds and peak RSS, best of 3
+  local name=$1 best="" mem=""
+  shift
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$w/t" "$@" >"$w/out" 2>"$w/err" || true
+    if [ ! -s "$w/out" ]; then echo "$name printed nothing:" >&2; cat "$w/err" >&2; exit 1; fi
+    read -r s m < <(tail -n1 "$w/t")
+    if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$s; mem=$m; fi
+  done
+  printf '%-34s %7.2f s  %9.0f files/s  %7.1f MB/s  peak %5.0f MB\n' "$name" "$best" \
+    "$(awk -v f="$files" -v s="$best" 'BEGIN { print f / s }')" \
+    "$(awk -v b="$bytes" -v s="$best" 'BEGIN { print b / 1e6 / s }')" \
+    "$(awk -v m="$mem" 'BEGIN { print m / 1024 }')"
+  echo "$best" >"$w/last"
+}
+measure "rg -F -l (4 locators)" rg -F -l -e hdfs://prod-nn:8020/warehouse/plays -e /warehouse/plays -e legacy.plays -e LEGACY.PLAYS "$w/tree"
+rg_s=$(cat "$w/last"); rg_hits=$(wc -l <"$w/out")
+measure "tern rewrite --dry-run --json" "$tern" rewrite --spec "$w/spec.yaml" --dry-run --json "$w/tree"
+tern_s=$(cat "$w/last")
+tern_files=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["files_changed"]))' "$w/out")
+printf 'files ripgrep lists: %s   files tern would change: %s   tern / rg = %sx\n' "$rg_hits" "$tern_files" \
+  "$(awk -v a="$tern_s" -v b="$rg_s" 'BEGIN { printf "%.2f", a / b }')"
