@@ -100,12 +100,7 @@ impl Fleet<'_> {
             return Ok(());
         };
         let remaining = (last.remaining as i64 + delta).max(0) as u64;
-        let open = self
-            .store
-            .changes(id)?
-            .iter()
-            .filter(|c| crate::rollout::in_flight(c) || c.state == ChangeState::NeedsAttention)
-            .count() as u64;
+        let open = crate::rollout::waiting_for_people(&self.store.changes(id)?);
         m.burndown.push(tern_catalog::BurndownPoint {
             at: now(),
             remaining,

@@ -20,17 +20,6 @@ use crate::{Fleet, Result};
 /// The default of `rollout.nudge_after`.
 const NUDGE_AFTER: Duration = Duration::from_secs(3 * 86_400);
 
-/// Still being worked on by tern: a wave with one of these is not finished.
-fn working(s: ChangeState) -> bool {
-    matches!(
-        s,
-        ChangeState::Planned
-            | ChangeState::Patched
-            | ChangeState::Verifying
-            | ChangeState::Approved
-    )
-}
-
 fn short(team: &str) -> &str {
     team.rsplit('/').next().unwrap_or(team)
 }
@@ -111,10 +100,13 @@ impl Fleet<'_> {
         };
         let changes = self.store.changes(&spec.id)?;
         let waves = spec.rollout.waves.len().max(1) as u32;
+        let working = crate::work::workable(spec.approval);
         let mut due: Vec<(Digest, Option<u32>, Vec<String>)> = Vec::new();
         for w in 0..waves {
             let members: Vec<&Change> = changes.iter().filter(|c| c.wave == w).collect();
-            if members.is_empty() || members.iter().any(|c| working(c.state)) {
+            // A wave with changes tern still works on (under `approval: auto`
+            // an open change too: its merge is pending) is not finished.
+            if members.is_empty() || members.iter().any(|c| working.contains(&c.state)) {
                 continue;
             }
             let mut by_team: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();

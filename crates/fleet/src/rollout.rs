@@ -29,12 +29,25 @@ pub fn clears_gate(c: &Change, approval: Approval) -> bool {
     }
 }
 
+/// Proposed and not yet settled: what `max_in_flight` counts.
+pub const IN_FLIGHT: [ChangeState; 4] = [
+    ChangeState::Patched,
+    ChangeState::Verifying,
+    ChangeState::Open,
+    ChangeState::Approved,
+];
+
 /// Proposed and not yet settled: counts against `max_in_flight`.
 pub fn in_flight(c: &Change) -> bool {
-    matches!(
-        c.state,
-        ChangeState::Patched | ChangeState::Verifying | ChangeState::Open | ChangeState::Approved
-    )
+    IN_FLIGHT.contains(&c.state)
+}
+
+/// Changes open or waiting for a person: the burndown's second line.
+pub fn waiting_for_people(changes: &[Change]) -> u64 {
+    changes
+        .iter()
+        .filter(|c| in_flight(c) || c.state == ChangeState::NeedsAttention)
+        .count() as u64
 }
 
 /// Why the error budget stops the campaign, if it does: failed changes at

@@ -14,7 +14,7 @@ use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
 use crate::plan::{plan_all, to_unresolved};
-use crate::rollout::{clears_gate, describe, in_flight, wave_of};
+use crate::rollout::{clears_gate, describe, waiting_for_people, wave_of};
 use crate::{
     branch_name, commit_message, resolve, trailer, Fleet, FleetError, Progress, Result, Status,
 };
@@ -118,10 +118,7 @@ impl Fleet<'_> {
             return Ok(());
         };
         let changes = self.store.changes(id)?;
-        let open = changes
-            .iter()
-            .filter(|c| in_flight(c) || c.state == ChangeState::NeedsAttention)
-            .count() as u64;
+        let open = waiting_for_people(&changes);
         if m.state == MigrationState::Running {
             if changes.iter().all(|c| c.state.is_settled()) {
                 m.state = MigrationState::Done;

@@ -19,7 +19,7 @@ use tern_catalog::{now, ChangeState, MigrationState};
 use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
-use crate::rollout::{budget_exceeded, in_window};
+use crate::rollout::{budget_exceeded, in_window, IN_FLIGHT};
 use crate::{resolve, Fleet, FleetError, Progress, Result};
 
 /// How long a lease lasts without renewal. A heartbeat renews it every
@@ -51,14 +51,6 @@ pub(crate) fn workable(approval: Approval) -> Vec<ChangeState> {
     }
     s
 }
-
-/// Proposed and not settled: what `max_in_flight` counts.
-const IN_FLIGHT: [ChangeState; 4] = [
-    ChangeState::Patched,
-    ChangeState::Verifying,
-    ChangeState::Open,
-    ChangeState::Approved,
-];
 
 /// This host's name, for worker ids.
 fn host() -> String {

@@ -276,10 +276,11 @@ pub fn handle(portal: &Portal, mut rq: tiny_http::Request) {
             stream.run(portal, &mut w);
         }
         body => {
-            let bytes: Vec<u8> = match body {
+            // Borrowed, not copied: a cached status can be hundreds of KB.
+            let bytes: &[u8] = match &body {
                 Body::Bytes(b) => b,
-                Body::Shared(s) => s.as_bytes().to_vec(),
-                Body::Events(_) => Vec::new(),
+                Body::Shared(s) => s.as_bytes(),
+                Body::Events(_) => &[],
             };
             let mut headers = vec![
                 ("Content-Type", resp.content_type.to_string()),
@@ -293,7 +294,7 @@ pub fn handle(portal: &Portal, mut rq: tiny_http::Request) {
             let head_only = method == "HEAD";
             let close = closes(&rq);
             let mut w = rq.into_writer();
-            if let Err(e) = write_whole(&mut w, status, &headers, &bytes, head_only, close) {
+            if let Err(e) = write_whole(&mut w, status, &headers, bytes, head_only, close) {
                 tracing::debug!(error = %e, "client went away");
             }
         }
