@@ -15,13 +15,7 @@ fn a_repo_deleted_mid_campaign_fails_alone() {
         repo("c-kept", "insights", &[("job.py", job)], "true"),
     ];
     let file = fleet(d.path(), &repos, "");
-    assert_eq!(
-        code(&tern(
-            d.path(),
-            &["catalog", "import", file.to_str().unwrap()]
-        )),
-        0
-    );
+    import(d.path(), &file);
     std::fs::write(d.path().join("s.yaml"), spec("m", "owners")).unwrap();
     assert_eq!(code(&tern(d.path(), &["run", "s.yaml"])), 0);
     std::fs::remove_dir_all(d.path().join("repos/b-gone")).unwrap();
@@ -79,13 +73,7 @@ fn the_catalog_follows_merges_and_rollbacks() {
         repo("b-job", "insights", &[("job.py", job)], "true"),
     ];
     let file = fleet(d.path(), &repos, "");
-    assert_eq!(
-        code(&tern(
-            d.path(),
-            &["catalog", "import", file.to_str().unwrap()]
-        )),
-        0
-    );
+    import(d.path(), &file);
     std::fs::write(d.path().join("s.yaml"), spec("m", "auto")).unwrap();
     assert_eq!(code(&tern(d.path(), &["run", "s.yaml"])), 0);
     let readers = |ds: &str| -> Vec<String> {

@@ -67,13 +67,7 @@ fn one_digest_per_team_per_wave_and_a_failing_webhook_never_stops_the_run() {
     let (bad, bi) = webhook(500);
     let extra = group("insights", "alice", &good) + &group("bi", "carol", &bad);
     let file = fleet(d.path(), &repos(), &extra);
-    assert_eq!(
-        code(&tern(
-            d.path(),
-            &["catalog", "import", file.to_str().unwrap()]
-        )),
-        0
-    );
+    import(d.path(), &file);
     std::fs::write(
         d.path().join("s.yaml"),
         spec_with("m1", "auto", "rollout: {waves: [1, '100%']}\n"),
@@ -122,13 +116,7 @@ fn owners_who_do_not_answer_get_a_reminder() {
     let (good, insights) = webhook(200);
     let extra = group("insights", "alice", &good);
     let file = fleet(d.path(), &repos(), &extra);
-    assert_eq!(
-        code(&tern(
-            d.path(),
-            &["catalog", "import", file.to_str().unwrap()]
-        )),
-        0
-    );
+    import(d.path(), &file);
     std::fs::write(
         d.path().join("s.yaml"),
         spec_with(

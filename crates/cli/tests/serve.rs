@@ -14,8 +14,7 @@ fn catalog(dir: &std::path::Path) {
         &[repo("daily", "insights", &[("a.py", "P = '/x'\n")], "true")],
         "",
     );
-    let o = tern(dir, &["catalog", "import", file.to_str().unwrap()]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    import(dir, &file);
 }
 
 #[test]

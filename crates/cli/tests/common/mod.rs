@@ -107,6 +107,12 @@ pub fn fleet(root: &Path, repos: &[Repo], extra: &str) -> PathBuf {
     file
 }
 
+/// Imports a catalog file into `dir`'s default catalog; the import must succeed.
+pub fn import(dir: &Path, file: &Path) {
+    let o = tern(dir, &["catalog", "import", file.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "import: {}", stderr(&o));
+}
+
 pub fn component(id: &str, owner: &str) -> String {
     format!(
         "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {id}\n  annotations:\n    backstage.io/source-location: dir:./repos/{id}\nspec: {{type: service, owner: {owner}, dependsOn: [resource:default/hdfs-plays]}}\n"
