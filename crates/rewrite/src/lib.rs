@@ -20,8 +20,10 @@
 //! assert_eq!(out.output.unwrap(), b"load('gs://lake/plays/dt=1')\n");
 //! ```
 
+mod jinja;
 mod name;
 mod rules;
+mod sql;
 mod text;
 
 use std::ops::Range;
@@ -29,6 +31,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 pub use rules::{Locator, RuleError, RuleInput, Rules};
+pub use sql::SqlModule;
 pub use text::TextModule;
 
 /// Files larger than this are never rewritten (SPEC §3 rule 10).
@@ -96,7 +99,7 @@ impl Engine {
     pub fn new(rules: Rules) -> Engine {
         Engine {
             rules,
-            languages: vec![Box::new(TextModule)],
+            languages: vec![Box::new(SqlModule), Box::new(TextModule)],
         }
     }
 

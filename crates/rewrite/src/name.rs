@@ -295,7 +295,7 @@ fn replace(b: &[u8], parts: &[Part], colon: bool, l: &crate::Locator, i: usize) 
 }
 
 /// `LEGACY` → `LAKE`: the replacement follows the case of what it replaces.
-fn follow_case(found: &str, old: &str, new: &str, exact: bool) -> String {
+pub(crate) fn follow_case(found: &str, old: &str, new: &str, exact: bool) -> String {
     if exact || found == old {
         return new.to_string();
     }
