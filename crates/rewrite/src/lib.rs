@@ -20,6 +20,8 @@
 //! assert_eq!(out.output.unwrap(), b"load('gs://lake/plays/dt=1')\n");
 //! ```
 
+mod code;
+mod config;
 mod jinja;
 mod name;
 mod rules;
@@ -30,6 +32,8 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+pub use code::CodeModule;
+pub use config::ConfigModule;
 pub use rules::{Locator, RuleError, RuleInput, Rules};
 pub use sql::SqlModule;
 pub use text::TextModule;
@@ -99,7 +103,14 @@ impl Engine {
     pub fn new(rules: Rules) -> Engine {
         Engine {
             rules,
-            languages: vec![Box::new(SqlModule), Box::new(TextModule)],
+            languages: vec![
+                Box::new(SqlModule),
+                Box::new(CodeModule::python()),
+                Box::new(CodeModule::scala()),
+                Box::new(CodeModule::java()),
+                Box::new(ConfigModule),
+                Box::new(TextModule),
+            ],
         }
     }
 

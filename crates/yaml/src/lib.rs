@@ -39,6 +39,9 @@ pub struct Node {
     pub line: usize,
     /// 1-based column where the node starts.
     pub col: usize,
+    /// Character (not byte) offset where the node starts, for callers that
+    /// splice edits into the original text.
+    pub index: usize,
 }
 
 /// The content of a node. Scalars stay strings: the caller decides what a
@@ -146,6 +149,7 @@ pub fn load_one(text: &str) -> Result<Node, YamlError> {
             value: Value::Null,
             line: 1,
             col: 1,
+            index: 0,
         }),
         1 => Ok(docs.remove(0)),
         _ => Err(YamlError {
@@ -191,6 +195,7 @@ impl MarkedEventReceiver for Builder {
             value,
             line: mark.line(),
             col: mark.col() + 1,
+            index: mark.index(),
         };
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {

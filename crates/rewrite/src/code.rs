@@ -1,0 +1,781 @@
+//! Spark, Scio and Beam jobs in Python, Scala and Java, read with tree-sitter
+//! grammars (SPEC §3 rules 4, 5, 6 and 8).
+//!
+//! Locators are found by the boundary-aware text matcher wherever they are
+//! (strings, interpolations, comments); the syntax tree adds what text cannot
+//! know:
+//! - a string that holds SQL is handed to the SQL module, like ast-grep's
+//!   language injection, with interpolations masked so their bytes stay;
+//! - the call chain that reads a locator (directly or through a constant that
+//!   holds it) changes format and gets the compatibility renames right after
+//!   the read, and only that chain: other reads in the file keep their format;
+//! - BigQuery table reads in Scio and Beam become query reads over a renaming
+//!   query;
+//! - a string that only holds the tail of a location (`base + "/plays"`) is
+//!   reported as a path built at run time.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use tern_spec::LocatorKind;
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::rules::Rules;
+use crate::text::{self, Match};
+use crate::{line_of, Edit, Finding, Language, Outcome};
+
+/// Which grammar a file is read with, and what its nodes are called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    Python,
+    Scala,
+    Java,
+}
+
+impl Lang {
+    fn grammar(self) -> tree_sitter::Language {
+        match self {
+            Lang::Python => tree_sitter_python::LANGUAGE.into(),
+            Lang::Scala => tree_sitter_scala::LANGUAGE.into(),
+            Lang::Java => tree_sitter_java::LANGUAGE.into(),
+        }
+    }
+
+    fn is_call(self, n: Node) -> bool {
+        n.kind()
+            == match self {
+                Lang::Python => "call",
+                Lang::Scala => "call_expression",
+                Lang::Java => "method_invocation",
+            }
+    }
+
+    fn is_string(self, n: Node) -> bool {
+        match self {
+            Lang::Python => n.kind() == "string",
+            Lang::Scala => matches!(n.kind(), "string" | "interpolated_string"),
+            Lang::Java => n.kind() == "string_literal",
+        }
+    }
+
+    /// `a + b` nodes, for paths joined at run time.
+    fn is_concat(self, n: Node, src: &[u8]) -> bool {
+        let kind = match self {
+            Lang::Python => "binary_operator",
+            Lang::Scala => "infix_expression",
+            Lang::Java => "binary_expression",
+        };
+        n.kind() == kind
+            && n.child_by_field_name("operator")
+                .is_some_and(|o| &src[o.byte_range()] == b"+")
+    }
+}
+
+/// The code modules: one per grammar.
+pub struct CodeModule {
+    lang: Lang,
+}
+
+impl CodeModule {
+    /// Python: PySpark jobs and Airflow DAGs.
+    pub fn python() -> CodeModule {
+        CodeModule { lang: Lang::Python }
+    }
+    /// Scala: Spark and Scio jobs.
+    pub fn scala() -> CodeModule {
+        CodeModule { lang: Lang::Scala }
+    }
+    /// Java: Spark and Beam jobs.
+    pub fn java() -> CodeModule {
+        CodeModule { lang: Lang::Java }
+    }
+}
+
+impl Language for CodeModule {
+    fn name(&self) -> &'static str {
+        match self.lang {
+            Lang::Python => "python",
+            Lang::Scala => "scala",
+            Lang::Java => "java",
+        }
+    }
+
+    fn claims(&self, path: &str) -> bool {
+        let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
+        match self.lang {
+            Lang::Python => ext == "py",
+            Lang::Scala => ext == "scala" || ext == "sc",
+            Lang::Java => ext == "java",
+        }
+    }
+
+    fn rewrite(&self, rules: &Rules, path: &str, text: &[u8]) -> Outcome {
+        let mut parser = Parser::new();
+        let tree = match parser.set_language(&self.lang.grammar()) {
+            Ok(()) => parser.parse(text, None),
+            Err(_) => None,
+        };
+        match tree {
+            Some(tree) if !tree.root_node().has_error() => {
+                File::new(self.lang, rules, text, &tree).run()
+            }
+            _ => {
+                let mut out = crate::TextModule.rewrite(rules, path, text);
+                if !rules.columns().is_empty() && !out.edits.is_empty() {
+                    out.findings.push(Finding {
+                        line: 1,
+                        reason: format!("tern cannot parse this {} file, so the reads' columns were not renamed; check them by hand", self.name()),
+                    });
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Method names on a read's chain that make it a read or a write.
+const READS: &[&str] = &["read", "readStream"];
+const WRITES: &[&str] = &[
+    "write",
+    "writeStream",
+    "writeTo",
+    "save",
+    "saveAsTable",
+    "insertInto",
+];
+/// DataFrameReader shorthands a format change can call instead of `avro(p)`.
+const READER_METHODS: &[&str] = &["parquet", "orc", "json", "csv", "text", "avro"];
+
+/// A call split into receiver, method name and argument list.
+struct Call<'t> {
+    receiver: Option<Node<'t>>,
+    name: Node<'t>,
+    args: Node<'t>,
+}
+
+struct File<'a, 't> {
+    lang: Lang,
+    rules: &'a Rules,
+    src: &'a [u8],
+    tree: &'t Tree,
+    /// Locator edits from the text matcher, by start offset.
+    text_edits: Vec<Edit>,
+    matches: Vec<Match>,
+    edits: Vec<Edit>,
+    findings: Vec<(usize, String)>,
+    /// Ranges whose text edits are replaced by the edits of a structural rule.
+    replaced: Vec<Range<usize>>,
+}
+
+impl<'a, 't> File<'a, 't> {
+    fn new(lang: Lang, rules: &'a Rules, src: &'a [u8], tree: &'t Tree) -> File<'a, 't> {
+        let found = text::find(rules, src);
+        let text_edits = found
+            .matches
+            .iter()
+            .flat_map(|m| {
+                std::iter::once(Edit {
+                    range: m.range.clone(),
+                    replacement: m.replacement.clone(),
+                })
+                .chain(m.extension.clone())
+            })
+            .collect();
+        File {
+            lang,
+            rules,
+            src,
+            tree,
+            text_edits,
+            matches: found.matches,
+            edits: vec![],
+            findings: found.unresolved,
+            replaced: vec![],
+        }
+    }
+
+    fn text(&self, n: Node) -> &'a str {
+        std::str::from_utf8(&self.src[n.byte_range()]).unwrap_or("")
+    }
+
+    fn run(mut self) -> Outcome {
+        let mut nodes = Vec::new();
+        let mut cursor = self.tree.walk();
+        loop {
+            nodes.push(cursor.node());
+            if cursor.goto_first_child() {
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    break;
+                }
+            }
+            if cursor.node() == self.tree.root_node() {
+                break;
+            }
+        }
+        let strings: Vec<Node> = nodes
+            .iter()
+            .copied()
+            .filter(|n| self.lang.is_string(*n))
+            .collect();
+        // Strings holding a locator, and the constants they initialise.
+        let mut bearing: Vec<Node> = Vec::new();
+        let mut constants: HashSet<String> = HashSet::new();
+        let mut constant_defs: HashSet<usize> = HashSet::new();
+        for s in &strings {
+            let r = s.byte_range();
+            let holds = self.matches.iter().any(|m| {
+                m.range.start >= r.start
+                    && m.range.end <= r.end
+                    && self.rules.locators()[m.locator].kind != LocatorKind::Entity
+            });
+            if !holds {
+                self.run_time_path(*s);
+                continue;
+            }
+            if self.computed_prefix(*s) || self.holds_sql(*s) {
+                continue;
+            }
+            if let Some(name) = self.constant_name(*s) {
+                constant_defs.insert(name.id());
+                constants.insert(self.text(name).to_string());
+            }
+            bearing.push(*s);
+        }
+        for s in &strings {
+            self.sql_string(*s);
+        }
+        if !constants.is_empty() {
+            for n in &nodes {
+                if n.kind() == "identifier"
+                    && !constant_defs.contains(&n.id())
+                    && constants.contains(self.text(*n))
+                {
+                    bearing.push(*n);
+                }
+            }
+        }
+        let mut reads_done: HashSet<usize> = HashSet::new();
+        for n in bearing {
+            if self.bigquery(n) {
+                continue;
+            }
+            if let Some(call) = self.read_call(n) {
+                if reads_done.insert(call.id()) {
+                    self.read_chain(call);
+                }
+            }
+        }
+        let File {
+            src,
+            text_edits,
+            mut edits,
+            findings,
+            replaced,
+            ..
+        } = self;
+        edits.extend(text_edits.into_iter().filter(|e| {
+            !replaced
+                .iter()
+                .any(|r| e.range.start >= r.start && e.range.end <= r.end)
+        }));
+        Outcome {
+            edits,
+            findings: findings
+                .into_iter()
+                .map(|(at, reason)| Finding {
+                    line: line_of(src, at),
+                    reason,
+                })
+                .collect(),
+        }
+    }
+
+    /// `NAME = "..."`, `val NAME = "..."`, `String NAME = "..."`: the name.
+    fn constant_name(&self, s: Node<'t>) -> Option<Node<'t>> {
+        let p = s.parent()?;
+        let (kind, name, value) = match self.lang {
+            Lang::Python => ("assignment", "left", "right"),
+            Lang::Scala => ("val_definition", "pattern", "value"),
+            Lang::Java => ("variable_declarator", "name", "value"),
+        };
+        if p.kind() != kind || p.child_by_field_name(value)? != s {
+            return None;
+        }
+        let n = p.child_by_field_name(name)?;
+        (n.kind() == "identifier").then_some(n)
+    }
+
+    fn call(&self, n: Node<'t>) -> Option<Call<'t>> {
+        if !self.lang.is_call(n) {
+            return None;
+        }
+        match self.lang {
+            Lang::Java => Some(Call {
+                receiver: n.child_by_field_name("object"),
+                name: n.child_by_field_name("name")?,
+                args: n.child_by_field_name("arguments")?,
+            }),
+            Lang::Python | Lang::Scala => {
+                let f = n.child_by_field_name("function")?;
+                let args = n.child_by_field_name("arguments")?;
+                let (obj, field) = match self.lang {
+                    Lang::Python => ("object", "attribute"),
+                    _ => ("value", "field"),
+                };
+                if f.kind() == "attribute" || f.kind() == "field_expression" {
+                    Some(Call {
+                        receiver: f.child_by_field_name(obj),
+                        name: f.child_by_field_name(field)?,
+                        args,
+                    })
+                } else {
+                    Some(Call {
+                        receiver: None,
+                        name: f,
+                        args,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The innermost call whose arguments hold `n`, unless it is `spark.sql`.
+    fn read_call(&self, n: Node<'t>) -> Option<Node<'t>> {
+        let mut cur = n;
+        while let Some(p) = cur.parent() {
+            if let Some(c) = self.call(p) {
+                if c.args.start_byte() <= n.start_byte() && n.end_byte() <= c.args.end_byte() {
+                    let name = self.text(c.name);
+                    return (name != "sql").then_some(p);
+                }
+            }
+            cur = p;
+        }
+        None
+    }
+
+    /// The calls and fields a read call hangs on: `spark.read.format("avro").load(p)`
+    /// gives `load`, `format`, `read`, `spark`, with the calls among them.
+    fn chain(&self, call: Node<'t>) -> Vec<(String, Option<Node<'t>>)> {
+        let mut out = Vec::new();
+        let mut cur = Some(call);
+        while let Some(n) = cur {
+            if let Some(c) = self.call(n) {
+                out.push((self.text(c.name).to_string(), Some(n)));
+                cur = c.receiver;
+            } else if n.kind() == "attribute" || n.kind() == "field_expression" {
+                let (obj, field) = match self.lang {
+                    Lang::Python => ("object", "attribute"),
+                    _ => ("value", "field"),
+                };
+                if let Some(f) = n.child_by_field_name(field) {
+                    out.push((self.text(f).to_string(), None));
+                }
+                cur = n.child_by_field_name(obj);
+            } else {
+                out.push((self.text(n).to_string(), None));
+                cur = None;
+            }
+        }
+        out
+    }
+
+    /// Rules 4 and 6 on the chain that reads (or writes) a locator.
+    fn read_chain(&mut self, call: Node<'t>) {
+        let Some(c) = self.call(call) else { return };
+        let chain = self.chain(call);
+        let has = |names: &[&str]| chain.iter().any(|(n, _)| names.contains(&n.as_str()));
+        let method = self.text(c.name).to_string();
+        let is_write = has(WRITES);
+        let is_read = !is_write && (has(READS) || method == "table");
+        if !is_read && !is_write {
+            return;
+        }
+        if let Some(f) = self.rules.format().cloned() {
+            for (name, node) in &chain {
+                let Some(node) = node else { continue };
+                if name == "format" {
+                    if let Some(arg) = self.call(*node).and_then(|c| self.first_string(c.args)) {
+                        self.swap_format(arg, &f.old, &f.new);
+                    }
+                }
+            }
+            if method.eq_ignore_ascii_case(&f.old) && READER_METHODS.contains(&method.as_str()) {
+                let new = if READER_METHODS.contains(&f.new.as_str()) {
+                    f.new.clone()
+                } else {
+                    format!("format(\"{}\").load", f.new)
+                };
+                self.edits.push(Edit {
+                    range: c.name.byte_range(),
+                    replacement: new,
+                });
+            }
+            if self.lang == Lang::Python {
+                let mut cur = c.args.walk();
+                for kw in c.args.named_children(&mut cur) {
+                    if kw.kind() == "keyword_argument"
+                        && kw
+                            .child_by_field_name("name")
+                            .is_some_and(|n| self.text(n) == "format")
+                    {
+                        if let Some(v) = kw.child_by_field_name("value") {
+                            if self.lang.is_string(v) {
+                                self.swap_format(v, &f.old, &f.new);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if self.rules.columns().is_empty() {
+            return;
+        }
+        if is_write {
+            self.findings.push((
+                call.start_byte(),
+                "this writes the migrated dataset, whose columns are renamed: rename the columns before the write, by hand".into(),
+            ));
+            return;
+        }
+        let renames: String = self
+            .rules
+            .columns()
+            .iter()
+            .map(|(old, new)| format!(".withColumnRenamed(\"{new}\", \"{old}\")"))
+            .collect();
+        self.edits.push(Edit {
+            range: call.end_byte()..call.end_byte(),
+            replacement: renames,
+        });
+    }
+
+    fn first_string(&self, args: Node<'t>) -> Option<Node<'t>> {
+        let mut cur = args.walk();
+        let first = args.named_children(&mut cur).next()?;
+        self.lang.is_string(first).then_some(first)
+    }
+
+    fn swap_format(&mut self, s: Node<'t>, old: &str, new: &str) {
+        let Some((content, _)) = self.content(s) else {
+            return;
+        };
+        let written = std::str::from_utf8(&self.src[content.clone()]).unwrap_or("");
+        if written.eq_ignore_ascii_case(old)
+            || (old == "avro" && written == "com.databricks.spark.avro")
+        {
+            self.edits.push(Edit {
+                range: content,
+                replacement: new.to_string(),
+            });
+        }
+    }
+
+    /// A string's content range (quotes and prefixes excluded) and its interpolations.
+    fn content(&self, s: Node<'t>) -> Option<(Range<usize>, Vec<Range<usize>>)> {
+        let mut holes = Vec::new();
+        let mut cur = s.walk();
+        for ch in s.named_children(&mut cur) {
+            if ch.kind() == "interpolation" {
+                holes.push(ch.byte_range());
+            }
+        }
+        let r = s.byte_range();
+        match self.lang {
+            Lang::Python => {
+                let mut cur = s.walk();
+                let kids: Vec<Node> = s.children(&mut cur).collect();
+                let start = kids.iter().find(|k| k.kind() == "string_start")?.end_byte();
+                let end = kids
+                    .iter()
+                    .rev()
+                    .find(|k| k.kind() == "string_end")?
+                    .start_byte();
+                (start <= end).then_some((start..end, holes))
+            }
+            Lang::Scala | Lang::Java => {
+                let t = &self.src[r.clone()];
+                let q = if t.starts_with(b"\"\"\"") && t.len() >= 6 {
+                    3
+                } else {
+                    1
+                };
+                (t.len() >= 2 * q && t.first() == Some(&b'"'))
+                    .then_some((r.start + q..r.end - q, holes))
+            }
+        }
+    }
+
+    /// A string that holds SQL goes to the SQL module; its edits replace the text edits.
+    fn sql_string(&mut self, s: Node<'t>) {
+        let Some((content, holes)) = self.content(s) else {
+            return;
+        };
+        let raw = &self.src[content.clone()];
+        if raw.contains(&b'\\') || !looks_like_sql(raw) {
+            return;
+        }
+        if !self
+            .matches
+            .iter()
+            .any(|m| m.range.start >= content.start && m.range.end <= content.end)
+        {
+            return;
+        }
+        let mut masked = raw.to_vec();
+        for h in &holes {
+            for c in &mut masked[h.start - content.start..h.end - content.start] {
+                if *c != b'\n' {
+                    *c = b'_';
+                }
+            }
+        }
+        let Ok(sql) = String::from_utf8(masked) else {
+            return;
+        };
+        let out = crate::sql::rewrite_sql(self.rules, &sql, &[]);
+        let first_line = line_of(self.src, content.start);
+        self.replaced.push(content.clone());
+        for e in out.edits {
+            let range = e.range.start + content.start..e.range.end + content.start;
+            if holes
+                .iter()
+                .any(|h| range.start < h.end && h.start < range.end)
+            {
+                continue;
+            }
+            self.edits.push(Edit {
+                range,
+                replacement: e.replacement,
+            });
+        }
+        for f in out.findings {
+            let at = line_start(self.src, first_line + f.line - 1);
+            self.findings.push((at, f.reason));
+        }
+    }
+
+    /// Whether the string is SQL, which the SQL module reads instead.
+    fn holds_sql(&self, s: Node<'t>) -> bool {
+        self.content(s).is_some_and(|(c, _)| {
+            !self.src[c.clone()].contains(&b'\\') && looks_like_sql(&self.src[c])
+        })
+    }
+
+    /// `base + "/warehouse/plays"`, `s"$base/warehouse/plays"`: a whole alias
+    /// joined to a computed prefix may sit under another root (rule 1), so
+    /// it is reported, not rewritten.
+    fn computed_prefix(&mut self, s: Node<'t>) -> bool {
+        let Some((content, holes)) = self.content(s) else {
+            return false;
+        };
+        let right_operand = s.parent().is_some_and(|p| {
+            self.lang.is_concat(p, self.src) && p.child_by_field_name("right") == Some(s)
+        });
+        let joined: Vec<usize> = self
+            .matches
+            .iter()
+            .filter(|m| {
+                self.rules.locators()[m.locator].kind == LocatorKind::Path
+                    && ((right_operand && m.range.start == content.start)
+                        || holes.iter().any(|h| h.end == m.range.start))
+            })
+            .map(|m| m.range.start)
+            .collect();
+        for at in &joined {
+            self.replaced.push(*at..content.end);
+            self.findings.push((
+                *at,
+                format!("path built at run time: `{}` joins a location to a computed prefix, which may be another root; check it by hand", self.text(s)),
+            ));
+        }
+        !joined.is_empty()
+    }
+
+    /// `base + "/plays"`, `os.path.join(b, "plays")`, `f"{b}/plays"`: a string
+    /// holding only the tail of a location, joined to something computed.
+    fn run_time_path(&mut self, s: Node<'t>) {
+        let Some((content, holes)) = self.content(s) else {
+            return;
+        };
+        let Some(parent) = s.parent() else { return };
+        let joined = self.lang.is_concat(parent, self.src)
+            && parent.child_by_field_name("right") == Some(s)
+            || self
+                .call(parent.parent().unwrap_or(parent))
+                .is_some_and(|c| matches!(self.text(c.name), "join" | "get" | "resolve"))
+            || holes
+                .iter()
+                .any(|h| h.end <= content.start + 1 || h.end < content.end);
+        if !joined {
+            return;
+        }
+        // The text after the last interpolation is the literal tail.
+        let tail_from = holes
+            .iter()
+            .map(|h| h.end)
+            .filter(|&e| e <= content.end)
+            .max()
+            .unwrap_or(content.start)
+            .max(content.start);
+        let tail = std::str::from_utf8(&self.src[tail_from..content.end]).unwrap_or("");
+        let tail = tail.trim_start_matches('/');
+        if tail.is_empty() {
+            return;
+        }
+        for l in self.rules.locators() {
+            if l.kind != LocatorKind::Path {
+                continue;
+            }
+            let segments: Vec<&str> = l.old.split('/').collect();
+            for k in 1..segments.len() {
+                let suffix = segments[k..].join("/");
+                if suffix.is_empty() || suffix.contains(':') {
+                    continue;
+                }
+                let hit = tail == suffix
+                    || tail
+                        .strip_prefix(suffix.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'));
+                if hit {
+                    self.findings.push((
+                        s.start_byte(),
+                        format!("path built at run time: `{}` may be the tail of {}; tern cannot tell, so check it by hand", self.text(s), l.old),
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Scio and Beam BigQuery table reads, when columns are renamed: the same
+    /// API's query read over a query that gives the old names back.
+    fn bigquery(&mut self, n: Node<'t>) -> bool {
+        if self.rules.columns().is_empty() || !self.lang.is_string(n) {
+            return false;
+        }
+        let r = n.byte_range();
+        let Some(m) = self.matches.iter().find(|m| {
+            m.range.start >= r.start
+                && m.range.end <= r.end
+                && self.rules.locators()[m.locator].is_bigquery()
+        }) else {
+            return false;
+        };
+        let locator = &self.rules.locators()[m.locator];
+        let query = format!("\"{}\"", renaming_query(self.rules, &locator.new));
+        let Some(args) = n.parent() else { return false };
+        let Some(outer) = args.parent() else {
+            return false;
+        };
+        // @BigQueryType.fromTable("p:legacy.plays")
+        if outer.kind() == "annotation" {
+            let Some(name) = outer.child_by_field_name("name") else {
+                return false;
+            };
+            let text = self.text(name);
+            if let Some(prefix) = text.strip_suffix("fromTable") {
+                self.edits.push(Edit {
+                    range: name.byte_range(),
+                    replacement: format!("{prefix}fromQuery"),
+                });
+                self.replace_string(n, query);
+                return true;
+            }
+            return false;
+        }
+        let Some(c) = self.call(outer) else {
+            return false;
+        };
+        let method = self.text(c.name).to_string();
+        // sc.bigQueryTable(Table.Spec("p:legacy.plays"))
+        if method == "Spec" {
+            let Some(sc_args) = outer.parent() else {
+                return false;
+            };
+            let Some(sc_call) = sc_args.parent() else {
+                return false;
+            };
+            let Some(sc) = self.call(sc_call) else {
+                return false;
+            };
+            if self.text(sc.name) != "bigQueryTable" {
+                return false;
+            }
+            self.edits.push(Edit {
+                range: sc.name.byte_range(),
+                replacement: "bigQuerySelect".into(),
+            });
+            let f = outer.child_by_field_name("function").unwrap_or(c.name);
+            self.edits.push(Edit {
+                range: f.byte_range(),
+                replacement: "Query".into(),
+            });
+            self.replace_string(n, query);
+            return true;
+        }
+        // BigQueryIO.readTableRows().from("p:legacy.plays")
+        if method == "from" && self.chain(outer).iter().any(|(n, _)| n == "BigQueryIO") {
+            self.edits.push(Edit {
+                range: c.name.byte_range(),
+                replacement: "fromQuery".into(),
+            });
+            self.replace_string(n, query);
+            self.edits.push(Edit {
+                range: outer.end_byte()..outer.end_byte(),
+                replacement: ".usingStandardSql()".into(),
+            });
+            return true;
+        }
+        false
+    }
+
+    fn replace_string(&mut self, n: Node<'t>, with: String) {
+        self.replaced.push(n.byte_range());
+        self.edits.push(Edit {
+            range: n.byte_range(),
+            replacement: with,
+        });
+    }
+}
+
+/// `SELECT * EXCEPT (account_id, event_time), account_id AS user_id, event_time AS ts FROM `p.lake.plays``
+fn renaming_query(rules: &Rules, table: &str) -> String {
+    let news: Vec<&str> = rules.columns().iter().map(|(_, n)| n.as_str()).collect();
+    let renames: Vec<String> = rules
+        .columns()
+        .iter()
+        .map(|(old, new)| format!("{new} AS {old}"))
+        .collect();
+    format!(
+        "SELECT * EXCEPT ({}), {} FROM `{}`",
+        news.join(", "),
+        renames.join(", "),
+        table.replace(':', ".")
+    )
+}
+
+fn looks_like_sql(raw: &[u8]) -> bool {
+    let s = std::str::from_utf8(raw).unwrap_or("").trim_start();
+    let word: String = s.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let rest = &s[word.len()..];
+    [
+        "select", "with", "insert", "create", "merge", "update", "delete",
+    ]
+    .iter()
+    .any(|k| word.eq_ignore_ascii_case(k))
+        && rest.starts_with(|c: char| c.is_whitespace() || c == '(')
+}
+
+/// Byte offset where 1-based `line` starts.
+fn line_start(src: &[u8], line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    memchr::memchr_iter(b'\n', src)
+        .nth(line - 2)
+        .map_or(src.len(), |i| i + 1)
+}

@@ -1,0 +1,921 @@
+//! Configuration files, format-preserving: YAML, JSON, TOML (toml_edit),
+//! HOCON and `.properties` (small lexers: no crate keeps their spans), and
+//! Terraform HCL (hcl-edit). SPEC §3 rules 4 and 7.
+//!
+//! Each parser turns its file into the same small [`Tree`] of mappings whose
+//! scalars remember the byte range of their content; the rules then work on
+//! that tree for every format alike:
+//! - a `format: avro` key beside a value that holds a locator changes;
+//! - a database (or dataset) key and a table key that together name the
+//!   table change together (`database: legacy` + `table: plays`, Terraform
+//!   `dataset_id` + `table_id` in one block);
+//! - dbt's `sources:` entry for the table follows its `source()` calls.
+//!
+//! Locator values themselves are rewritten by the text matcher, which sees
+//! every occurrence, in values, keys and comments alike. A file its parser
+//! refuses still gets those text edits.
+
+use std::ops::Range;
+
+use tern_spec::LocatorKind;
+
+use crate::name::follow_case;
+use crate::rules::Rules;
+use crate::text::{self, Match};
+use crate::{line_of, Edit, Finding, Language, Outcome};
+
+/// A parsed configuration value.
+#[derive(Debug, Clone)]
+pub(crate) enum Tree {
+    /// A string-like value; `range` is its content's bytes when they are
+    /// exactly `text` (no escapes), so an edit can be spliced there.
+    Scalar {
+        text: String,
+        range: Option<Range<usize>>,
+    },
+    /// Entries in file order.
+    Map(Vec<(String, Tree)>),
+    Seq(Vec<Tree>),
+    /// Numbers, templates, anything the rules do not read.
+    Other,
+}
+
+/// Which parser a file is read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Yaml,
+    Json,
+    Toml,
+    Hocon,
+    Properties,
+    Hcl,
+}
+
+/// The configuration module.
+pub struct ConfigModule;
+
+fn format_of(path: &str) -> Option<Format> {
+    let ext = path
+        .rsplit_once('.')
+        .map_or("", |(_, e)| e)
+        .to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "yaml" | "yml" => Format::Yaml,
+        "json" => Format::Json,
+        "toml" => Format::Toml,
+        "conf" | "hocon" => Format::Hocon,
+        "properties" => Format::Properties,
+        "tf" | "tfvars" | "hcl" => Format::Hcl,
+        _ => return None,
+    })
+}
+
+impl Language for ConfigModule {
+    fn name(&self) -> &'static str {
+        "config"
+    }
+
+    fn claims(&self, path: &str) -> bool {
+        format_of(path).is_some()
+    }
+
+    fn rewrite(&self, rules: &Rules, path: &str, bytes: &[u8]) -> Outcome {
+        let mut out = crate::TextModule.rewrite(rules, path, bytes);
+        let (Some(format), Ok(src)) = (format_of(path), std::str::from_utf8(bytes)) else {
+            return out;
+        };
+        let trees = match format {
+            Format::Yaml => yaml(src),
+            Format::Json => json::parse(src).into_iter().collect(),
+            Format::Toml => toml(src).into_iter().collect(),
+            Format::Hocon => hocon::parse(src).into_iter().collect(),
+            Format::Properties => vec![properties(src)],
+            Format::Hcl => hcl(src).into_iter().collect(),
+        };
+        let matches = text::find(rules, bytes).matches;
+        let mut cx = Cx {
+            rules,
+            matches: &matches,
+            edits: vec![],
+            findings: vec![],
+        };
+        for t in &trees {
+            cx.walk(t);
+            if format == Format::Yaml {
+                cx.dbt_sources(t);
+            }
+        }
+        out.edits.extend(cx.edits);
+        out.findings
+            .extend(cx.findings.into_iter().map(|(at, reason)| Finding {
+                line: line_of(bytes, at),
+                reason,
+            }));
+        out
+    }
+}
+
+/// Keys that name a dataset's file format.
+const FORMAT_KEYS: &[&str] = &[
+    "format",
+    "file_format",
+    "fileformat",
+    "file-format",
+    "input_format",
+    "inputformat",
+    "storage_format",
+];
+/// Keys that name a table's database, schema or BigQuery dataset.
+const DB_KEYS: &[&str] = &[
+    "database",
+    "db",
+    "schema",
+    "dataset",
+    "dataset_id",
+    "datasetid",
+    "dataset-id",
+];
+/// Keys that name a table.
+const TABLE_KEYS: &[&str] = &[
+    "table",
+    "table_id",
+    "tableid",
+    "table_name",
+    "tablename",
+    "table-id",
+    "table-name",
+];
+/// Keys that name a BigQuery project.
+const PROJECT_KEYS: &[&str] = &["project", "project_id", "projectid", "project-id"];
+
+struct Cx<'a> {
+    rules: &'a Rules,
+    matches: &'a [Match],
+    edits: Vec<Edit>,
+    findings: Vec<(usize, String)>,
+}
+
+fn scalar(t: &Tree) -> Option<(&str, Option<&Range<usize>>)> {
+    match t {
+        Tree::Scalar { text, range } => Some((text.as_str(), range.as_ref())),
+        _ => None,
+    }
+}
+
+fn key_in(key: &str, set: &[&str]) -> bool {
+    set.iter().any(|k| key.eq_ignore_ascii_case(k))
+}
+
+impl Cx<'_> {
+    fn holds_locator(&self, t: &Tree) -> bool {
+        let inside = |r: &Range<usize>| {
+            self.matches.iter().any(|m| {
+                m.range.start >= r.start
+                    && m.range.end <= r.end
+                    && self.rules.locators()[m.locator].kind != LocatorKind::Entity
+            })
+        };
+        match t {
+            Tree::Scalar { range: Some(r), .. } => inside(r),
+            Tree::Seq(items) => items
+                .iter()
+                .any(|i| matches!(i, Tree::Scalar { range: Some(r), .. } if inside(r))),
+            _ => false,
+        }
+    }
+
+    fn walk(&mut self, t: &Tree) {
+        match t {
+            Tree::Map(entries) => {
+                self.mapping(entries);
+                for (_, v) in entries {
+                    self.walk(v);
+                }
+            }
+            Tree::Seq(items) => items.iter().for_each(|i| self.walk(i)),
+            _ => {}
+        }
+    }
+
+    fn edit(&mut self, range: &Range<usize>, written: &str, old: &str, new: &str, exact: bool) {
+        self.edits.push(Edit {
+            range: range.clone(),
+            replacement: follow_case(written, old, new, exact),
+        });
+    }
+
+    fn mapping(&mut self, entries: &[(String, Tree)]) {
+        // Rule 4: the format beside a locator.
+        if let Some(f) = self.rules.format().cloned() {
+            if entries.iter().any(|(_, v)| self.holds_locator(v)) {
+                for (k, v) in entries {
+                    if let Some((text, Some(r))) = scalar(v) {
+                        if key_in(k, FORMAT_KEYS) && text.eq_ignore_ascii_case(&f.old) {
+                            self.edit(r, text, &f.old, &f.new, false);
+                        }
+                    }
+                }
+            }
+        }
+        // Rule 7: a database and a table given apart.
+        let find = |set: &[&str]| {
+            entries
+                .iter()
+                .find(|(k, _)| key_in(k, set))
+                .and_then(|(_, v)| scalar(v))
+        };
+        let (Some((db, Some(db_r))), Some((table, Some(table_r)))) =
+            (find(DB_KEYS), find(TABLE_KEYS))
+        else {
+            return;
+        };
+        let project = find(PROJECT_KEYS);
+        let locators: Vec<_> = self
+            .rules
+            .locators()
+            .iter()
+            .filter(|l| l.kind == LocatorKind::Table)
+            .cloned()
+            .collect();
+        for l in locators {
+            let n = l.old_parts.len();
+            if n < 2 || l.new_parts.len() != n {
+                continue;
+            }
+            let exact = l.is_bigquery();
+            let same = |a: &str, b: &str| {
+                if exact {
+                    a == b
+                } else {
+                    a.eq_ignore_ascii_case(b)
+                }
+            };
+            if !same(db, &l.old_parts[n - 2]) || !same(table, &l.old_parts[n - 1]) {
+                continue;
+            }
+            if n == 3 {
+                match project {
+                    Some((p, Some(pr))) if same(p, &l.old_parts[0]) => {
+                        let pr = pr.clone();
+                        self.edit(&pr, p, &l.old_parts[0], &l.new_parts[0], true);
+                    }
+                    Some(_) => continue,
+                    None => {
+                        self.findings.push((
+                            db_r.start,
+                            format!("`{db}` and `{table}` name {} without its project, resting on a default project; check it by hand", l.old),
+                        ));
+                        return;
+                    }
+                }
+            }
+            let (db_r, table_r) = (db_r.clone(), table_r.clone());
+            self.edit(&db_r, db, &l.old_parts[n - 2], &l.new_parts[n - 2], exact);
+            self.edit(
+                &table_r,
+                table,
+                &l.old_parts[n - 1],
+                &l.new_parts[n - 1],
+                exact,
+            );
+            return;
+        }
+    }
+
+    /// dbt `sources:` — the source and table that `source('legacy', 'plays')` names.
+    fn dbt_sources(&mut self, doc: &Tree) {
+        let Tree::Map(top) = doc else { return };
+        let Some((_, Tree::Seq(sources))) = top.iter().find(|(k, _)| k == "sources") else {
+            return;
+        };
+        let locators: Vec<_> = self
+            .rules
+            .locators()
+            .iter()
+            .filter(|l| {
+                l.kind == LocatorKind::Table && l.old_parts.len() == 2 && l.new_parts.len() == 2
+            })
+            .cloned()
+            .collect();
+        for src in sources {
+            let Tree::Map(entries) = src else { continue };
+            let get = |key: &str| entries.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+            let schema_node = get("schema").and_then(scalar);
+            let Some((name, name_r)) = get("name").and_then(scalar) else {
+                continue;
+            };
+            let (db, db_r) = schema_node.unwrap_or((name, name_r));
+            let Some(Tree::Seq(tables)) = get("tables") else {
+                continue;
+            };
+            let names: Vec<(&str, Option<&Range<usize>>)> = tables
+                .iter()
+                .filter_map(|t| match t {
+                    Tree::Map(e) => e
+                        .iter()
+                        .find(|(k, _)| k == "name")
+                        .and_then(|(_, v)| scalar(v)),
+                    _ => None,
+                })
+                .collect();
+            for l in &locators {
+                if !db.eq_ignore_ascii_case(&l.old_parts[0]) {
+                    continue;
+                }
+                let Some((table, table_r)) = names
+                    .iter()
+                    .find(|(t, _)| t.eq_ignore_ascii_case(&l.old_parts[1]))
+                else {
+                    continue;
+                };
+                let (Some(db_r), Some(table_r)) = (db_r, table_r) else {
+                    continue;
+                };
+                if names.len() > 1 {
+                    self.findings.push((
+                        db_r.start,
+                        format!(
+                            "dbt source `{name}` holds other tables besides `{table}`; move `{table}` to a source for `{}` by hand",
+                            l.new_parts[0]
+                        ),
+                    ));
+                    continue;
+                }
+                let (db_r, table_r) = (db_r.clone(), (*table_r).clone());
+                self.edit(&db_r, db, &l.old_parts[0], &l.new_parts[0], false);
+                self.edit(&table_r, table, &l.old_parts[1], &l.new_parts[1], false);
+            }
+        }
+    }
+}
+
+/// Inserts `value` at a dotted key path, merging with an existing mapping of
+/// the same name, so `a.path` and `a.format` are siblings.
+fn insert(entries: &mut Vec<(String, Tree)>, path: &[String], value: Tree) {
+    match path {
+        [] => {}
+        [last] => entries.push((last.clone(), value)),
+        [first, rest @ ..] => {
+            if let Some((_, Tree::Map(m))) = entries
+                .iter_mut()
+                .rev()
+                .find(|(k, v)| k == first && matches!(v, Tree::Map(_)))
+            {
+                insert(m, rest, value);
+            } else {
+                let mut m = Vec::new();
+                insert(&mut m, rest, value);
+                entries.push((first.clone(), Tree::Map(m)));
+            }
+        }
+    }
+}
+
+/// The content range of a scalar whose written form starts at byte `at`.
+fn content_at(src: &str, at: usize, text: &str) -> Option<Range<usize>> {
+    let b = src.as_bytes();
+    let start = match b.get(at)? {
+        b'"' | b'\'' => at + 1,
+        _ => at,
+    };
+    (src.get(start..start + text.len())? == text).then_some(start..start + text.len())
+}
+
+fn yaml(src: &str) -> Vec<Tree> {
+    let Ok(docs) = tern_yaml::load_all(src) else {
+        return vec![];
+    };
+    // yaml-rust2 counts characters; map them to bytes once.
+    let offsets: Option<Vec<usize>> =
+        (!src.is_ascii()).then(|| src.char_indices().map(|(i, _)| i).collect());
+    let byte = |index: usize| match &offsets {
+        None => index,
+        Some(o) => o.get(index).copied().unwrap_or(src.len()),
+    };
+    fn conv(n: &tern_yaml::Node, src: &str, byte: &dyn Fn(usize) -> usize) -> Tree {
+        match &n.value {
+            tern_yaml::Value::Scalar { text, .. } => Tree::Scalar {
+                range: content_at(src, byte(n.index), text),
+                text: text.clone(),
+            },
+            tern_yaml::Value::Map(entries) => Tree::Map(
+                entries
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), conv(v, src, byte))))
+                    .collect(),
+            ),
+            tern_yaml::Value::Seq(items) => {
+                Tree::Seq(items.iter().map(|i| conv(i, src, byte)).collect())
+            }
+            tern_yaml::Value::Null => Tree::Other,
+        }
+    }
+    docs.iter().map(|d| conv(d, src, &byte)).collect()
+}
+
+fn toml(src: &str) -> Option<Tree> {
+    use toml_edit::{Item, Value};
+    let doc = toml_edit::Document::parse(src).ok()?;
+    fn value(v: &Value, src: &str) -> Tree {
+        match v {
+            Value::String(s) => {
+                let text = s.value().to_string();
+                let range = s.span().and_then(|sp| {
+                    let raw = src.get(sp.clone())?;
+                    let q = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+                        3
+                    } else {
+                        1
+                    };
+                    let r = sp.start + q..sp.end.checked_sub(q)?;
+                    (src.get(r.clone())? == text).then_some(r)
+                });
+                Tree::Scalar { text, range }
+            }
+            Value::Array(a) => Tree::Seq(a.iter().map(|v| value(v, src)).collect()),
+            Value::InlineTable(t) => Tree::Map(
+                t.iter()
+                    .map(|(k, v)| (k.to_string(), value(v, src)))
+                    .collect(),
+            ),
+            _ => Tree::Other,
+        }
+    }
+    fn item(i: &Item, src: &str) -> Tree {
+        match i {
+            Item::Value(v) => value(v, src),
+            Item::Table(t) => Tree::Map(
+                t.iter()
+                    .map(|(k, v)| (k.to_string(), item(v, src)))
+                    .collect(),
+            ),
+            Item::ArrayOfTables(a) => Tree::Seq(
+                a.iter()
+                    .map(|t| {
+                        Tree::Map(
+                            t.iter()
+                                .map(|(k, v)| (k.to_string(), item(v, src)))
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            ),
+            Item::None => Tree::Other,
+        }
+    }
+    Some(item(doc.as_item(), src))
+}
+
+fn hcl(src: &str) -> Option<Tree> {
+    use hcl_edit::expr::Expression;
+    use hcl_edit::structure::{Body, Structure};
+    use hcl_edit::Span;
+    let body = hcl_edit::parser::parse_body(src).ok()?;
+    fn expr(e: &Expression, src: &str) -> Tree {
+        match e {
+            Expression::String(s) => {
+                let text = s.value().to_string();
+                let range = s.span().and_then(|sp| {
+                    let r = sp.start + 1..sp.end.checked_sub(1)?;
+                    (src.get(r.clone())? == text).then_some(r)
+                });
+                Tree::Scalar { text, range }
+            }
+            Expression::Array(a) => Tree::Seq(a.iter().map(|v| expr(v, src)).collect()),
+            _ => Tree::Other,
+        }
+    }
+    fn body_tree(b: &Body, src: &str) -> Tree {
+        Tree::Map(
+            b.iter()
+                .map(|s| match s {
+                    Structure::Attribute(a) => (a.key.value().to_string(), expr(&a.value, src)),
+                    Structure::Block(bl) => {
+                        (bl.ident.value().to_string(), body_tree(&bl.body, src))
+                    }
+                })
+                .collect(),
+        )
+    }
+    Some(body_tree(&body, src))
+}
+
+/// `.properties`: `key=value`, `key: value` or `key value` per line; dotted
+/// keys nest, so `input.path` and `input.format` are siblings. Continued
+/// lines (a trailing `\`) and escaped values are read but never edited.
+fn properties(src: &str) -> Tree {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    let mut continued = false;
+    for line in src.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        let was_continued = continued;
+        continued = body.ends_with('\\') && !body.ends_with("\\\\");
+        if was_continued {
+            continue;
+        }
+        let trimmed = body.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!') {
+            continue;
+        }
+        let lead = body.len() - trimmed.len();
+        let key_end = trimmed.find(['=', ':', ' ', '\t']).unwrap_or(trimmed.len());
+        let key = &trimmed[..key_end];
+        let mut rest = key_end;
+        let after = &trimmed[rest..];
+        let ws = after.len() - after.trim_start_matches([' ', '\t']).len();
+        rest += ws;
+        if trimmed[rest..].starts_with(['=', ':']) {
+            rest += 1;
+            let after = &trimmed[rest..];
+            rest += after.len() - after.trim_start_matches([' ', '\t']).len();
+        }
+        let value = &trimmed[rest..];
+        let editable = !value.contains('\\');
+        let vstart = start + lead + rest;
+        let tree = Tree::Scalar {
+            text: value.to_string(),
+            range: editable.then_some(vstart..vstart + value.len()),
+        };
+        let path: Vec<String> = key.split('.').map(str::to_string).collect();
+        insert(&mut entries, &path, tree);
+    }
+    Tree::Map(entries)
+}
+
+/// JSON with byte spans: serde_json keeps none.
+mod json {
+    use super::Tree;
+
+    const MAX_DEPTH: usize = 128;
+
+    pub(super) fn parse(src: &str) -> Option<Tree> {
+        let mut p = P {
+            b: src.as_bytes(),
+            i: 0,
+        };
+        let t = p.value(0)?;
+        p.ws();
+        (p.i == p.b.len()).then_some(t)
+    }
+
+    struct P<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl P<'_> {
+        fn ws(&mut self) {
+            while self.b.get(self.i).is_some_and(|c| c.is_ascii_whitespace()) {
+                self.i += 1;
+            }
+        }
+
+        fn eat(&mut self, c: u8) -> Option<()> {
+            self.ws();
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+
+        /// A string: its text (escapes decoded) and, when it has no escapes, its content range.
+        fn string(&mut self) -> Option<(String, Option<std::ops::Range<usize>>)> {
+            self.eat(b'"')?;
+            let start = self.i;
+            let mut escaped = false;
+            loop {
+                match *self.b.get(self.i)? {
+                    b'"' => break,
+                    b'\\' => {
+                        escaped = true;
+                        self.i += 2;
+                    }
+                    _ => self.i += 1,
+                }
+            }
+            let raw = std::str::from_utf8(self.b.get(start..self.i)?).ok()?;
+            self.i += 1;
+            if escaped {
+                let text: String = serde_json_like_unescape(raw)?;
+                Some((text, None))
+            } else {
+                Some((raw.to_string(), Some(start..start + raw.len())))
+            }
+        }
+
+        fn value(&mut self, depth: usize) -> Option<Tree> {
+            if depth > MAX_DEPTH {
+                return None;
+            }
+            self.ws();
+            match *self.b.get(self.i)? {
+                b'{' => {
+                    self.i += 1;
+                    let mut entries = Vec::new();
+                    if self.eat(b'}').is_some() {
+                        return Some(Tree::Map(entries));
+                    }
+                    loop {
+                        self.ws();
+                        let (k, _) = self.string()?;
+                        self.eat(b':')?;
+                        let v = self.value(depth + 1)?;
+                        entries.push((k, v));
+                        if self.eat(b',').is_some() {
+                            continue;
+                        }
+                        self.eat(b'}')?;
+                        return Some(Tree::Map(entries));
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    let mut items = Vec::new();
+                    if self.eat(b']').is_some() {
+                        return Some(Tree::Seq(items));
+                    }
+                    loop {
+                        items.push(self.value(depth + 1)?);
+                        if self.eat(b',').is_some() {
+                            continue;
+                        }
+                        self.eat(b']')?;
+                        return Some(Tree::Seq(items));
+                    }
+                }
+                b'"' => {
+                    let (text, range) = self.string()?;
+                    Some(Tree::Scalar { text, range })
+                }
+                c if c == b'-' || c.is_ascii_alphanumeric() => {
+                    while self.b.get(self.i).is_some_and(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.')
+                    }) {
+                        self.i += 1;
+                    }
+                    Some(Tree::Other)
+                }
+                _ => None,
+            }
+        }
+    }
+
+    /// Decodes JSON escapes; `None` on a malformed one.
+    fn serde_json_like_unescape(raw: &str) -> Option<String> {
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(
+                        char::from_u32(u32::from_str_radix(&hex, 16).ok()?).unwrap_or('\u{fffd}'),
+                    );
+                }
+                other => out.push(other),
+            }
+        }
+        Some(out)
+    }
+}
+
+/// HOCON (Typesafe config): objects, arrays, `=`/`:` separators, dotted
+/// keys, quoted and unquoted strings, `#` and `//` comments. Substitutions
+/// (`${...}`) and includes are read as values nobody edits.
+mod hocon {
+    use super::{insert, Tree};
+
+    const MAX_DEPTH: usize = 128;
+
+    pub(super) fn parse(src: &str) -> Option<Tree> {
+        let mut p = P { s: src, i: 0 };
+        p.skip();
+        let root = if p.peek() == Some(b'{') {
+            p.i += 1;
+            let t = p.object(0, Some(b'}'))?;
+            t
+        } else {
+            p.object(0, None)?
+        };
+        Some(root)
+    }
+
+    struct P<'a> {
+        s: &'a str,
+        i: usize,
+    }
+
+    impl P<'_> {
+        fn peek(&self) -> Option<u8> {
+            self.s.as_bytes().get(self.i).copied()
+        }
+
+        /// Skips whitespace, newlines, commas and comments.
+        fn skip(&mut self) {
+            loop {
+                match self.peek() {
+                    Some(c) if c.is_ascii_whitespace() || c == b',' => self.i += 1,
+                    Some(b'#') => self.to_eol(),
+                    Some(b'/') if self.s.as_bytes().get(self.i + 1) == Some(&b'/') => self.to_eol(),
+                    _ => return,
+                }
+            }
+        }
+
+        fn to_eol(&mut self) {
+            while self.peek().is_some_and(|c| c != b'\n') {
+                self.i += 1;
+            }
+        }
+
+        fn object(&mut self, depth: usize, close: Option<u8>) -> Option<Tree> {
+            if depth > MAX_DEPTH {
+                return None;
+            }
+            let mut entries = Vec::new();
+            loop {
+                self.skip();
+                match self.peek() {
+                    None if close.is_none() => return Some(Tree::Map(entries)),
+                    None => return None,
+                    Some(c) if Some(c) == close => {
+                        self.i += 1;
+                        return Some(Tree::Map(entries));
+                    }
+                    _ => {}
+                }
+                if self.s[self.i..].starts_with("include ") {
+                    self.to_eol();
+                    continue;
+                }
+                let path = self.key()?;
+                while self.peek().is_some_and(|c| c == b' ' || c == b'\t') {
+                    self.i += 1;
+                }
+                let value = match self.peek()? {
+                    b'{' => {
+                        self.i += 1;
+                        self.object(depth + 1, Some(b'}'))?
+                    }
+                    b'=' | b':' => {
+                        self.i += 1;
+                        if self.s[self.i..].starts_with('=') {
+                            self.i += 1; // `+=`
+                        }
+                        self.value(depth + 1)?
+                    }
+                    b'+' if self.s[self.i..].starts_with("+=") => {
+                        self.i += 2;
+                        self.value(depth + 1)?
+                    }
+                    _ => return None,
+                };
+                insert(&mut entries, &path, value);
+            }
+        }
+
+        /// A key path: dotted segments, each quoted or bare.
+        fn key(&mut self) -> Option<Vec<String>> {
+            let mut path = Vec::new();
+            loop {
+                if self.peek() == Some(b'"') {
+                    let (text, _) = self.quoted()?;
+                    path.push(text);
+                } else {
+                    let start = self.i;
+                    while self.peek().is_some_and(|c| {
+                        !matches!(
+                            c,
+                            b'.' | b'='
+                                | b':'
+                                | b'{'
+                                | b'}'
+                                | b'"'
+                                | b'#'
+                                | b','
+                                | b'['
+                                | b']'
+                                | b'+'
+                        ) && !c.is_ascii_whitespace()
+                    }) {
+                        self.i += 1;
+                    }
+                    if start == self.i {
+                        return None;
+                    }
+                    path.push(self.s[start..self.i].to_string());
+                }
+                if self.peek() == Some(b'.') {
+                    self.i += 1;
+                    continue;
+                }
+                return Some(path);
+            }
+        }
+
+        fn quoted(&mut self) -> Option<(String, Option<std::ops::Range<usize>>)> {
+            if self.s[self.i..].starts_with("\"\"\"") {
+                let start = self.i + 3;
+                let len = self.s[start..].find("\"\"\"")?;
+                self.i = start + len + 3;
+                return Some((
+                    self.s[start..start + len].to_string(),
+                    Some(start..start + len),
+                ));
+            }
+            self.i += 1;
+            let start = self.i;
+            let mut escaped = false;
+            loop {
+                match self.peek()? {
+                    b'"' => break,
+                    b'\\' => {
+                        escaped = true;
+                        self.i += 2;
+                    }
+                    b'\n' => return None,
+                    _ => self.i += 1,
+                }
+            }
+            let raw = self.s.get(start..self.i)?.to_string();
+            self.i += 1;
+            Some(if escaped {
+                (raw, None)
+            } else {
+                (raw.clone(), Some(start..start + raw.len()))
+            })
+        }
+
+        fn value(&mut self, depth: usize) -> Option<Tree> {
+            if depth > MAX_DEPTH {
+                return None;
+            }
+            while self.peek().is_some_and(|c| c == b' ' || c == b'\t') {
+                self.i += 1;
+            }
+            match self.peek()? {
+                b'{' => {
+                    self.i += 1;
+                    self.object(depth + 1, Some(b'}'))
+                }
+                b'[' => {
+                    self.i += 1;
+                    let mut items = Vec::new();
+                    loop {
+                        self.skip();
+                        if self.peek()? == b']' {
+                            self.i += 1;
+                            return Some(Tree::Seq(items));
+                        }
+                        items.push(self.value(depth + 1)?);
+                    }
+                }
+                b'"' => {
+                    let (text, range) = self.quoted()?;
+                    self.rest_of_value();
+                    Some(Tree::Scalar { text, range })
+                }
+                _ => {
+                    // An unquoted value runs to the end of the line, a comma,
+                    // a closing bracket or a comment.
+                    let start = self.i;
+                    while let Some(c) = self.peek() {
+                        if matches!(c, b'\n' | b',' | b'}' | b']' | b'#')
+                            || (c == b'/' && self.s.as_bytes().get(self.i + 1) == Some(&b'/'))
+                        {
+                            break;
+                        }
+                        self.i += 1;
+                    }
+                    let raw = self.s[start..self.i].trim_end();
+                    if raw.contains("${") {
+                        return Some(Tree::Other);
+                    }
+                    Some(Tree::Scalar {
+                        text: raw.to_string(),
+                        range: Some(start..start + raw.len()),
+                    })
+                }
+            }
+        }
+
+        /// Concatenated parts after a quoted string are read and ignored.
+        fn rest_of_value(&mut self) {
+            while let Some(c) = self.peek() {
+                if matches!(c, b'\n' | b',' | b'}' | b']' | b'#') {
+                    break;
+                }
+                self.i += 1;
+            }
+        }
+    }
+}
