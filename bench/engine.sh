@@ -19,26 +19,30 @@ python3 - "$w/tree" "$N" "$F" <<'PY'
 import os, random, sys
 out, n, f = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rnd = random.Random(7)
+# (extension, comment prefix, indent, a use of the dataset, the file around the body)
 kinds = [
-    ("scala", 'val df = spark.read.format("avro").load("{loc}")\n', '// job {i}\nobject Job{i} {{\n  val t = "legacy.tracks"\n  def run() = {{ {body} }}\n}}\n'),
-    ("py", 'df = spark.read.parquet("{loc}")\n', '# job {i}\nimport pyspark\nARCHIVE = "hdfs://prod-nn:8020/warehouse/plays_archive"\ndef run():\n    {body}\n'),
-    ("java", 'Dataset<Row> d = spark.read().format("avro").load("{loc}");\n', '// job {i}\nclass Job{i} {{\n  String t = "legacy.plays_daily";\n  void run() {{ {body} }}\n}}\n'),
-    ("sql", 'SELECT user_id, ts FROM {tab} WHERE date = "2026-01-01";\n', '-- report {i}\nSELECT track_id, COUNT(*) FROM legacy.tracks GROUP BY track_id;\n{body}\n'),
-    ("yaml", 'input:\n  path: {loc}\n', '# config {i}\noutput:\n  path: gs://reports/daily\n  format: parquet\n{body}\n'),
-    ("conf", 'input.path = "{loc}"\n', '# hocon {i}\njob {{ name = "j{i}" }}\n{body}\n'),
-    ("properties", 'input.table={tab}\n', '# props {i}\njob.name=j{i}\n{body}\n'),
-    ("tf", 'resource "x" "y" {{ table_id = "{tab}" }}\n', '# terraform {i}\nresource "google_bigquery_table" "t{i}" {{ table_id = "legacy.tracks" }}\n{body}\n'),
+    ("scala", "//", "    ", 'val df = spark.read.format("avro").load("{loc}")\n    val q = spark.sql("""SELECT user_id, COUNT(*) AS n FROM {tab} GROUP BY user_id""")\n',
+     '// job {i}\nobject Job{i} {{\n  val t = "legacy.tracks"\n  def run(): Unit = {{\n{body}  }}\n}}\n'),
+    ("py", "#", "    ", 'df = spark.read.format("avro").load("{loc}")\n    q = spark.sql("SELECT user_id, ts FROM {tab}")\n',
+     '# job {i}\nimport pyspark\nARCHIVE = "hdfs://prod-nn:8020/warehouse/plays_archive"\n\n\ndef run():\n{body}    return None\n'),
+    ("java", "//", "    ", 'Dataset<Row> d = spark.read().format("avro").load("{loc}");\n',
+     '// job {i}\nclass Job{i} {{\n  String t = "legacy.plays_daily";\n  void run() {{\n{body}  }}\n}}\n'),
+    ("sql", "--", "", 'SELECT p.user_id, p.ts, t.title FROM {tab} p JOIN legacy.tracks t ON t.track_id = p.track_id WHERE p.ts > 0;\n',
+     '-- report {i}\nSELECT track_id, COUNT(*) FROM legacy.tracks GROUP BY track_id;\n{body}'),
+    ("yaml", "#", "", 'input:\n  path: {loc}\n  format: avro\n', '# config {i}\noutput:\n  path: gs://reports/daily\n  format: parquet\n{body}'),
+    ("conf", "#", "", 'input.path = "{loc}"\n', '# hocon {i}\njob {{ name = "j{i}" }}\n{body}'),
+    ("properties", "#", "", 'input.table={tab}\n', '# props {i}\njob.name=j{i}\n{body}'),
+    ("tf", "#", "", 'resource "x" "y" {{\n  table_id = "{tab}"\n}}\n', '# terraform {i}\nresource "google_bigquery_table" "t{i}" {{\n  table_id = "legacy.tracks"\n}}\n{body}'),
 ]
-filler = "".join(f"  // line {k}: nothing to see here, just code that reads other data\n" for k in range(30))
 files = hits = size = 0
 for r in range(n):
     d = os.path.join(out, f"r{r:04d}")
     os.makedirs(os.path.join(d, "src"), exist_ok=True)
     for i in range(f):
-        ext, use, shell = kinds[(r + i) % len(kinds)]
-        body = filler
+        ext, comment, indent, use, shell = kinds[(r + i) % len(kinds)]
+        body = "".join(f"{indent}{comment} line {k}: nothing to see here, just code that reads other data\n" for k in range(30))
         if rnd.random() < 0.02:
-            body += use.format(loc="hdfs://prod-nn:8020/warehouse/plays/date=2026-01-01", tab="legacy.plays")
+            body += indent + use.format(loc="hdfs://prod-nn:8020/warehouse/plays/date=2026-01-01", tab="legacy.plays")
             hits += 1
         text = shell.format(i=i, body=body)
         with open(os.path.join(d, "src", f"f{i:03d}.{ext}"), "w") as fh:
@@ -56,6 +60,7 @@ replace:
   - {kind: path, old: [hdfs://prod-nn:8020/warehouse/plays, /warehouse/plays], new: gs://lake/plays}
   - {kind: table, old: legacy.plays, new: lake.plays}
 format: {old: avro, new: parquet}
+columns: {user_id: account_id, ts: event_time}
 SPEC
 bytes=$(du -sb "$w/tree" | cut -f1)
 files=$(find "$w/tree" -type f | wc -l)

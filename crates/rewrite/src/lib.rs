@@ -132,11 +132,18 @@ impl Engine {
         if bytes.len() > MAX_FILE_BYTES || is_binary(bytes) {
             return self.untouchable(bytes);
         }
-        let module = self
+        let text = &self.languages[self.languages.len() - 1];
+        let mut module = self
             .languages
             .iter()
             .find(|l| l.claims(path))
-            .unwrap_or(&self.languages[self.languages.len() - 1]);
+            .unwrap_or(text);
+        // Parsing is the expensive part; a file where no locator's last part
+        // occurs as a word gets nothing more from it than the text matcher
+        // finds (every structural rule needs such a word nearby).
+        if !self.rules.tail_occurs(bytes) {
+            module = text;
+        }
         let outcome = module.rewrite(&self.rules, path, bytes);
         apply(bytes, outcome)
     }

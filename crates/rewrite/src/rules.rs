@@ -76,6 +76,10 @@ pub struct Rules {
     /// The literal text of each needle, in automaton pattern order.
     pub(crate) patterns: Vec<String>,
     pub(crate) automaton: AhoCorasick,
+    /// The last part of every path and table locator (`plays`): a file where
+    /// none occurs as a whole word holds nothing for a language module's
+    /// structural rules, so it can skip parsing.
+    tails: AhoCorasick,
 }
 
 impl Rules {
@@ -132,7 +136,27 @@ impl Rules {
             .match_kind(MatchKind::Standard)
             .build(&patterns)
             .map_err(|e| RuleError::TooLarge(e.to_string()))?;
+        let mut tails: Vec<String> = locators
+            .iter()
+            .filter(|l| l.kind != LocatorKind::Entity)
+            .filter_map(|l| match l.kind {
+                LocatorKind::Table => l.old_parts.last().cloned(),
+                _ => l
+                    .old
+                    .rsplit('/')
+                    .find(|s| !s.is_empty())
+                    .map(str::to_string),
+            })
+            .map(|t| t.to_ascii_lowercase())
+            .collect();
+        tails.sort();
+        tails.dedup();
+        let tails = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&tails)
+            .map_err(|e| RuleError::TooLarge(e.to_string()))?;
         let rules = Rules {
+            tails,
             locators,
             patterns,
             format: input.format,
@@ -168,6 +192,15 @@ impl Rules {
     /// True when some needle occurs; a superset of real matches.
     pub(crate) fn prefilter_matches(&self, bytes: &[u8]) -> bool {
         self.automaton.is_match(bytes)
+    }
+
+    /// True when the last part of a locator occurs as a whole word, so the
+    /// file may hold a split name, a name under `USE`, or a path's tail.
+    pub(crate) fn tail_occurs(&self, b: &[u8]) -> bool {
+        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        self.tails.find_overlapping_iter(b).any(|m| {
+            (m.start() == 0 || !word(b[m.start() - 1])) && b.get(m.end()).is_none_or(|&c| !word(c))
+        })
     }
 
     /// Every `new` (with a sample suffix) must be left alone by the rules.
