@@ -1,4 +1,4 @@
-//! Spark, Scio and Beam jobs in Python, Scala and Java, read with tree-sitter
+//! Spark, Scio and Beam jobs in Python, Scala, Java and Kotlin, read with tree-sitter
 //! grammars (SPEC §3 rules 4, 5, 6 and 8).
 //!
 //! Locators are found by the boundary-aware text matcher wherever they are
@@ -30,6 +30,7 @@ enum Lang {
     Python,
     Scala,
     Java,
+    Kotlin,
 }
 
 impl Lang {
@@ -38,6 +39,7 @@ impl Lang {
             Lang::Python => tree_sitter_python::LANGUAGE.into(),
             Lang::Scala => tree_sitter_scala::LANGUAGE.into(),
             Lang::Java => tree_sitter_java::LANGUAGE.into(),
+            Lang::Kotlin => tree_sitter_kotlin_ng::LANGUAGE.into(),
         }
     }
 
@@ -47,6 +49,7 @@ impl Lang {
                 Lang::Python => "call",
                 Lang::Scala => "call_expression",
                 Lang::Java => "method_invocation",
+                Lang::Kotlin => "call_expression",
             }
     }
 
@@ -55,6 +58,7 @@ impl Lang {
             Lang::Python => n.kind() == "string",
             Lang::Scala => matches!(n.kind(), "string" | "interpolated_string"),
             Lang::Java => n.kind() == "string_literal",
+            Lang::Kotlin => matches!(n.kind(), "string_literal" | "multiline_string_literal"),
         }
     }
 
@@ -63,11 +67,22 @@ impl Lang {
         let kind = match self {
             Lang::Python => "binary_operator",
             Lang::Scala => "infix_expression",
-            Lang::Java => "binary_expression",
+            Lang::Java | Lang::Kotlin => "binary_expression",
         };
-        n.kind() == kind
-            && n.child_by_field_name("operator")
-                .is_some_and(|o| &src[o.byte_range()] == b"+")
+        if n.kind() != kind {
+            return false;
+        }
+        if let Some(o) = n.child_by_field_name("operator") {
+            return &src[o.byte_range()] == b"+";
+        }
+        // Kotlin's grammar names no operator: it is the text between the operands.
+        match (
+            n.child_by_field_name("left"),
+            n.child_by_field_name("right"),
+        ) {
+            (Some(l), Some(r)) => src[l.end_byte()..r.start_byte()].trim_ascii() == b"+",
+            _ => false,
+        }
     }
 }
 
@@ -89,6 +104,10 @@ impl CodeModule {
     pub fn java() -> CodeModule {
         CodeModule { lang: Lang::Java }
     }
+    /// Kotlin: Spark jobs.
+    pub fn kotlin() -> CodeModule {
+        CodeModule { lang: Lang::Kotlin }
+    }
 }
 
 impl Language for CodeModule {
@@ -97,6 +116,7 @@ impl Language for CodeModule {
             Lang::Python => "python",
             Lang::Scala => "scala",
             Lang::Java => "java",
+            Lang::Kotlin => "kotlin",
         }
     }
 
@@ -106,6 +126,7 @@ impl Language for CodeModule {
             Lang::Python => ext == "py",
             Lang::Scala => ext == "scala" || ext == "sc",
             Lang::Java => ext == "java",
+            Lang::Kotlin => ext == "kt" || ext == "kts",
         }
     }
 
@@ -296,10 +317,24 @@ impl<'a, 't> File<'a, 't> {
     /// `NAME = "..."`, `val NAME = "..."`, `String NAME = "..."`: the name.
     fn constant_name(&self, s: Node<'t>) -> Option<Node<'t>> {
         let p = s.parent()?;
+        if self.lang == Lang::Kotlin {
+            // property_declaration: variable_declaration(identifier) = value
+            if p.kind() != "property_declaration" {
+                return None;
+            }
+            let mut cur = p.walk();
+            let decl = p
+                .named_children(&mut cur)
+                .find(|c| c.kind() == "variable_declaration")?;
+            let mut cur = decl.walk();
+            return decl
+                .named_children(&mut cur)
+                .find(|c| c.kind() == "identifier");
+        }
         let (kind, name, value) = match self.lang {
             Lang::Python => ("assignment", "left", "right"),
             Lang::Scala => ("val_definition", "pattern", "value"),
-            Lang::Java => ("variable_declarator", "name", "value"),
+            Lang::Java | Lang::Kotlin => ("variable_declarator", "name", "value"),
         };
         if p.kind() != kind || p.child_by_field_name(value)? != s {
             return None;
@@ -313,6 +348,26 @@ impl<'a, 't> File<'a, 't> {
             return None;
         }
         match self.lang {
+            Lang::Kotlin => {
+                let mut cur = n.walk();
+                let kids: Vec<Node> = n.named_children(&mut cur).collect();
+                let args = *kids.iter().find(|k| k.kind() == "value_arguments")?;
+                let f = *kids.first()?;
+                if f.kind() == "navigation_expression" {
+                    let (receiver, name) = self.navigation(f)?;
+                    Some(Call {
+                        receiver: Some(receiver),
+                        name,
+                        args,
+                    })
+                } else {
+                    Some(Call {
+                        receiver: None,
+                        name: f,
+                        args,
+                    })
+                }
+            }
             Lang::Java => Some(Call {
                 receiver: n.child_by_field_name("object"),
                 name: n.child_by_field_name("name")?,
@@ -357,6 +412,16 @@ impl<'a, 't> File<'a, 't> {
         None
     }
 
+    /// Kotlin's `a.b`: the receiver and the name after the dot.
+    fn navigation(&self, n: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+        let mut cur = n.walk();
+        let kids: Vec<Node> = n.named_children(&mut cur).collect();
+        match kids.as_slice() {
+            [receiver, .., name] if name.kind() == "identifier" => Some((*receiver, *name)),
+            _ => None,
+        }
+    }
+
     /// The calls and fields a read call hangs on: `spark.read.format("avro").load(p)`
     /// gives `load`, `format`, `read`, `spark`, with the calls among them.
     fn chain(&self, call: Node<'t>) -> Vec<(String, Option<Node<'t>>)> {
@@ -366,6 +431,14 @@ impl<'a, 't> File<'a, 't> {
             if let Some(c) = self.call(n) {
                 out.push((self.text(c.name).to_string(), Some(n)));
                 cur = c.receiver;
+            } else if n.kind() == "navigation_expression" {
+                match self.navigation(n) {
+                    Some((receiver, name)) => {
+                        out.push((self.text(name).to_string(), None));
+                        cur = Some(receiver);
+                    }
+                    None => cur = None,
+                }
             } else if n.kind() == "attribute" || n.kind() == "field_expression" {
                 let (obj, field) = match self.lang {
                     Lang::Python => ("object", "attribute"),
@@ -455,7 +528,11 @@ impl<'a, 't> File<'a, 't> {
 
     fn first_string(&self, args: Node<'t>) -> Option<Node<'t>> {
         let mut cur = args.walk();
-        let first = args.named_children(&mut cur).next()?;
+        let mut first = args.named_children(&mut cur).next()?;
+        if first.kind() == "value_argument" {
+            let mut cur = first.walk();
+            first = first.named_children(&mut cur).last()?;
+        }
         self.lang.is_string(first).then_some(first)
     }
 
@@ -495,6 +572,19 @@ impl<'a, 't> File<'a, 't> {
                     .find(|k| k.kind() == "string_end")?
                     .start_byte();
                 (start <= end).then_some((start..end, holes))
+            }
+            Lang::Kotlin => {
+                let t = &self.src[r.clone()];
+                let q = if t.starts_with(b"\"\"\"") && t.len() >= 6 {
+                    3
+                } else {
+                    1
+                };
+                if t.len() < 2 * q {
+                    return None;
+                }
+                let content = r.start + q..r.end - q;
+                Some((content.clone(), kotlin_holes(self.src, content)))
             }
             Lang::Scala | Lang::Java => {
                 let t = &self.src[r.clone()];
@@ -756,6 +846,47 @@ fn renaming_query(rules: &Rules, table: &str) -> String {
         renames.join(", "),
         table.replace(':', ".")
     )
+}
+
+/// Kotlin templates: `$name` and `${expr}`, which the grammar leaves as text.
+fn kotlin_holes(src: &[u8], content: Range<usize>) -> Vec<Range<usize>> {
+    let mut holes = Vec::new();
+    let mut i = content.start;
+    while i < content.end {
+        if src[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if src[i] == b'$' && i + 1 < content.end {
+            let start = i;
+            if src[i + 1] == b'{' {
+                let mut depth = 0;
+                while i < content.end {
+                    match src[i] {
+                        b'{' => depth += 1,
+                        b'}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                holes.push(start..(i + 1).min(content.end));
+            } else if src[i + 1].is_ascii_alphabetic() || src[i + 1] == b'_' {
+                i += 1;
+                while i < content.end && (src[i].is_ascii_alphanumeric() || src[i] == b'_') {
+                    i += 1;
+                }
+                holes.push(start..i);
+                continue;
+            }
+        }
+        i += 1;
+    }
+    holes
 }
 
 fn looks_like_sql(raw: &[u8]) -> bool {

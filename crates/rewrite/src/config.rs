@@ -701,8 +701,7 @@ mod hocon {
         p.skip();
         let root = if p.peek() == Some(b'{') {
             p.i += 1;
-            let t = p.object(0, Some(b'}'))?;
-            t
+            p.object(0, Some(b'}'))?
         } else {
             p.object(0, None)?
         };
@@ -724,14 +723,16 @@ mod hocon {
             loop {
                 match self.peek() {
                     Some(c) if c.is_ascii_whitespace() || c == b',' => self.i += 1,
-                    Some(b'#') => self.to_eol(),
-                    Some(b'/') if self.s.as_bytes().get(self.i + 1) == Some(&b'/') => self.to_eol(),
+                    Some(b'#') => self.skip_line(),
+                    Some(b'/') if self.s.as_bytes().get(self.i + 1) == Some(&b'/') => {
+                        self.skip_line()
+                    }
                     _ => return,
                 }
             }
         }
 
-        fn to_eol(&mut self) {
+        fn skip_line(&mut self) {
             while self.peek().is_some_and(|c| c != b'\n') {
                 self.i += 1;
             }
@@ -754,7 +755,7 @@ mod hocon {
                     _ => {}
                 }
                 if self.s[self.i..].starts_with("include ") {
-                    self.to_eol();
+                    self.skip_line();
                     continue;
                 }
                 let path = self.key()?;

@@ -108,6 +108,7 @@ impl Engine {
                 Box::new(CodeModule::python()),
                 Box::new(CodeModule::scala()),
                 Box::new(CodeModule::java()),
+                Box::new(CodeModule::kotlin()),
                 Box::new(ConfigModule),
                 Box::new(TextModule),
             ],

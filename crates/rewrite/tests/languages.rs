@@ -174,6 +174,14 @@ const JAVA: &[&str] = &[
     "// §P\n",
 ];
 
+const KOTLIN: &[&str] = &[
+    "        val a = spark.read().format(\"§F\").load(\"§P\")\n",
+    "        val b = spark.table(\"§T\")\n",
+    "        val q = spark.sql(\"\"\"SELECT §C FROM §T WHERE d = '$day'\"\"\")\n",
+    "        val c = base + \"/plays\"\n",
+    "        // §P\n",
+];
+
 const YAML: &[&str] = &[
     "a§C:\n  path: §P\n  format: §F\n",
     "b§C:\n  database: legacy\n  table: plays\n",
@@ -291,6 +299,21 @@ fn java_output_parses_and_settles() {
             )
         }),
         &|s| tree_parses(tree_sitter_java::LANGUAGE.into(), s),
+    );
+}
+
+#[test]
+fn kotlin_output_parses_and_settles() {
+    check(
+        "kotlin",
+        "Job.kt",
+        files(0x59, |r| {
+            format!(
+                "object Job {{\n    fun run() {{\n{}    }}\n}}\n",
+                generate(r, KOTLIN, "")
+            )
+        }),
+        &|s| tree_parses(tree_sitter_kotlin_ng::LANGUAGE.into(), s),
     );
 }
 
