@@ -135,7 +135,7 @@ test("the dataset pages show locators, schema and who reads what now", async () 
   assert.match(old, /hdfs:\/\/prod-nn:8020\/warehouse\/plays/);
   assert.match(old, /user_id/);
   // The catalog follows merges: a failed consumer still reads the old dataset...
-  assert.match(old, /plays-enricher/);
+  assert.match(old, /plays-snapshot/);
   assert.doesNotMatch(old, /plays-daily/);
   await p.screenshot({ path: join(artifacts, "dataset.png"), fullPage: true });
   // ...and a merged one reads the new.
