@@ -898,6 +898,11 @@ mod hocon {
                         self.i += 1;
                     }
                     let raw = self.s[start..self.i].trim_end();
+                    if start == self.i {
+                        // Nothing here but a terminator: malformed, and
+                        // looping on it would never end.
+                        return None;
+                    }
                     if raw.contains("${") {
                         return Some(Tree::Other);
                     }
