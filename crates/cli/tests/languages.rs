@@ -1,0 +1,88 @@
+//! The language rules through the binary, as a user runs them: `tern plan`
+//! reports what each consumer's code needs, and `tern run` merges the
+//! rewrites a parser made safe and holds back the ones it could not.
+
+mod common;
+
+use common::*;
+
+const COLUMNS: &str =
+    "columns: {user_id: account_id}\nformat: {old: avro, new: parquet}\nrollout: {waves: [\"100%\"]}\n";
+
+#[test]
+fn plan_and_run_apply_column_renames_and_hold_unsafe_queries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let repos = vec![
+        repo(
+            "report",
+            "insights",
+            &[("q.sql", "SELECT p.user_id, t.title\nFROM legacy.plays p JOIN legacy.tracks t ON t.track_id = p.track_id;\n")],
+            "grep -q 'p.account_id AS user_id' q.sql && grep -q 'FROM lake.plays p' q.sql",
+        ),
+        repo(
+            "job",
+            "insights",
+            &[("job.py", "df = spark.read.format(\"avro\").load(\"hdfs://prod-nn:8020/warehouse/plays\")\nother = spark.read.format(\"avro\").load(\"hdfs://prod-nn:8020/warehouse/tracks\")\n")],
+            "grep -q 'format(\"parquet\").load(\"gs://lake/plays\").withColumnRenamed(\"account_id\", \"user_id\")' job.py && grep -q 'format(\"avro\").load(\"hdfs://prod-nn:8020/warehouse/tracks\")' job.py",
+        ),
+        repo(
+            "export",
+            "insights",
+            &[("export.sql", "SELECT * FROM legacy.plays;\n")],
+            "true",
+        ),
+    ];
+    let catalog = fleet(root, &repos, "");
+    import(root, &catalog);
+    std::fs::write(root.join("s.yaml"), spec_with("cols", "auto", COLUMNS)).unwrap();
+
+    let o = tern(root, &["plan", "s.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let plan = json(&o);
+    let consumer = |id: &str| {
+        plan["consumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} missing from {plan:#}"))
+    };
+    assert_eq!(consumer("report")["files"], serde_json::json!(["q.sql"]));
+    let export = consumer("export");
+    assert_eq!(export["files"], serde_json::json!([]), "{export:#}");
+    let reason = export["unresolved"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("SELECT * from a table whose columns are renamed"),
+        "{reason}"
+    );
+
+    let o = tern(root, &["run", "s.yaml", "--json"]);
+    let status = json(&tern(root, &["status", "cols", "--json"]));
+    let state = |id: &str| {
+        status["consumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        state("report").as_deref(),
+        Some("merged"),
+        "{}{status:#}",
+        stderr(&o)
+    );
+    assert_eq!(state("job").as_deref(), Some("merged"), "{status:#}");
+    assert_eq!(
+        state("export").as_deref(),
+        Some("needs_attention"),
+        "{status:#}"
+    );
+    // The unsafe statement is left whole on the default branch.
+    assert_eq!(
+        sh(&root.join("repos/export"), "git show main:export.sql"),
+        "SELECT * FROM legacy.plays;"
+    );
+}
