@@ -124,3 +124,22 @@ SG
 else
   echo "ast-grep not found (pip install ast-grep-cli): per-file comparison skipped"
 fi
+
+# `tern plan` over the same files as N git repositories in a catalog
+# (TERN_BENCH_PLAN=1): the engine's scan plus, per consumer, what the local
+# forge does to read a default branch (a temporary git worktree).
+if [ -n "${TERN_BENCH_PLAN:-}" ]; then
+  export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@b
+  {
+    printf 'apiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {name: hdfs-plays}\nspec: {type: dataset, owner: data}\n'
+    for d in "$w"/tree/r*; do
+      r=$(basename "$d")
+      git -C "$d" init -q -b main && git -C "$d" add -A && git -C "$d" commit -qm init
+      printf -- '---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: %s\n  annotations: {backstage.io/source-location: "dir:./tree/%s"}\nspec: {owner: insights, dependsOn: [resource:default/hdfs-plays]}\n' "$r" "$r"
+    done
+  } >"$w/catalog-info.yaml"
+  sed -i 's/^title: Move plays$/title: Move plays\ndataset: {from: hdfs-plays}/' "$w/spec.yaml"
+  (cd "$w" && "$tern" catalog import catalog-info.yaml >/dev/null)
+  (cd "$w" && measure "tern plan --json" "$tern" plan spec.yaml --json)
+  printf 'tern plan / rg = %sx\n' "$(awk -v a="$(cat "$w/last")" -v b="$rg_s" 'BEGIN { printf "%.2f", a / b }')"
+fi

@@ -10,15 +10,32 @@ pub fn engine() -> Engine {
             replace: vec![
                 (
                     LocatorKind::Path,
-                    vec!["hdfs://prod-nn:8020/warehouse/plays".into(), "/warehouse/plays".into()],
+                    vec![
+                        "hdfs://prod-nn:8020/warehouse/plays".into(),
+                        "/warehouse/plays".into(),
+                    ],
                     "gs://lake/plays".into(),
                 ),
-                (LocatorKind::Table, vec!["legacy.plays".into()], "lake.plays".into()),
-                (LocatorKind::Table, vec!["my-proj.legacy.events".into()], "my-proj.lake.events".into()),
+                (
+                    LocatorKind::Table,
+                    vec!["legacy.plays".into()],
+                    "lake.plays".into(),
+                ),
+                (
+                    LocatorKind::Table,
+                    vec!["my-proj.legacy.events".into()],
+                    "my-proj.lake.events".into(),
+                ),
             ],
             entity: Some(("hdfs-plays".into(), "lake-plays".into())),
-            format: Some(FormatChange { old: "avro".into(), new: "parquet".into() }),
-            columns: vec![("user_id".into(), "account_id".into()), ("ts".into(), "event_time".into())],
+            format: Some(FormatChange {
+                old: "avro".into(),
+                new: "parquet".into(),
+            }),
+            columns: vec![
+                ("user_id".into(), "account_id".into()),
+                ("ts".into(), "event_time".into()),
+            ],
         })
         .expect("valid rules"),
     )
@@ -28,6 +45,9 @@ pub fn check(engine: &Engine, path: &str, data: &[u8]) {
     let once = engine.rewrite(path, data);
     if let Some(out) = once.output {
         let twice = engine.rewrite(path, &out);
-        assert!(twice.output.is_none(), "a second rewrite of {path} changed it again");
+        assert!(
+            twice.output.is_none(),
+            "a second rewrite of {path} changed it again"
+        );
     }
 }

@@ -11,10 +11,19 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 static ENGINE: OnceLock<tern_rewrite::Engine> = OnceLock::new();
-const PATHS: &[&str] = &["c.yaml", "c.json", "c.toml", "c.conf", "c.properties", "main.tf"];
+const PATHS: &[&str] = &[
+    "c.yaml",
+    "c.json",
+    "c.toml",
+    "c.conf",
+    "c.properties",
+    "main.tf",
+];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rest)) = data.split_first() else { return };
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
     let engine = ENGINE.get_or_init(common::engine);
     common::check(engine, PATHS[pick as usize % PATHS.len()], rest);
 });

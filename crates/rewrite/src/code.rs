@@ -131,11 +131,7 @@ impl Language for CodeModule {
     }
 
     fn rewrite(&self, rules: &Rules, path: &str, text: &[u8]) -> Outcome {
-        let mut parser = Parser::new();
-        let tree = match parser.set_language(&self.lang.grammar()) {
-            Ok(()) => parser.parse(text, None),
-            Err(_) => None,
-        };
+        let tree = parse(self.lang, text);
         match tree {
             Some(tree) if !tree.root_node().has_error() => {
                 File::new(self.lang, rules, text, &tree).run()
@@ -152,6 +148,31 @@ impl Language for CodeModule {
             }
         }
     }
+}
+
+thread_local! {
+    /// One parser per grammar per thread: a parser's buffers are reused
+    /// from file to file instead of being allocated for each.
+    static PARSERS: std::cell::RefCell<Vec<(Lang, Parser)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn parse(lang: Lang, text: &[u8]) -> Option<Tree> {
+    PARSERS.with(|cell| {
+        let mut parsers = cell.borrow_mut();
+        let i = match parsers.iter().position(|(l, _)| *l == lang) {
+            Some(i) => i,
+            None => {
+                let mut p = Parser::new();
+                p.set_language(&lang.grammar()).ok()?;
+                parsers.push((lang, p));
+                parsers.len() - 1
+            }
+        };
+        let parser = &mut parsers[i].1;
+        let tree = parser.parse(text, None);
+        parser.reset();
+        tree
+    })
 }
 
 /// Method names on a read's chain that make it a read or a write.

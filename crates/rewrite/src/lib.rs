@@ -142,7 +142,7 @@ impl Engine {
         // Parsing is the expensive part; a file where no locator's last part
         // occurs as a word gets nothing more from it than the text matcher
         // finds (every structural rule needs such a word nearby).
-        if !self.rules.tail_occurs(bytes) {
+        if !std::ptr::eq(module, text) && !self.rules.tail_occurs(bytes) {
             module = text;
         }
         let outcome = module.rewrite(&self.rules, path, bytes);

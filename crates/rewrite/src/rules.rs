@@ -79,7 +79,7 @@ pub struct Rules {
     /// The last part of every path and table locator (`plays`): a file where
     /// none occurs as a whole word holds nothing for a language module's
     /// structural rules, so it can skip parsing.
-    tails: AhoCorasick,
+    tails: Vec<AhoCorasick>,
 }
 
 impl Rules {
@@ -151,10 +151,18 @@ impl Rules {
             .collect();
         tails.sort();
         tails.dedup();
-        let tails = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .build(&tails)
-            .map_err(|e| RuleError::TooLarge(e.to_string()))?;
+        // One small DFA per tail: a non-overlapping search per tail sees
+        // every occurrence, and is far cheaper than one overlapping search.
+        let tails = tails
+            .iter()
+            .map(|t| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build([t])
+                    .map_err(|e| RuleError::TooLarge(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let rules = Rules {
             tails,
             locators,
@@ -198,8 +206,11 @@ impl Rules {
     /// file may hold a split name, a name under `USE`, or a path's tail.
     pub(crate) fn tail_occurs(&self, b: &[u8]) -> bool {
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-        self.tails.find_overlapping_iter(b).any(|m| {
-            (m.start() == 0 || !word(b[m.start() - 1])) && b.get(m.end()).is_none_or(|&c| !word(c))
+        self.tails.iter().any(|t| {
+            t.find_iter(b).any(|m| {
+                (m.start() == 0 || !word(b[m.start() - 1]))
+                    && b.get(m.end()).is_none_or(|&c| !word(c))
+            })
         })
     }
 
