@@ -78,18 +78,14 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
     let Ok(masked) = String::from_utf8(masked) else {
         return crate::TextModule.rewrite(rules, "", text.as_bytes());
     };
-    let mut sources = Vec::new();
-    let mut source_edits = Vec::new();
-    for bl in &blocks {
-        if let Some(edits) = source_call(rules, text, bl.range.clone()) {
-            sources.push(bl.range.clone());
-            source_edits.extend(edits);
-        }
-    }
+    let sources: Vec<(Range<usize>, Vec<Edit>)> = blocks
+        .iter()
+        .filter_map(|bl| source_call(rules, text, bl.range.clone()).map(|e| (bl.range.clone(), e)))
+        .collect();
     let mut out = crate::sql::rewrite_sql(rules, &masked, &sources);
     // Jinja stays byte-identical; a locator inside it is reported, not passed over.
     for bl in &blocks {
-        if sources.contains(&bl.range) {
+        if sources.iter().any(|(r, _)| *r == bl.range) {
             continue;
         }
         let found = crate::text::find(rules, &text.as_bytes()[bl.range.clone()]);
@@ -100,12 +96,14 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
             });
         }
     }
+    // Only a source() call's own edits may touch Jinja.
+    let source_edits: Vec<&Edit> = sources.iter().flat_map(|(_, e)| e).collect();
     out.edits.retain(|e| {
-        !blocks
-            .iter()
-            .any(|bl| e.range.start < bl.range.end && bl.range.start < e.range.end)
+        source_edits.contains(&e)
+            || !blocks
+                .iter()
+                .any(|bl| e.range.start < bl.range.end && bl.range.start < e.range.end)
     });
-    out.edits.extend(source_edits);
     out
 }
 

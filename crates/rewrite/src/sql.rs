@@ -559,8 +559,22 @@ fn edits_of(matches: &[Match]) -> impl Iterator<Item = Edit> + '_ {
 }
 
 /// Rewrites a whole SQL text; edit ranges are offsets into `sql`. Names lying
-/// in `also_migrated` (masked dbt `source()` calls) read the migrated table too.
-pub(crate) fn rewrite_sql(rules: &Rules, sql: &str, also_migrated: &[Range<usize>]) -> Outcome {
+/// in `also_migrated` (masked dbt `source()` calls) read the migrated table
+/// too; their edits apply with their statement's, or not at all when the
+/// statement is left whole.
+pub(crate) fn rewrite_sql(
+    rules: &Rules,
+    sql: &str,
+    also_migrated: &[(Range<usize>, Vec<Edit>)],
+) -> Outcome {
+    let names: Vec<Range<usize>> = also_migrated.iter().map(|(r, _)| r.clone()).collect();
+    let also_migrated_edits = |within: &Range<usize>| -> Vec<Edit> {
+        also_migrated
+            .iter()
+            .filter(|(r, _)| r.start >= within.start && r.end <= within.end)
+            .flat_map(|(_, e)| e.clone())
+            .collect()
+    };
     let bytes = sql.as_bytes();
     let found = text::find(rules, bytes);
     let mut out = Outcome {
@@ -578,6 +592,7 @@ pub(crate) fn rewrite_sql(rules: &Rules, sql: &str, also_migrated: &[Range<usize
     let Some((stmts, parsed)) = parse_all(sql, &lines) else {
         // Not even tokens: keep the locator edits, say the columns went unchecked.
         out.edits.extend(edits_of(&found.matches));
+        out.edits.extend(also_migrated_edits(&(0..sql.len())));
         if !rules.columns().is_empty() && !found.matches.is_empty() {
             out.findings.push(Finding {
                 line: line_of(bytes, found.matches[0].range.start),
@@ -606,6 +621,7 @@ pub(crate) fn rewrite_sql(rules: &Rules, sql: &str, also_migrated: &[Range<usize
             Ok(st) => st,
             Err(why) => {
                 out.edits.extend(edits_of(&matches));
+                out.edits.extend(also_migrated_edits(&stmt.range));
                 if !matches.is_empty() {
                     out.edits
                         .extend(format_edits(rules, sql, &lines, &stmt.tokens));
@@ -627,7 +643,7 @@ pub(crate) fn rewrite_sql(rules: &Rules, sql: &str, also_migrated: &[Range<usize
             lines: &lines,
             rules,
             matches: &matches,
-            also_migrated,
+            also_migrated: &names,
             db: db.clone(),
             query_regions: HashMap::new(),
             out: Analysis::default(),
@@ -644,6 +660,7 @@ pub(crate) fn rewrite_sql(rules: &Rules, sql: &str, also_migrated: &[Range<usize
             continue;
         }
         let mut edits: Vec<Edit> = edits_of(&matches).collect();
+        edits.extend(also_migrated_edits(&stmt.range));
         for (range, quote) in &a.use_names {
             if let Some(l) = rules
                 .locators()
