@@ -76,6 +76,10 @@ pub struct Rules {
     /// The literal text of each needle, in automaton pattern order.
     pub(crate) patterns: Vec<String>,
     pub(crate) automaton: AhoCorasick,
+    /// The prefilter's two halves: whole locators (paths, entity refs), and
+    /// the parts a table name may start with.
+    whole: Option<AhoCorasick>,
+    parts: Option<AhoCorasick>,
     /// The last part of every path and table locator (`plays`): a file where
     /// none occurs as a whole word holds nothing for a language module's
     /// structural rules, so it can skip parsing.
@@ -163,7 +167,26 @@ impl Rules {
                     .map_err(|e| RuleError::TooLarge(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let half = |table: bool| -> Result<Option<AhoCorasick>, RuleError> {
+            let pats: Vec<&String> = patterns
+                .iter()
+                .zip(&needles)
+                .filter(|(_, n)| matches!(n, Needle::TablePart(..)) == table)
+                .map(|(p, _)| p)
+                .collect();
+            if pats.is_empty() {
+                return Ok(None);
+            }
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(pats)
+                .map(Some)
+                .map_err(|e| RuleError::TooLarge(e.to_string()))
+        };
+        let (whole, parts) = (half(false)?, half(true)?);
         let rules = Rules {
+            whole,
+            parts,
             tails,
             locators,
             patterns,
@@ -198,8 +221,12 @@ impl Rules {
     }
 
     /// True when some needle occurs; a superset of real matches.
+    ///
+    /// A table name needs its last part as a whole word besides a leading
+    /// part, so a file naming only `legacy.tracks` is passed over.
     pub(crate) fn prefilter_matches(&self, bytes: &[u8]) -> bool {
-        self.automaton.is_match(bytes)
+        self.whole.as_ref().is_some_and(|a| a.is_match(bytes))
+            || (self.parts.as_ref().is_some_and(|a| a.is_match(bytes)) && self.tail_occurs(bytes))
     }
 
     /// True when the last part of a locator occurs as a whole word, so the
