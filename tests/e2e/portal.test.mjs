@@ -81,7 +81,8 @@ test("the dashboard lists the demo migration with its progress", async () => {
   assert.ok(await p.locator("svg.burndown").isVisible());
   await p.screenshot({ path: join(artifacts, "migration.png"), fullPage: true });
   await p.selectOption("#state", "failed");
-  assert.equal(await p.locator("#consumers tbody tr:not([hidden])").count(), 3);
+  // Only the golden test's pin fails: every other consumer is rewritten safely.
+  assert.equal(await p.locator("#consumers tbody tr:not([hidden])").count(), 1);
   await p.selectOption("#state", "");
   await p.selectOption("#owner", "group:default/finance");
   assert.equal(await p.locator("#consumers tbody tr:not([hidden])").count(), 3);
