@@ -76,10 +76,10 @@ pub struct Rules {
     /// The literal text of each needle, in automaton pattern order.
     pub(crate) patterns: Vec<String>,
     pub(crate) automaton: AhoCorasick,
-    /// The prefilter's two halves: whole locators (paths, entity refs), and
-    /// the parts a table name may start with.
-    whole: Option<AhoCorasick>,
-    parts: Option<AhoCorasick>,
+    /// The prefilter's parts: entity refs, and the needles of paths and
+    /// tables (whole paths, and the parts a table name may start with).
+    entities: Option<AhoCorasick>,
+    names: Option<AhoCorasick>,
     /// The last part of every path and table locator (`plays`): a file where
     /// none occurs as a whole word holds nothing for a language module's
     /// structural rules, so it can skip parsing.
@@ -167,11 +167,15 @@ impl Rules {
                     .map_err(|e| RuleError::TooLarge(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let half = |table: bool| -> Result<Option<AhoCorasick>, RuleError> {
+        let half = |entity: bool| -> Result<Option<AhoCorasick>, RuleError> {
             let pats: Vec<&String> = patterns
                 .iter()
                 .zip(&needles)
-                .filter(|(_, n)| matches!(n, Needle::TablePart(..)) == table)
+                .filter(|(_, n)| {
+                    let is_entity =
+                        matches!(n, Needle::Whole(i) if locators[*i].kind == LocatorKind::Entity);
+                    is_entity == entity
+                })
                 .map(|(p, _)| p)
                 .collect();
             if pats.is_empty() {
@@ -183,10 +187,10 @@ impl Rules {
                 .map(Some)
                 .map_err(|e| RuleError::TooLarge(e.to_string()))
         };
-        let (whole, parts) = (half(false)?, half(true)?);
+        let (entities, names) = (half(true)?, half(false)?);
         let rules = Rules {
-            whole,
-            parts,
+            entities,
+            names,
             tails,
             locators,
             patterns,
@@ -222,11 +226,11 @@ impl Rules {
 
     /// True when some needle occurs; a superset of real matches.
     ///
-    /// A table name needs its last part as a whole word besides a leading
-    /// part, so a file naming only `legacy.tracks` is passed over.
+    /// A path or table name also needs its last part as a whole word, so a
+    /// file naming only `legacy.tracks` or `.../plays_archive` is passed over.
     pub(crate) fn prefilter_matches(&self, bytes: &[u8]) -> bool {
-        self.whole.as_ref().is_some_and(|a| a.is_match(bytes))
-            || (self.parts.as_ref().is_some_and(|a| a.is_match(bytes)) && self.tail_occurs(bytes))
+        self.entities.as_ref().is_some_and(|a| a.is_match(bytes))
+            || (self.names.as_ref().is_some_and(|a| a.is_match(bytes)) && self.tail_occurs(bytes))
     }
 
     /// True when the last part of a locator occurs as a whole word, so the
