@@ -95,7 +95,9 @@ printf 'files ripgrep lists: %s   files tern would change: %s   tern / rg = %sx\
 # twice; ast-grep rewrites the format call on the read chain in one copy
 # (one pattern per language), tern applies every rule to the other.
 if command -v ast-grep >/dev/null; then
-  python3 - "$w/out" "$w/tree" "$w/hits" <<'PY'
+  copy_hits() {
+    rm -rf "$w/hits"
+    python3 - "$w/out" "$w/tree" "$w/hits" <<'PY'
 import json, os, shutil, sys
 changed = json.load(open(sys.argv[1]))["files_changed"]
 for side in ("tern", "sg"):
@@ -105,20 +107,28 @@ for side in ("tern", "sg"):
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.copy(os.path.join(sys.argv[2], p), dst)
 PY
-  code_files=$(find "$w/hits/tern" -type f | wc -l)
+  }
+  "$tern" rewrite --spec "$w/spec.yaml" --dry-run --json "$w/tree" >"$w/out"
   cat >"$w/sg.sh" <<SG
 set -e
 ast-grep run -l scala -p 'spark.read.format("avro").load(\$P)' -r 'spark.read.format("parquet").load(\$P)' -U "$w/hits/sg" >/dev/null 2>&1
 ast-grep run -l python -p 'spark.read.format("avro").load(\$P)' -r 'spark.read.format("parquet").load(\$P)' -U "$w/hits/sg" >/dev/null 2>&1
 ast-grep run -l java -p 'spark.read().format("avro").load(\$P)' -r 'spark.read().format("parquet").load(\$P)' -U "$w/hits/sg" >/dev/null 2>&1
-echo done
 SG
-  t0=$(date +%s.%N); bash "$w/sg.sh" >/dev/null; t1=$(date +%s.%N)
+  sg_best="" tern_best=""
+  for _ in 1 2 3; do  # best of 3, each on fresh copies
+    copy_hits
+    t0=$(date +%s.%N); bash "$w/sg.sh"; t1=$(date +%s.%N)
+    "$tern" rewrite --spec "$w/spec.yaml" "$w/hits/tern" >/dev/null; t2=$(date +%s.%N)
+    a=$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }'); b=$(awk -v x="$t1" -v y="$t2" 'BEGIN { print y - x }')
+    if [ -z "$sg_best" ] || awk -v a="$a" -v b="$sg_best" 'BEGIN { exit !(a < b) }'; then sg_best=$a; fi
+    if [ -z "$tern_best" ] || awk -v a="$b" -v b="$tern_best" 'BEGIN { exit !(a < b) }'; then tern_best=$b; fi
+  done
+  code_files=$(find "$w/hits/tern" -type f | wc -l)
   sg_changed=$(grep -rl 'format("parquet")' "$w/hits/sg" | wc -l)
-  t2=$(date +%s.%N); "$tern" rewrite --spec "$w/spec.yaml" "$w/hits/tern" >/dev/null; t3=$(date +%s.%N)
   tern_changed=$(grep -rl 'format("parquet")' "$w/hits/tern" | wc -l)
-  awk -v n="$code_files" -v a="$(awk -v x="$t0" -v y="$t1" 'BEGIN { print y - x }')" -v b="$(awk -v x="$t2" -v y="$t3" 'BEGIN { print y - x }')" -v sc="$sg_changed" -v tc="$tern_changed" 'BEGIN {
-    printf "code files rewritten: %d (ast-grep changed %d, tern %d)\n", n, sc, tc
+  awk -v n="$code_files" -v a="$sg_best" -v b="$tern_best" -v sc="$sg_changed" -v tc="$tern_changed" 'BEGIN {
+    printf "code files rewritten: %d (ast-grep changed %d, tern %d); best of 3\n", n, sc, tc
     printf "ast-grep (3 patterns): %6.3f s  %6.2f ms/file\n", a, 1000 * a / n
     printf "tern rewrite:          %6.3f s  %6.2f ms/file  -> ast-grep / tern = %.1fx\n", b, 1000 * b / n, a / b }'
 else

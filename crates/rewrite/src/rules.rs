@@ -76,10 +76,11 @@ pub struct Rules {
     /// The literal text of each needle, in automaton pattern order.
     pub(crate) patterns: Vec<String>,
     pub(crate) automaton: AhoCorasick,
-    /// The prefilter's parts: entity refs, and the needles of paths and
-    /// tables (whole paths, and the parts a table name may start with).
+    /// The prefilter's parts: entity refs, whole paths, and the parts a table
+    /// name may start with.
     entities: Option<AhoCorasick>,
-    names: Option<AhoCorasick>,
+    paths: Option<AhoCorasick>,
+    tables: Option<AhoCorasick>,
     /// The last part of every path and table locator (`plays`): a file where
     /// none occurs as a whole word holds nothing for a language module's
     /// structural rules, so it can skip parsing.
@@ -167,14 +168,18 @@ impl Rules {
                     .map_err(|e| RuleError::TooLarge(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let half = |entity: bool| -> Result<Option<AhoCorasick>, RuleError> {
+        // Paths match byte for byte, so their search is case-sensitive
+        // (and gets the SIMD literal search); entity refs and table parts
+        // match in any ASCII case.
+        let group = |kind: LocatorKind, any_case: bool| -> Result<Option<AhoCorasick>, RuleError> {
             let pats: Vec<&String> = patterns
                 .iter()
                 .zip(&needles)
                 .filter(|(_, n)| {
-                    let is_entity =
-                        matches!(n, Needle::Whole(i) if locators[*i].kind == LocatorKind::Entity);
-                    is_entity == entity
+                    let i = match n {
+                        Needle::Whole(i) | Needle::TablePart(i, _) => *i,
+                    };
+                    locators[i].kind == kind
                 })
                 .map(|(p, _)| p)
                 .collect();
@@ -182,15 +187,18 @@ impl Rules {
                 return Ok(None);
             }
             AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
+                .ascii_case_insensitive(any_case)
                 .build(pats)
                 .map(Some)
                 .map_err(|e| RuleError::TooLarge(e.to_string()))
         };
-        let (entities, names) = (half(true)?, half(false)?);
+        let entities = group(LocatorKind::Entity, true)?;
+        let paths = group(LocatorKind::Path, false)?;
+        let tables = group(LocatorKind::Table, true)?;
         let rules = Rules {
             entities,
-            names,
+            paths,
+            tables,
             tails,
             locators,
             patterns,
@@ -230,7 +238,9 @@ impl Rules {
     /// file naming only `legacy.tracks` or `.../plays_archive` is passed over.
     pub(crate) fn prefilter_matches(&self, bytes: &[u8]) -> bool {
         self.entities.as_ref().is_some_and(|a| a.is_match(bytes))
-            || (self.names.as_ref().is_some_and(|a| a.is_match(bytes)) && self.tail_occurs(bytes))
+            || ((self.paths.as_ref().is_some_and(|a| a.is_match(bytes))
+                || self.tables.as_ref().is_some_and(|a| a.is_match(bytes)))
+                && self.tail_occurs(bytes))
     }
 
     /// True when the last part of a locator occurs as a whole word, so the
