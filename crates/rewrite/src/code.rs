@@ -368,53 +368,52 @@ impl<'a, 't> File<'a, 't> {
         if !self.lang.is_call(n) {
             return None;
         }
-        match self.lang {
-            Lang::Kotlin => {
-                let mut cur = n.walk();
-                let kids: Vec<Node> = n.named_children(&mut cur).collect();
-                let args = *kids.iter().find(|k| k.kind() == "value_arguments")?;
-                let f = *kids.first()?;
-                if f.kind() == "navigation_expression" {
-                    let (receiver, name) = self.navigation(f)?;
-                    Some(Call {
-                        receiver: Some(receiver),
-                        name,
-                        args,
-                    })
-                } else {
-                    Some(Call {
-                        receiver: None,
-                        name: f,
-                        args,
-                    })
-                }
-            }
-            Lang::Java => Some(Call {
+        if self.lang == Lang::Java {
+            return Some(Call {
                 receiver: n.child_by_field_name("object"),
                 name: n.child_by_field_name("name")?,
                 args: n.child_by_field_name("arguments")?,
-            }),
-            Lang::Python | Lang::Scala => {
-                let f = n.child_by_field_name("function")?;
-                let args = n.child_by_field_name("arguments")?;
-                let (obj, field) = match self.lang {
-                    Lang::Python => ("object", "attribute"),
-                    _ => ("value", "field"),
-                };
-                if f.kind() == "attribute" || f.kind() == "field_expression" {
-                    Some(Call {
-                        receiver: f.child_by_field_name(obj),
-                        name: f.child_by_field_name(field)?,
-                        args,
-                    })
-                } else {
-                    Some(Call {
-                        receiver: None,
-                        name: f,
-                        args,
-                    })
-                }
-            }
+            });
+        }
+        let (f, args) = if self.lang == Lang::Kotlin {
+            let mut cur = n.walk();
+            let kids: Vec<Node> = n.named_children(&mut cur).collect();
+            (
+                *kids.first()?,
+                *kids.iter().find(|k| k.kind() == "value_arguments")?,
+            )
+        } else {
+            (
+                n.child_by_field_name("function")?,
+                n.child_by_field_name("arguments")?,
+            )
+        };
+        // `recv.name(...)` or a bare `name(...)`.
+        let (receiver, name) = match self.field(f) {
+            Some((receiver, name)) => (Some(receiver), name),
+            None => (None, f),
+        };
+        Some(Call {
+            receiver,
+            name,
+            args,
+        })
+    }
+
+    /// `a.b` in any grammar (`attribute`, `field_expression`,
+    /// `navigation_expression`): the receiver and the name after the dot.
+    fn field(&self, n: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+        match n.kind() {
+            "navigation_expression" => self.navigation(n),
+            "attribute" => Some((
+                n.child_by_field_name("object")?,
+                n.child_by_field_name("attribute")?,
+            )),
+            "field_expression" => Some((
+                n.child_by_field_name("value")?,
+                n.child_by_field_name("field")?,
+            )),
+            _ => None,
         }
     }
 
@@ -452,23 +451,9 @@ impl<'a, 't> File<'a, 't> {
             if let Some(c) = self.call(n) {
                 out.push((self.text(c.name).to_string(), Some(n)));
                 cur = c.receiver;
-            } else if n.kind() == "navigation_expression" {
-                match self.navigation(n) {
-                    Some((receiver, name)) => {
-                        out.push((self.text(name).to_string(), None));
-                        cur = Some(receiver);
-                    }
-                    None => cur = None,
-                }
-            } else if n.kind() == "attribute" || n.kind() == "field_expression" {
-                let (obj, field) = match self.lang {
-                    Lang::Python => ("object", "attribute"),
-                    _ => ("value", "field"),
-                };
-                if let Some(f) = n.child_by_field_name(field) {
-                    out.push((self.text(f).to_string(), None));
-                }
-                cur = n.child_by_field_name(obj);
+            } else if let Some((receiver, name)) = self.field(n) {
+                out.push((self.text(name).to_string(), None));
+                cur = Some(receiver);
             } else {
                 out.push((self.text(n).to_string(), None));
                 cur = None;

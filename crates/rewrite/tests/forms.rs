@@ -1,40 +1,16 @@
 //! SPEC §3 rules 1–3 and 9, case by case: which forms match, what they become.
 
+mod common;
+
 use tern_rewrite::{Engine, RuleInput, Rules};
-use tern_spec::{FormatChange, LocatorKind};
+use tern_spec::LocatorKind;
 
 fn engine(format: bool) -> Engine {
-    Engine::new(
-        Rules::new(RuleInput {
-            replace: vec![
-                (
-                    LocatorKind::Path,
-                    vec![
-                        "hdfs://prod-nn:8020/warehouse/plays".into(),
-                        "/warehouse/plays".into(),
-                    ],
-                    "gs://lakehouse-prod/plays".into(),
-                ),
-                (
-                    LocatorKind::Table,
-                    vec!["legacy.plays".into()],
-                    "lake.plays".into(),
-                ),
-                (
-                    LocatorKind::Table,
-                    vec!["my-proj.legacy.events".into()],
-                    "my-proj.lake.events".into(),
-                ),
-            ],
-            entity: Some(("hdfs-plays".into(), "lake-plays".into())),
-            format: format.then(|| FormatChange {
-                old: "avro".into(),
-                new: "parquet".into(),
-            }),
-            columns: vec![],
-        })
-        .unwrap(),
-    )
+    common::engine(common::Setup {
+        new_path: "gs://lakehouse-prod/plays",
+        format,
+        columns: false,
+    })
 }
 
 fn rw(e: &Engine, input: &str) -> (String, Vec<String>) {

@@ -7,22 +7,10 @@
 //! renamed or untouched columns, so the modules' structural rules (format
 //! keys, compatibility renames, scoped column renames, split names) all fire.
 
-use tern_rewrite::{Engine, RuleInput, Rules};
-use tern_spec::{FormatChange, LocatorKind};
+mod common;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[(self.next() % xs.len() as u64) as usize]
-    }
-}
+use common::Rng;
+use tern_rewrite::Engine;
 
 /// Cases per language; `TERN_PROPERTY_CASES` raises it for a longer search.
 fn cases() -> u64 {
@@ -33,40 +21,11 @@ fn cases() -> u64 {
 }
 
 fn engine() -> Engine {
-    Engine::new(
-        Rules::new(RuleInput {
-            replace: vec![
-                (
-                    LocatorKind::Path,
-                    vec![
-                        "hdfs://prod-nn:8020/warehouse/plays".into(),
-                        "/warehouse/plays".into(),
-                    ],
-                    "gs://lake/plays".into(),
-                ),
-                (
-                    LocatorKind::Table,
-                    vec!["legacy.plays".into()],
-                    "lake.plays".into(),
-                ),
-                (
-                    LocatorKind::Table,
-                    vec!["my-proj.legacy.events".into()],
-                    "my-proj.lake.events".into(),
-                ),
-            ],
-            entity: Some(("hdfs-plays".into(), "lake-plays".into())),
-            format: Some(FormatChange {
-                old: "avro".into(),
-                new: "parquet".into(),
-            }),
-            columns: vec![
-                ("user_id".into(), "account_id".into()),
-                ("ts".into(), "event_time".into()),
-            ],
-        })
-        .unwrap(),
-    )
+    common::engine(common::Setup {
+        new_path: "gs://lake/plays",
+        format: true,
+        columns: true,
+    })
 }
 
 const TABLES: &[&str] = &[

@@ -1,11 +1,10 @@
 //! Properties over many generated files: rewriting settles after one pass
 //! (rule 9), and a file where no locator occurs comes back byte-identical.
 
-use tern_rewrite::{Engine, RuleInput, Rules};
-use tern_spec::{FormatChange, LocatorKind};
+mod common;
 
-/// A small deterministic generator, so failures reproduce from the seed.
-struct Rng(u64);
+use common::Rng;
+use tern_rewrite::Engine;
 
 /// Cases per property; `TERN_PROPERTY_CASES=1000000` for a longer search.
 fn cases() -> u64 {
@@ -13,18 +12,6 @@ fn cases() -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000)
-}
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[(self.next() % xs.len() as u64) as usize]
-    }
 }
 
 const LOCATORS: &[&str] = &[
@@ -82,37 +69,11 @@ const NOISE: &[&str] = &[
 ];
 
 fn engine() -> Engine {
-    Engine::new(
-        Rules::new(RuleInput {
-            replace: vec![
-                (
-                    LocatorKind::Path,
-                    vec![
-                        "hdfs://prod-nn:8020/warehouse/plays".into(),
-                        "/warehouse/plays".into(),
-                    ],
-                    "gs://lake/plays".into(),
-                ),
-                (
-                    LocatorKind::Table,
-                    vec!["legacy.plays".into()],
-                    "lake.plays".into(),
-                ),
-                (
-                    LocatorKind::Table,
-                    vec!["my-proj.legacy.events".into()],
-                    "my-proj.lake.events".into(),
-                ),
-            ],
-            entity: Some(("hdfs-plays".into(), "lake-plays".into())),
-            format: Some(FormatChange {
-                old: "avro".into(),
-                new: "parquet".into(),
-            }),
-            columns: vec![],
-        })
-        .unwrap(),
-    )
+    common::engine(common::Setup {
+        new_path: "gs://lake/plays",
+        format: true,
+        columns: false,
+    })
 }
 
 #[test]
