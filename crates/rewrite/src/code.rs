@@ -200,8 +200,8 @@ struct File<'a, 't> {
     rules: &'a Rules,
     src: &'a [u8],
     tree: &'t Tree,
-    /// Locator edits from the text matcher, by start offset.
-    text_edits: Vec<Edit>,
+    /// The text matcher's locator matches; their edits apply unless a
+    /// structural rule replaced the range they lie in.
     matches: Vec<Match>,
     edits: Vec<Edit>,
     findings: Vec<(usize, String)>,
@@ -212,23 +212,11 @@ struct File<'a, 't> {
 impl<'a, 't> File<'a, 't> {
     fn new(lang: Lang, rules: &'a Rules, src: &'a [u8], tree: &'t Tree) -> File<'a, 't> {
         let found = text::find(rules, src);
-        let text_edits = found
-            .matches
-            .iter()
-            .flat_map(|m| {
-                std::iter::once(Edit {
-                    range: m.range.clone(),
-                    replacement: m.replacement.clone(),
-                })
-                .chain(m.extension.clone())
-            })
-            .collect();
         File {
             lang,
             rules,
             src,
             tree,
-            text_edits,
             matches: found.matches,
             edits: vec![],
             findings: found.unresolved,
@@ -277,7 +265,7 @@ impl<'a, 't> File<'a, 't> {
                 self.run_time_path(*s);
                 continue;
             }
-            if self.computed_prefix(*s) || self.holds_sql(*s) {
+            if self.computed_prefix(*s) || self.sql_content(*s).is_some() {
                 continue;
             }
             if let Some(name) = self.constant_name(*s) {
@@ -312,13 +300,13 @@ impl<'a, 't> File<'a, 't> {
         }
         let File {
             src,
-            text_edits,
+            matches,
             mut edits,
             findings,
             replaced,
             ..
         } = self;
-        edits.extend(text_edits.into_iter().filter(|e| {
+        edits.extend(matches.iter().flat_map(Match::edits).filter(|e| {
             !replaced
                 .iter()
                 .any(|r| e.range.start >= r.start && e.range.end <= r.end)
@@ -327,10 +315,7 @@ impl<'a, 't> File<'a, 't> {
             edits,
             findings: findings
                 .into_iter()
-                .map(|(at, reason)| Finding {
-                    line: line_of(src, at),
-                    reason,
-                })
+                .map(|(at, reason)| Finding::at(src, at, reason))
                 .collect(),
         }
     }
@@ -579,41 +564,32 @@ impl<'a, 't> File<'a, 't> {
                     .start_byte();
                 (start <= end).then_some((start..end, holes))
             }
-            Lang::Kotlin => {
+            Lang::Scala | Lang::Java | Lang::Kotlin => {
                 let t = &self.src[r.clone()];
                 let q = if t.starts_with(b"\"\"\"") && t.len() >= 6 {
                     3
                 } else {
                     1
                 };
-                if t.len() < 2 * q {
+                if t.len() < 2 * q || t.first() != Some(&b'"') {
                     return None;
                 }
                 let content = r.start + q..r.end - q;
-                Some((content.clone(), kotlin_holes(self.src, content)))
-            }
-            Lang::Scala | Lang::Java => {
-                let t = &self.src[r.clone()];
-                let q = if t.starts_with(b"\"\"\"") && t.len() >= 6 {
-                    3
-                } else {
-                    1
-                };
-                (t.len() >= 2 * q && t.first() == Some(&b'"'))
-                    .then_some((r.start + q..r.end - q, holes))
+                if self.lang == Lang::Kotlin {
+                    // Kotlin's grammar leaves `$name` and `${...}` as text.
+                    holes = kotlin_holes(self.src, content.clone());
+                }
+                Some((content, holes))
             }
         }
     }
 
     /// A string that holds SQL goes to the SQL module; its edits replace the text edits.
     fn sql_string(&mut self, s: Node<'t>) {
-        let Some((content, holes)) = self.content(s) else {
+        let Some((content, holes)) = self.sql_content(s) else {
             return;
         };
         let raw = &self.src[content.clone()];
-        if raw.contains(&b'\\') || !looks_like_sql(raw) {
-            return;
-        }
         if !self
             .matches
             .iter()
@@ -654,10 +630,12 @@ impl<'a, 't> File<'a, 't> {
         }
     }
 
-    /// Whether the string is SQL, which the SQL module reads instead.
-    fn holds_sql(&self, s: Node<'t>) -> bool {
-        self.content(s).is_some_and(|(c, _)| {
-            !self.src[c.clone()].contains(&b'\\') && looks_like_sql(&self.src[c])
+    /// The string's content and holes when it is SQL the SQL module can
+    /// read (no escapes to undo), which it then reads instead.
+    fn sql_content(&self, s: Node<'t>) -> Option<(Range<usize>, Vec<Range<usize>>)> {
+        self.content(s).filter(|(c, _)| {
+            let raw = &self.src[c.clone()];
+            !raw.contains(&b'\\') && looks_like_sql(raw)
         })
     }
 

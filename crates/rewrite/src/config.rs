@@ -22,7 +22,7 @@ use tern_spec::LocatorKind;
 use crate::name::follow_case;
 use crate::rules::Rules;
 use crate::text::{self, Match};
-use crate::{line_of, Edit, Finding, Language, Outcome};
+use crate::{Edit, Finding, Language, Outcome};
 
 /// A parsed configuration value.
 #[derive(Debug, Clone)]
@@ -80,7 +80,8 @@ impl Language for ConfigModule {
     }
 
     fn rewrite(&self, rules: &Rules, path: &str, bytes: &[u8]) -> Outcome {
-        let mut out = crate::TextModule.rewrite(rules, path, bytes);
+        let found = text::find(rules, bytes);
+        let mut out = found.outcome(bytes);
         let (Some(format), Ok(src)) = (format_of(path), std::str::from_utf8(bytes)) else {
             return out;
         };
@@ -92,10 +93,9 @@ impl Language for ConfigModule {
             Format::Properties => vec![properties(src)],
             Format::Hcl => hcl(src).into_iter().collect(),
         };
-        let matches = text::find(rules, bytes).matches;
         let mut cx = Cx {
             rules,
-            matches: &matches,
+            matches: &found.matches,
             edits: vec![],
             findings: vec![],
         };
@@ -106,11 +106,11 @@ impl Language for ConfigModule {
             }
         }
         out.edits.extend(cx.edits);
-        out.findings
-            .extend(cx.findings.into_iter().map(|(at, reason)| Finding {
-                line: line_of(bytes, at),
-                reason,
-            }));
+        out.findings.extend(
+            cx.findings
+                .into_iter()
+                .map(|(at, reason)| Finding::at(bytes, at, reason)),
+        );
         out
     }
 }

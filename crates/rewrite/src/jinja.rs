@@ -90,10 +90,11 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
         }
         let found = crate::text::find(rules, &text.as_bytes()[bl.range.clone()]);
         if let Some(m) = found.matches.first() {
-            out.findings.push(crate::Finding {
-                line: crate::line_of(text.as_bytes(), bl.range.start + m.range.start),
-                reason: "the dataset is named inside Jinja, which tern does not rewrite; change it by hand".into(),
-            });
+            out.findings.push(crate::Finding::at(
+                text.as_bytes(),
+                bl.range.start + m.range.start,
+                "the dataset is named inside Jinja, which tern does not rewrite; change it by hand",
+            ));
         }
     }
     // Only a source() call's own edits may touch Jinja.

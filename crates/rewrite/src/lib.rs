@@ -59,6 +59,17 @@ pub struct Finding {
     pub reason: String,
 }
 
+impl Finding {
+    /// A finding at byte `offset` of `bytes`: modules note offsets while they
+    /// work and turn them into lines once.
+    pub(crate) fn at(bytes: &[u8], offset: usize, reason: impl Into<String>) -> Finding {
+        Finding {
+            line: line_of(bytes, offset),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// What a language module proposes for one file.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -122,14 +133,14 @@ impl Engine {
 
     /// Cheap literal check: can this file name the dataset at all?
     pub fn mentions(&self, bytes: &[u8]) -> bool {
-        self.rules.prefilter_matches(bytes)
+        self.rules.prefilter(bytes).is_some()
     }
 
     /// Rewrites one file's bytes; `path` is relative and only used to pick a module.
     pub fn rewrite(&self, path: &str, bytes: &[u8]) -> FileRewrite {
-        if !self.mentions(bytes) {
+        let Some(tail) = self.rules.prefilter(bytes) else {
             return FileRewrite::default();
-        }
+        };
         if bytes.len() > MAX_FILE_BYTES || is_binary(bytes) {
             return self.untouchable(bytes);
         }
@@ -142,7 +153,7 @@ impl Engine {
         // Parsing is the expensive part; a file where no locator's last part
         // occurs as a word gets nothing more from it than the text matcher
         // finds (every structural rule needs such a word nearby).
-        if !std::ptr::eq(module, text) && !self.rules.tail_occurs(bytes) {
+        if !tail {
             module = text;
         }
         let outcome = module.rewrite(&self.rules, path, bytes);
@@ -162,10 +173,7 @@ impl Engine {
             .iter()
             .map(|m| m.range.start)
             .chain(found.unresolved.iter().map(|(at, _)| *at))
-            .map(|at| Finding {
-                line: line_of(bytes, at),
-                reason: why.to_string(),
-            })
+            .map(|at| Finding::at(bytes, at, why))
             .take(1)
             .collect();
         FileRewrite {
@@ -197,10 +205,11 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
             continue;
         }
         match kept.last() {
-            Some(prev) if prev.range.end > edit.range.start => outcome.findings.push(Finding {
-                line: line_of(bytes, edit.range.start),
-                reason: "two rewrites overlap here; left unchanged".into(),
-            }),
+            Some(prev) if prev.range.end > edit.range.start => outcome.findings.push(Finding::at(
+                bytes,
+                edit.range.start,
+                "two rewrites overlap here; left unchanged",
+            )),
             _ => kept.push(edit),
         }
     }

@@ -232,20 +232,26 @@ impl Rules {
         &self.columns
     }
 
-    /// True when some needle occurs; a superset of real matches.
+    /// `None` when the file cannot name the dataset (a superset of real
+    /// matches); otherwise whether a locator's last part occurs as a whole
+    /// word, which the language modules need, so it is searched for once.
     ///
-    /// A path or table name also needs its last part as a whole word, so a
-    /// file naming only `legacy.tracks` or `.../plays_archive` is passed over.
-    pub(crate) fn prefilter_matches(&self, bytes: &[u8]) -> bool {
-        self.entities.as_ref().is_some_and(|a| a.is_match(bytes))
-            || ((self.paths.as_ref().is_some_and(|a| a.is_match(bytes))
-                || self.tables.as_ref().is_some_and(|a| a.is_match(bytes)))
-                && self.tail_occurs(bytes))
+    /// A path or table name needs that word too, so a file naming only
+    /// `legacy.tracks` or `.../plays_archive` is passed over.
+    pub(crate) fn prefilter(&self, bytes: &[u8]) -> Option<bool> {
+        let names = self.paths.as_ref().is_some_and(|a| a.is_match(bytes))
+            || self.tables.as_ref().is_some_and(|a| a.is_match(bytes));
+        if names && self.tail_occurs(bytes) {
+            return Some(true);
+        }
+        let entities = self.entities.as_ref().is_some_and(|a| a.is_match(bytes));
+        // With a name needle present, the tail was just searched for in vain.
+        entities.then(|| !names && self.tail_occurs(bytes))
     }
 
     /// True when the last part of a locator occurs as a whole word, so the
     /// file may hold a split name, a name under `USE`, or a path's tail.
-    pub(crate) fn tail_occurs(&self, b: &[u8]) -> bool {
+    fn tail_occurs(&self, b: &[u8]) -> bool {
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
         self.tails.iter().any(|t| {
             t.find_iter(b).any(|m| {

@@ -28,7 +28,7 @@ use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer};
 use crate::name::follow_case;
 use crate::rules::Rules;
 use crate::text::{self, Match};
-use crate::{line_of, Edit, Finding, Language, Outcome};
+use crate::{Edit, Finding, Language, Outcome};
 
 /// SQL scripts, Hive and Spark queries, Flink DDL, and dbt models.
 pub struct SqlModule;
@@ -81,7 +81,8 @@ impl<'a> Lines<'a> {
         let col = usize::try_from(loc.column).ok()?.checked_sub(1)?;
         let start = *self.starts.get(line)?;
         let rest = &self.text[start..];
-        if rest.is_ascii() || rest.as_bytes()[..col.min(rest.len())].is_ascii() {
+        // Only the characters before the column decide whether chars are bytes.
+        if rest.as_bytes()[..col.min(rest.len())].is_ascii() {
             return (col <= rest.len()).then_some(start + col);
         }
         match rest.char_indices().nth(col) {
@@ -266,7 +267,7 @@ impl Walk<'_> {
             {
                 for c in cols {
                     if let Some(last) = parts(c).last() {
-                        if self.renamed(last).is_some() {
+                        if renamed(self.rules, last).is_some() {
                             let at = self.lines.range(last.span).map_or(0, |r| r.start);
                             self.out.blockers.push((
                                 at,
@@ -280,21 +281,6 @@ impl Walk<'_> {
                 }
             }
         }
-    }
-
-    /// The new name when `ident` is a renamed column.
-    fn renamed(&self, ident: &Ident) -> Option<&str> {
-        self.rules
-            .columns()
-            .iter()
-            .find(|(old, _)| {
-                if ident.quote_style.is_some() {
-                    ident.value == *old
-                } else {
-                    ident.value.eq_ignore_ascii_case(old)
-                }
-            })
-            .map(|(_, new)| new.as_str())
     }
 
     fn lower_keywords(&self, at: &Range<usize>) -> bool {
@@ -388,13 +374,15 @@ impl Visitor for Walk<'_> {
 
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
         match e {
-            Expr::Identifier(id) if self.renamed(id).is_some() => self.out.refs.push(ColRef {
-                qualifier: vec![],
-                column: id.clone(),
-            }),
+            Expr::Identifier(id) if renamed(self.rules, id).is_some() => {
+                self.out.refs.push(ColRef {
+                    qualifier: vec![],
+                    column: id.clone(),
+                })
+            }
             Expr::CompoundIdentifier(ids) if ids.len() >= 2 => {
                 let (last, qualifier) = ids.split_last().expect("two or more parts");
-                if self.renamed(last).is_some() || self.renamed(&ids[0]).is_some() {
+                if renamed(self.rules, last).is_some() || renamed(self.rules, &ids[0]).is_some() {
                     self.out.refs.push(ColRef {
                         qualifier: qualifier.to_vec(),
                         column: last.clone(),
@@ -414,7 +402,7 @@ impl Visitor for Walk<'_> {
                         self.out.reads_migrated = true;
                         for c in &ins.columns {
                             if let Some(last) = parts(c).last() {
-                                if self.renamed(last).is_some() {
+                                if renamed(self.rules, last).is_some() {
                                     self.out.insert_columns.push((*last).clone());
                                 }
                             }
@@ -424,7 +412,7 @@ impl Visitor for Walk<'_> {
             }
             Statement::CreateTable(ct) if !self.matches.is_empty() => {
                 for c in &ct.columns {
-                    if self.renamed(&c.name).is_some() {
+                    if renamed(self.rules, &c.name).is_some() {
                         let at = self.lines.range(c.name.span).map_or(0, |r| r.start);
                         self.out.blockers.push((
                             at,
@@ -440,6 +428,18 @@ impl Visitor for Walk<'_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// The (old, new) rename when `ident` names a renamed column: exactly when
+/// quoted, in any ASCII case when bare.
+fn renamed<'r>(rules: &'r Rules, ident: &Ident) -> Option<&'r (String, String)> {
+    rules.columns().iter().find(|(old, _)| {
+        if ident.quote_style.is_some() {
+            ident.value == *old
+        } else {
+            ident.value.eq_ignore_ascii_case(old)
+        }
+    })
 }
 
 fn star_reason() -> String {
@@ -548,16 +548,6 @@ fn parse_all(sql: &str, lines: &Lines) -> Option<(Vec<Stmt>, Vec<Parsed>)> {
     best.map(|(s, p, _)| (s, p))
 }
 
-fn edits_of(matches: &[Match]) -> impl Iterator<Item = Edit> + '_ {
-    matches.iter().flat_map(|m| {
-        std::iter::once(Edit {
-            range: m.range.clone(),
-            replacement: m.replacement.clone(),
-        })
-        .chain(m.extension.clone())
-    })
-}
-
 /// Rewrites a whole SQL text; edit ranges are offsets into `sql`. Names lying
 /// in `also_migrated` (masked dbt `source()` calls) read the migrated table
 /// too; their edits apply with their statement's, or not at all when the
@@ -579,25 +569,20 @@ pub(crate) fn rewrite_sql(
     let found = text::find(rules, bytes);
     let mut out = Outcome {
         edits: vec![],
-        findings: found
-            .unresolved
-            .iter()
-            .map(|(at, why)| Finding {
-                line: line_of(bytes, *at),
-                reason: why.clone(),
-            })
-            .collect(),
+        findings: found.outcome(bytes).findings,
     };
     let lines = Lines::new(sql);
     let Some((stmts, parsed)) = parse_all(sql, &lines) else {
         // Not even tokens: keep the locator edits, say the columns went unchecked.
-        out.edits.extend(edits_of(&found.matches));
+        out.edits
+            .extend(found.matches.iter().flat_map(Match::edits));
         out.edits.extend(also_migrated_edits(&(0..sql.len())));
         if !rules.columns().is_empty() && !found.matches.is_empty() {
-            out.findings.push(Finding {
-                line: line_of(bytes, found.matches[0].range.start),
-                reason: "this SQL could not be read; the names were rewritten but its columns were not checked".into(),
-            });
+            out.findings.push(Finding::at(
+                bytes,
+                found.matches[0].range.start,
+                "this SQL could not be read; the names were rewritten but its columns were not checked",
+            ));
         }
         return out;
     };
@@ -607,30 +592,30 @@ pub(crate) fn rewrite_sql(
         // Matches between statements (a stray comment) are still rewritten.
         let in_stmt =
             |m: &&Match| m.range.start >= stmt.range.start && m.range.end <= stmt.range.end;
-        out.edits.extend(edits_of(
-            &found
+        out.edits.extend(
+            found
                 .matches
                 .iter()
                 .filter(|m| m.range.start >= covered && m.range.end <= stmt.range.start)
-                .cloned()
-                .collect::<Vec<_>>(),
-        ));
+                .flat_map(Match::edits),
+        );
         covered = stmt.range.end;
         let matches: Vec<Match> = found.matches.iter().filter(in_stmt).cloned().collect();
         let st = match parsed {
             Ok(st) => st,
             Err(why) => {
-                out.edits.extend(edits_of(&matches));
+                out.edits.extend(matches.iter().flat_map(Match::edits));
                 out.edits.extend(also_migrated_edits(&stmt.range));
                 if !matches.is_empty() {
                     out.edits
                         .extend(format_edits(rules, sql, &lines, &stmt.tokens));
                 }
                 if !rules.columns().is_empty() && !matches.is_empty() {
-                    out.findings.push(Finding {
-                        line: line_of(bytes, stmt.range.start),
-                        reason: format!("tern's SQL parser cannot read this statement ({why}); its names were rewritten but its columns were not checked"),
-                    });
+                    out.findings.push(Finding::at(
+                        bytes,
+                        stmt.range.start,
+                        format!("tern's SQL parser cannot read this statement ({why}); its names were rewritten but its columns were not checked"),
+                    ));
                 }
                 continue;
             }
@@ -652,14 +637,11 @@ pub(crate) fn rewrite_sql(
         let a = walk.out;
         if !a.blockers.is_empty() {
             for (at, why) in &a.blockers {
-                out.findings.push(Finding {
-                    line: line_of(bytes, *at),
-                    reason: why.clone(),
-                });
+                out.findings.push(Finding::at(bytes, *at, why.as_str()));
             }
             continue;
         }
-        let mut edits: Vec<Edit> = edits_of(&matches).collect();
+        let mut edits: Vec<Edit> = matches.iter().flat_map(Match::edits).collect();
         edits.extend(also_migrated_edits(&stmt.range));
         for (range, quote) in &a.use_names {
             if let Some(l) = rules
@@ -686,20 +668,19 @@ pub(crate) fn rewrite_sql(
             edits.extend(format_edits(rules, sql, &lines, &stmt.tokens));
         }
         out.edits.extend(edits);
-        out.findings
-            .extend(findings.into_iter().map(|(at, reason)| Finding {
-                line: line_of(bytes, at),
-                reason,
-            }));
+        out.findings.extend(
+            findings
+                .into_iter()
+                .map(|(at, reason)| Finding::at(bytes, at, reason)),
+        );
     }
-    out.edits.extend(edits_of(
-        &found
+    out.edits.extend(
+        found
             .matches
             .iter()
             .filter(|m| m.range.start >= covered)
-            .cloned()
-            .collect::<Vec<_>>(),
-    ));
+            .flat_map(Match::edits),
+    );
     out
 }
 
@@ -712,17 +693,8 @@ fn columns(
     edits: &mut Vec<Edit>,
     findings: &mut Vec<(usize, String)>,
 ) {
-    let renamed = |id: &Ident| {
-        rules.columns().iter().find(|(old, _)| {
-            if id.quote_style.is_some() {
-                id.value == *old
-            } else {
-                id.value.eq_ignore_ascii_case(old)
-            }
-        })
-    };
     let rename = |id: &Ident, keep_output: Option<bool>, edits: &mut Vec<Edit>| {
-        let (Some((old, new)), Some(r)) = (renamed(id), lines.range(id.span)) else {
+        let (Some((old, new)), Some(r)) = (renamed(rules, id), lines.range(id.span)) else {
             return;
         };
         let written = &sql[r.clone()];

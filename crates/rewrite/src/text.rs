@@ -12,7 +12,7 @@ use std::ops::Range;
 use tern_spec::LocatorKind;
 
 use crate::rules::{Needle, Rules};
-use crate::{line_of, Edit, Finding, Language, Outcome};
+use crate::{Edit, Finding, Language, Outcome};
 
 /// The plain-text module: boundary-aware replacement of every locator.
 pub struct TextModule;
@@ -27,28 +27,7 @@ impl Language for TextModule {
     }
 
     fn rewrite(&self, rules: &Rules, _path: &str, text: &[u8]) -> Outcome {
-        let found = find(rules, text);
-        Outcome {
-            edits: found
-                .matches
-                .into_iter()
-                .flat_map(|m| {
-                    let main = Edit {
-                        range: m.range,
-                        replacement: m.replacement,
-                    };
-                    std::iter::once(main).chain(m.extension)
-                })
-                .collect(),
-            findings: found
-                .unresolved
-                .into_iter()
-                .map(|(at, reason)| Finding {
-                    line: line_of(text, at),
-                    reason,
-                })
-                .collect(),
-        }
+        find(rules, text).outcome(text)
     }
 }
 
@@ -67,6 +46,17 @@ pub(crate) struct Match {
     pub extension: Option<Edit>,
 }
 
+impl Match {
+    /// The edits this match makes: the locator, and its suffix's extension.
+    pub(crate) fn edits(&self) -> impl Iterator<Item = Edit> + '_ {
+        std::iter::once(Edit {
+            range: self.range.clone(),
+            replacement: self.replacement.clone(),
+        })
+        .chain(self.extension.clone())
+    }
+}
+
 /// Everything found in one buffer.
 #[derive(Debug, Default)]
 pub(crate) struct Found {
@@ -74,6 +64,21 @@ pub(crate) struct Found {
     pub matches: Vec<Match>,
     /// (byte offset, reason) of references left alone.
     pub unresolved: Vec<(usize, String)>,
+}
+
+impl Found {
+    /// What the text matcher alone makes of `bytes`: every match rewritten,
+    /// every unresolved reference reported.
+    pub(crate) fn outcome(&self, bytes: &[u8]) -> Outcome {
+        Outcome {
+            edits: self.matches.iter().flat_map(Match::edits).collect(),
+            findings: self
+                .unresolved
+                .iter()
+                .map(|(at, reason)| Finding::at(bytes, *at, reason.as_str()))
+                .collect(),
+        }
+    }
 }
 
 pub(crate) enum Candidate {
