@@ -143,8 +143,9 @@ struct Analysis {
     blockers: Vec<(usize, String)>,
     /// Columns of an `INSERT` into the migrated table.
     insert_columns: Vec<Ident>,
-    /// Unqualified names of the migrated table resolved through `USE db`.
-    use_names: Vec<(Range<usize>, Option<char>)>,
+    /// Unqualified names of a migrated table resolved through `USE db`: the
+    /// name's range, its quote, and the index of the locator it matched.
+    use_names: Vec<(Range<usize>, Option<char>, usize)>,
     /// Whether any relation of the statement is the migrated table.
     reads_migrated: bool,
 }
@@ -218,12 +219,13 @@ impl Walk<'_> {
         }
         let ps = parts(name);
         if let ([only], Some(db)) = (ps.as_slice(), &self.db) {
-            for l in self.rules.locators() {
-                if l.old_parts.len() == 2
+            for (i, l) in self.rules.locators().iter().enumerate() {
+                if l.kind == tern_spec::LocatorKind::Table
+                    && l.old_parts.len() == 2
                     && l.old_parts[0].eq_ignore_ascii_case(db)
                     && l.old_parts[1].eq_ignore_ascii_case(&only.value)
                 {
-                    self.out.use_names.push((r, only.quote_style));
+                    self.out.use_names.push((r, only.quote_style, i));
                     return true;
                 }
             }
@@ -643,24 +645,19 @@ pub(crate) fn rewrite_sql(
         }
         let mut edits: Vec<Edit> = matches.iter().flat_map(Match::edits).collect();
         edits.extend(also_migrated_edits(&stmt.range));
-        for (range, quote) in &a.use_names {
-            if let Some(l) = rules
-                .locators()
+        for (range, quote, i) in &a.use_names {
+            let l = &rules.locators()[*i];
+            let written = &sql[range.clone()];
+            let new = l
+                .new_parts
                 .iter()
-                .find(|l| l.old_parts.len() == 2 && l.kind == tern_spec::LocatorKind::Table)
-            {
-                let written = &sql[range.clone()];
-                let new = l
-                    .new_parts
-                    .iter()
-                    .map(|p| quoted(*quote, &follow_case(written, &l.old_parts[1], p, false)))
-                    .collect::<Vec<_>>()
-                    .join(".");
-                edits.push(Edit {
-                    range: range.clone(),
-                    replacement: new,
-                });
-            }
+                .map(|p| quoted(*quote, &follow_case(written, &l.old_parts[1], p, false)))
+                .collect::<Vec<_>>()
+                .join(".");
+            edits.push(Edit {
+                range: range.clone(),
+                replacement: new,
+            });
         }
         let mut findings = Vec::new();
         columns(rules, sql, &lines, &a, &mut edits, &mut findings);
