@@ -400,6 +400,70 @@ fn plan_reports_per_consumer_and_changes_nothing() {
 }
 
 #[test]
+fn plan_and_run_read_the_default_branch_not_the_checkout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let catalog = fleet(
+        root,
+        &[repo(
+            "c",
+            "insights",
+            &[
+                ("q.sql", "select ts from legacy.plays\n"),
+                ("r\u{e9}sum\u{e9} \"x\".sql", "select 1 from legacy.plays\n"),
+                ("blob.bin", "legacy.plays\0\x01"),
+            ],
+            "true",
+        )],
+        "",
+    );
+    let dir = root.join("repos/c");
+    // A committed symbolic link (never followed), then the user's own work:
+    // an unstaged edit, an untracked file, and another branch checked out.
+    sh(
+        &dir,
+        "ln -s q.sql link.sql && git add link.sql && git commit -qm link \
+         && git switch -q -c wip && echo 'from legacy.plays' > wip.sql && git add wip.sql \
+         && git commit -qm wip && echo 'from legacy.plays' > untracked.sql && echo '-- mine' >> q.sql",
+    );
+    fs::write(root.join("spec.yaml"), spec("m6", "auto")).unwrap();
+    tern(root, &["catalog", "import", catalog.to_str().unwrap()]);
+    let o = tern(root, &["plan", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let c = &json(&o)["consumers"][0];
+    assert_eq!(
+        c["files"],
+        serde_json::json!(["q.sql", "r\u{e9}sum\u{e9} \"x\".sql"]),
+        "main's files only: not the link, the other branch or the checkout's work"
+    );
+    assert_eq!(c["unresolved"][0]["path"], "blob.bin");
+    assert_eq!(c["unresolved"].as_array().unwrap().len(), 1);
+
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    let c = &json(&o)["consumers"][0];
+    assert_eq!(
+        c["files"],
+        serde_json::json!(["q.sql", "r\u{e9}sum\u{e9} \"x\".sql"]),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(c["state"], "needs_attention", "blob.bin is reported");
+    assert_eq!(
+        sh(
+            &dir,
+            "git show tern/m6:q.sql && git rev-parse tern/m6^ main | uniq | wc -l"
+        ),
+        "select ts from lake.plays\n1",
+        "proposed on a branch from main"
+    );
+    assert_eq!(sh(&dir, "git branch --show-current"), "wip");
+    assert_eq!(
+        sh(&dir, "tail -n1 q.sql && cat untracked.sql"),
+        "-- mine\nfrom legacy.plays"
+    );
+}
+
+#[test]
 fn a_commit_that_git_alters_is_refused_by_the_scope_check() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();

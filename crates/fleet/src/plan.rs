@@ -140,7 +140,8 @@ pub(crate) fn plan_all(
         .collect()
 }
 
-/// Scans one consumer's default branch in a temporary worktree.
+/// Scans one consumer's default branch without a checkout: the forge lists
+/// the files that hold a needle and hands over their bytes.
 pub(crate) fn plan_one(
     forge: &dyn Forge,
     engine: &Engine,
@@ -159,9 +160,8 @@ pub(crate) fn plan_one(
     };
     let scanned = forge
         .open(&consumer.repo)
-        .and_then(|info| forge.worktree(&consumer.repo, &info.head))
-        .map_err(|e| e.to_string())
-        .and_then(|wt| tern_scan::scan_tree(engine, wt.path(), &|_| {}).map_err(|e| e.to_string()));
+        .and_then(|info| scan_commit(forge, engine, &consumer.repo, &info.head))
+        .map_err(|e| e.to_string());
     match scanned {
         Ok(report) => {
             plan.edits = report.edits();
@@ -171,6 +171,19 @@ pub(crate) fn plan_one(
         Err(e) => plan.error = Some(e),
     }
     plan
+}
+
+/// What the rules would do to a commit: the files holding a needle, read as
+/// blobs, through the engine (the repository's files are its tracked ones).
+pub(crate) fn scan_commit(
+    forge: &dyn Forge,
+    engine: &Engine,
+    repo: &str,
+    rev: &str,
+) -> tern_forge::Result<tern_scan::TreeReport> {
+    let paths = forge.grep(repo, rev, engine.rules().needles())?;
+    let blobs = forge.read_all(repo, rev, &paths)?;
+    Ok(tern_scan::scan_files(engine, paths.into_iter().zip(blobs)))
 }
 
 pub(crate) fn to_unresolved(f: tern_scan::PathFinding) -> Unresolved {

@@ -282,13 +282,8 @@ impl Fleet<'_> {
             self.save(change, &format!("found tern's commit on {branch}"))?;
             return Ok(None);
         }
-        let wt = self.forge.worktree(&change.repo, &info.head)?;
-        let report = tern_scan::scan_tree(engine, wt.path(), &|_| {}).map_err(|e| {
-            Step::Forge(tern_forge::ForgeError::Io(
-                e.to_string(),
-                std::io::Error::other("scan"),
-            ))
-        })?;
+        // The blobs first: a consumer with nothing to change needs no checkout.
+        let report = crate::plan::scan_commit(self.forge, engine, &change.repo, &info.head)?;
         change.edits = report.edits() as u64;
         change.files = report.files.iter().map(|f| f.path.clone()).collect();
         change.unresolved = report
@@ -311,6 +306,7 @@ impl Fleet<'_> {
             self.save(change, note)?;
             return Ok(None);
         }
+        let wt = self.forge.worktree(&change.repo, &info.head)?;
         tern_scan::write_changes(wt.path(), &report).map_err(|e| {
             Step::Forge(tern_forge::ForgeError::Io(
                 e.to_string(),
@@ -323,7 +319,7 @@ impl Fleet<'_> {
             self.save(change, "nothing to commit")?;
             return Ok(None);
         };
-        if let Err(why) = self.judge(engine, &change.repo, &info.head, &commit, &report, &wt) {
+        if let Err(why) = self.judge(engine, &change.repo, &info.head, &commit, &report) {
             change.error = Some(format!("scope check: {why}"));
             change.state = ChangeState::Failed;
             self.save(change, "scope check failed; nothing proposed")?;
@@ -349,7 +345,6 @@ impl Fleet<'_> {
         base: &str,
         commit: &str,
         report: &tern_scan::TreeReport,
-        wt: &Worktree,
     ) -> Result<(), String> {
         let mut changed = self
             .forge
@@ -378,7 +373,8 @@ impl Fleet<'_> {
                 ));
             }
         }
-        let again = tern_scan::scan_tree(engine, wt.path(), &|_| {}).map_err(|e| e.to_string())?;
+        let again = crate::plan::scan_commit(self.forge, engine, repo, commit)
+            .map_err(|e| e.to_string())?;
         if let Some(f) = again.files.first() {
             return Err(format!(
                 "{} still names the old dataset after the rewrite",

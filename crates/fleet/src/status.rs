@@ -183,7 +183,6 @@ impl Fleet<'_> {
     /// the engine counts edits and findings in the files that match. `None`
     /// when no repository could be read.
     pub(crate) fn remaining_references(&self, engine: &Engine, changes: &[Change]) -> Option<u64> {
-        let needles = engine.rules().needles().to_vec();
         let next = AtomicUsize::new(0);
         let total = AtomicU64::new(0);
         let readable = AtomicUsize::new(0);
@@ -192,7 +191,7 @@ impl Fleet<'_> {
             for _ in 0..threads {
                 s.spawn(|| {
                     while let Some(c) = changes.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        if let Some(n) = self.references_in(engine, &c.repo, &needles) {
+                        if let Some(n) = self.references_in(engine, &c.repo) {
                             readable.fetch_add(1, Ordering::Relaxed);
                             total.fetch_add(n, Ordering::Relaxed);
                         }
@@ -206,16 +205,10 @@ impl Fleet<'_> {
 
 impl Fleet<'_> {
     /// References in one repository's default branch; `None` if unreadable.
-    fn references_in(&self, engine: &Engine, repo: &str, needles: &[String]) -> Option<u64> {
+    fn references_in(&self, engine: &Engine, repo: &str) -> Option<u64> {
         let head = self.forge.open(repo).ok()?.head;
-        let files = self.forge.grep(repo, &head, needles).ok()?;
-        let blobs = self.forge.read_all(repo, &head, &files).ok()?;
-        let mut n = 0;
-        for (path, bytes) in files.iter().zip(&blobs) {
-            let out = engine.rewrite(path, bytes);
-            n += (out.edits + out.findings.len()) as u64;
-        }
-        Some(n)
+        let report = crate::plan::scan_commit(self.forge, engine, repo, &head).ok()?;
+        Some((report.edits() + report.findings.len()) as u64)
     }
 }
 

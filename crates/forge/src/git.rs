@@ -512,7 +512,10 @@ impl Forge for LocalForge {
 
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>> {
         let dir = self.path(repo)?;
-        let mut args: Vec<String> = ["grep", "-l", "-I", "-i", "-F", "--no-color"]
+        // Binary files are searched too (the engine reports them); `-z` keeps
+        // unusual paths unquoted. In a tree git searches regular files only,
+        // never a symbolic link's target or a submodule.
+        let mut args: Vec<String> = ["grep", "-l", "-z", "-i", "-F", "--no-color"]
             .map(String::from)
             .to_vec();
         for n in needles {
@@ -526,11 +529,19 @@ impl Forge for LocalForge {
             .output()
             .map_err(|e| ForgeError::Io("running git".into(), e))?;
         match out.status.code() {
-            // `rev:path` per line.
-            Some(0) => Ok(String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(|l| l.strip_prefix(&format!("{rev}:")).unwrap_or(l).to_string())
-                .collect()),
+            // `rev:path` per NUL-terminated entry.
+            Some(0) => {
+                let prefix = format!("{rev}:");
+                Ok(out
+                    .stdout
+                    .split(|&b| b == 0)
+                    .filter(|e| !e.is_empty())
+                    .map(|e| {
+                        let e = String::from_utf8_lossy(e);
+                        e.strip_prefix(&prefix).unwrap_or(&e).to_string()
+                    })
+                    .collect())
+            }
             // Nothing found.
             Some(1) if out.stderr.is_empty() => Ok(vec![]),
             _ => Err(failure(&dir, &args, &out.stderr)),
@@ -539,6 +550,9 @@ impl Forge for LocalForge {
 
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>> {
         let dir = self.path(repo)?;
+        if paths.is_empty() {
+            return Ok(vec![]);
+        }
         let mut child = command(&dir)
             .args(["cat-file", "--batch"])
             .stdin(Stdio::piped())

@@ -133,7 +133,9 @@ pub trait Forge: Send + Sync {
     fn find_commit(&self, repo: &str, branch: &str, needle: &str) -> Result<Option<String>>;
     /// The diff a commit introduces, as `git show` prints it.
     fn diff(&self, repo: &str, commit: &str) -> Result<String>;
-    /// Files at `rev` containing any of `needles` (ASCII case ignored), without a checkout.
+    /// Files at `rev` containing any of `needles` (ASCII case ignored), without
+    /// a checkout: the repository's own files (tracked regular files, binary
+    /// ones included; never a symbolic link or a submodule).
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>>;
     /// Files' bytes at `rev`, in the order of `paths`.
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>>;

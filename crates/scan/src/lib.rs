@@ -127,24 +127,13 @@ pub fn scan_tree(
             match read(entry.path()) {
                 Ok(Some(data)) => {
                     bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                    let out = engine.rewrite(&rel, &data);
-                    let mut fs = findings.lock().unwrap_or_else(|e| e.into_inner());
-                    fs.extend(out.findings.into_iter().map(|f| PathFinding {
-                        path: rel.clone(),
-                        line: f.line,
-                        reason: f.reason,
-                    }));
-                    drop(fs);
-                    if let Some(after) = out.output {
-                        files
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(FileChange {
-                                path: rel,
-                                edits: out.edits,
-                                before: data,
-                                after,
-                            });
+                    let (change, found) = scan_one(engine, rel, data);
+                    findings
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(found);
+                    if let Some(change) = change {
+                        files.lock().unwrap_or_else(|e| e.into_inner()).push(change);
                     }
                 }
                 Ok(None) => {}
@@ -160,16 +149,72 @@ pub fn scan_tree(
             ignore::WalkState::Continue
         })
     });
-    let mut files = files.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(report(
+        files.into_inner().unwrap_or_else(|e| e.into_inner()),
+        findings.into_inner().unwrap_or_else(|e| e.into_inner()),
+        scanned.into_inner(),
+        bytes.into_inner(),
+    ))
+}
+
+/// Applies the engine to files already in memory, such as blobs read from a
+/// commit without a checkout; `files` are `(relative path, bytes)` and are
+/// taken to be the repository's own (regular, tracked) files.
+pub fn scan_files(
+    engine: &Engine,
+    files: impl IntoIterator<Item = (String, Vec<u8>)>,
+) -> TreeReport {
+    let (mut changes, mut findings, mut scanned, mut bytes) = (Vec::new(), Vec::new(), 0, 0);
+    for (path, data) in files {
+        scanned += 1;
+        bytes += data.len() as u64;
+        let (change, found) = scan_one(engine, path, data);
+        changes.extend(change);
+        findings.extend(found);
+    }
+    report(changes, findings, scanned, bytes)
+}
+
+/// One file through the engine: its change, if any, and its findings.
+fn scan_one(
+    engine: &Engine,
+    path: String,
+    data: Vec<u8>,
+) -> (Option<FileChange>, Vec<PathFinding>) {
+    let out = engine.rewrite(&path, &data);
+    let findings = out
+        .findings
+        .into_iter()
+        .map(|f| PathFinding {
+            path: path.clone(),
+            line: f.line,
+            reason: f.reason,
+        })
+        .collect();
+    let change = out.output.map(|after| FileChange {
+        path,
+        edits: out.edits,
+        before: data,
+        after,
+    });
+    (change, findings)
+}
+
+/// Sorts what was found into a report.
+fn report(
+    mut files: Vec<FileChange>,
+    mut findings: Vec<PathFinding>,
+    files_scanned: u64,
+    bytes_scanned: u64,
+) -> TreeReport {
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
     findings.sort();
-    Ok(TreeReport {
+    TreeReport {
         files,
         findings,
-        files_scanned: scanned.into_inner(),
-        bytes_scanned: bytes.into_inner(),
-    })
+        files_scanned,
+        bytes_scanned,
+    }
 }
 
 /// Reads a file, or `None` when it is too large to be worth reading.
