@@ -181,9 +181,8 @@ pub(crate) fn scan_commit(
     repo: &str,
     rev: &str,
 ) -> tern_forge::Result<tern_scan::TreeReport> {
-    let paths = forge.grep(repo, rev, engine.rules().needles())?;
-    let blobs = forge.read_all(repo, rev, &paths)?;
-    Ok(tern_scan::scan_files(engine, paths.into_iter().zip(blobs)))
+    let files = forge.read_matching(repo, rev, engine.rules().needles())?;
+    Ok(tern_scan::scan_files(engine, files))
 }
 
 pub(crate) fn to_unresolved(f: tern_scan::PathFinding) -> Unresolved {

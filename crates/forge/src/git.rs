@@ -7,9 +7,8 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 
 use crate::*;
@@ -19,11 +18,23 @@ use crate::*;
 pub struct LocalForge {
     /// Repositories already validated: their top folder and git folder.
     checked: Mutex<HashMap<String, Checked>>,
+    /// The last needles searched for and their compiled search.
+    search: Mutex<Option<Search>>,
 }
 
-#[derive(Debug, Clone)]
+type Search = (Vec<String>, std::sync::Arc<aho_corasick::AhoCorasick>);
+
+#[derive(Clone)]
 struct Checked {
     top: PathBuf,
+    /// The same repository opened for in-process reads.
+    repo: crate::odb::Shared,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked").field("top", &self.top).finish()
+    }
 }
 
 /// Temporary worktrees live in folders named `tern-wt-<pid>-…`, so that those
@@ -108,26 +119,53 @@ fn git_ok(dir: &Path, args: &[&str]) -> Result<bool> {
 impl LocalForge {
     /// Resolves a repository path, validating it once per process.
     fn path(&self, repo: &str) -> Result<PathBuf> {
+        Ok(self.checked(repo)?.top)
+    }
+
+    /// The needles' search, built once for a campaign's many repositories.
+    fn searcher(&self, needles: &[String]) -> Result<std::sync::Arc<aho_corasick::AhoCorasick>> {
+        let mut last = self.search.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((n, s)) = last.as_ref() {
+            if n.as_slice() == needles {
+                return Ok(s.clone());
+            }
+        }
+        let s = std::sync::Arc::new(crate::odb::searcher(needles).map_err(|detail| {
+            ForgeError::Objects {
+                repo: "(every repository)".into(),
+                detail,
+            }
+        })?);
+        *last = Some((needles.to_vec(), s.clone()));
+        Ok(s)
+    }
+
+    /// The repository for in-process reads (refs, trees, blobs).
+    fn reader(&self, repo: &str) -> Result<gix::Repository> {
+        Ok(self.checked(repo)?.repo.to_thread_local())
+    }
+
+    fn checked(&self, repo: &str) -> Result<Checked> {
         if let Some(c) = self
             .checked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(repo)
         {
-            return Ok(c.top.clone());
+            return Ok(c.clone());
         }
-        let (top, git_dir) = self.check(repo)?;
-        self.sweep(&top, &git_dir);
+        let checked = self.check(repo)?;
+        self.sweep(&checked.top, checked.repo.git_dir());
         self.checked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(repo.to_string(), Checked { top: top.clone() });
-        Ok(top)
+            .insert(repo.to_string(), checked.clone());
+        Ok(checked)
     }
 
     /// The path must be the top of a repository (or a bare one), never a
-    /// folder inside some other repository. One git process answers both.
-    fn check(&self, repo: &str) -> Result<(PathBuf, PathBuf)> {
+    /// folder inside some other repository.
+    fn check(&self, repo: &str) -> Result<Checked> {
         if repo.contains("://") || repo.starts_with("git@") {
             return Err(ForgeError::Remote(repo.to_string()));
         }
@@ -135,32 +173,11 @@ impl LocalForge {
         if !path.exists() {
             return Err(ForgeError::NoSuchRepo(repo.to_string()));
         }
-        let path = path
+        let top = path
             .canonicalize()
             .map_err(|e| ForgeError::Io(format!("resolving {repo}"), e))?;
-        let not_repo = || ForgeError::NotARepo(repo.to_string());
-        let out = git(
-            &path,
-            [
-                "rev-parse",
-                "--is-bare-repository",
-                "--is-inside-work-tree",
-                "--show-prefix",
-                "--absolute-git-dir",
-            ],
-        )
-        .map_err(|_| not_repo())?;
-        let lines: Vec<&str> = out.lines().collect();
-        let git_dir = match lines.as_slice() {
-            ["true", _, _, git_dir]
-                if Path::new(git_dir).canonicalize().ok().as_deref() == Some(&path) =>
-            {
-                git_dir
-            }
-            ["false", "true", "", git_dir] => git_dir,
-            _ => return Err(not_repo()),
-        };
-        Ok((path, PathBuf::from(git_dir)))
+        let repo = crate::odb::open(&top).ok_or_else(|| ForgeError::NotARepo(repo.to_string()))?;
+        Ok(Checked { top, repo })
     }
 
     /// Removes worktrees left by tern processes that no longer run (a
@@ -221,37 +238,14 @@ impl LocalForge {
 
     /// The default branch and its tip: origin's HEAD if that branch exists
     /// here, else `main`, else `master`, else the checked-out branch.
-    fn default_branch(&self, dir: &Path, repo: &str) -> Result<(String, String)> {
-        let refs = git(
-            dir,
-            [
-                "for-each-ref",
-                "--format=%(refname)%09%(objectname)%09%(symref)",
-                "refs/heads/",
-                "refs/remotes/origin/HEAD",
-            ],
-        )?;
-        let mut branches: HashMap<&str, &str> = HashMap::new();
-        let mut origin_head = None;
-        for line in refs.lines() {
-            let mut f = line.split('\t');
-            let (Some(name), Some(sha), symref) = (f.next(), f.next(), f.next()) else {
-                continue;
-            };
-            if let Some(b) = name.strip_prefix("refs/heads/") {
-                branches.insert(b, sha);
-            } else if name == "refs/remotes/origin/HEAD" {
-                origin_head = symref.and_then(|s| s.strip_prefix("refs/remotes/origin/"));
-            }
-        }
-        for b in origin_head.into_iter().chain(["main", "master"]) {
-            if let Some(sha) = branches.get(b) {
-                return Ok((b.to_string(), sha.to_string()));
-            }
-        }
-        if let Ok(b) = git(dir, ["symbolic-ref", "--quiet", "--short", "HEAD"]) {
-            if let Some(sha) = branches.get(b.as_str()) {
-                return Ok((b.clone(), sha.to_string()));
+    fn default_branch(&self, repo: &str) -> Result<(String, String)> {
+        let r = self.reader(repo)?;
+        let named = crate::odb::origin_head(&r)?
+            .into_iter()
+            .chain(["main".to_string(), "master".to_string()]);
+        for b in named.chain(crate::odb::checked_out(&r)?) {
+            if let Some(sha) = crate::odb::branch_tip(&r, &b)? {
+                return Ok((b, sha));
             }
         }
         Err(ForgeError::NoDefaultBranch(repo.to_string()))
@@ -311,14 +305,13 @@ impl Drop for Worktree {
 
 impl Forge for LocalForge {
     fn sweep(&self, repo: &str) -> Result<()> {
-        let (top, git_dir) = self.check(repo)?;
-        LocalForge::sweep(self, &top, &git_dir);
+        let c = self.check(repo)?;
+        LocalForge::sweep(self, &c.top, c.repo.git_dir());
         Ok(())
     }
 
     fn open(&self, repo: &str) -> Result<RepoInfo> {
-        let dir = self.path(repo)?;
-        let (default_branch, head) = self.default_branch(&dir, repo)?;
+        let (default_branch, head) = self.default_branch(repo)?;
         Ok(RepoInfo {
             default_branch,
             head,
@@ -511,103 +504,25 @@ impl Forge for LocalForge {
     }
 
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>> {
-        let dir = self.path(repo)?;
-        // Binary files are searched too (the engine reports them); `-z` keeps
-        // unusual paths unquoted. In a tree git searches regular files only,
-        // never a symbolic link's target or a submodule.
-        let mut args: Vec<String> = ["grep", "-l", "-z", "-i", "-F", "--no-color"]
-            .map(String::from)
-            .to_vec();
-        for n in needles {
-            args.push("-e".into());
-            args.push(n.clone());
-        }
-        args.push(rev.to_string());
-        args.push("--".into());
-        let out = command(&dir)
-            .args(&args)
-            .output()
-            .map_err(|e| ForgeError::Io("running git".into(), e))?;
-        match out.status.code() {
-            // `rev:path` per NUL-terminated entry.
-            Some(0) => {
-                let prefix = format!("{rev}:");
-                Ok(out
-                    .stdout
-                    .split(|&b| b == 0)
-                    .filter(|e| !e.is_empty())
-                    .map(|e| {
-                        let e = String::from_utf8_lossy(e);
-                        e.strip_prefix(&prefix).unwrap_or(&e).to_string()
-                    })
-                    .collect())
-            }
-            // Nothing found.
-            Some(1) if out.stderr.is_empty() => Ok(vec![]),
-            _ => Err(failure(&dir, &args, &out.stderr)),
-        }
+        Ok(self
+            .read_matching(repo, rev, needles)?
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect())
+    }
+
+    fn read_matching(
+        &self,
+        repo: &str,
+        rev: &str,
+        needles: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        let search = self.searcher(needles)?;
+        crate::odb::grep(&self.reader(repo)?, rev, &search)
     }
 
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>> {
-        let dir = self.path(repo)?;
-        if paths.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut child = command(&dir)
-            .args(["cat-file", "--batch"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| ForgeError::Io("running git".into(), e))?;
-        let mut input = String::new();
-        for p in paths {
-            input.push_str(&format!("{rev}:{p}\n"));
-        }
-        // Write from another thread: git answers while it reads.
-        let mut stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| ForgeError::Io("git stdin".into(), std::io::Error::other("closed")))?;
-        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-        let out = child
-            .wait_with_output()
-            .map_err(|e| ForgeError::Io("running git".into(), e))?;
-        let _ = writer.join();
-        if !out.status.success() {
-            return Err(failure(&dir, &["cat-file", "--batch"], &out.stderr));
-        }
-        // Each answer: "<sha> <type> <size>\n<content>\n", or "<name> missing\n".
-        let mut blobs = Vec::with_capacity(paths.len());
-        let mut at = 0;
-        let data = out.stdout;
-        for p in paths {
-            let end = data[at..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|i| at + i)
-                .ok_or_else(|| {
-                    ForgeError::Io(
-                        format!("reading {p}"),
-                        std::io::Error::other("short answer from git cat-file"),
-                    )
-                })?;
-            let header = String::from_utf8_lossy(&data[at..end]).into_owned();
-            let size: usize = match header.rsplit(' ').next().and_then(|s| s.parse().ok()) {
-                Some(size) if !header.ends_with("missing") => size,
-                _ => {
-                    return Err(failure(
-                        &dir,
-                        &["cat-file", "--batch"],
-                        format!("{rev}:{p} is missing").as_bytes(),
-                    ))
-                }
-            };
-            let start = end + 1;
-            blobs.push(data.get(start..start + size).unwrap_or_default().to_vec());
-            at = start + size + 1;
-        }
-        Ok(blobs)
+        crate::odb::read_all(&self.reader(repo)?, rev, paths)
     }
 
     fn changed_paths(&self, repo: &str, from: &str, to: &str) -> Result<Vec<String>> {

@@ -12,6 +12,7 @@
 //! uncommitted work stay exactly as they were.
 
 mod git;
+mod odb;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +53,14 @@ pub enum ForgeError {
         /// Merge or revert of what.
         what: String,
         /// Git's words.
+        detail: String,
+    },
+    /// A repository's refs or objects could not be read.
+    #[error("repository {repo}: cannot read what it has committed: {detail}")]
+    Objects {
+        /// The repository.
+        repo: String,
+        /// What went wrong.
         detail: String,
     },
     /// git itself failed.
@@ -137,6 +146,19 @@ pub trait Forge: Send + Sync {
     /// a checkout: the repository's own files (tracked regular files, binary
     /// ones included; never a symbolic link or a submodule).
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>>;
+    /// [`Forge::grep`] and [`Forge::read_all`] in one: the files at `rev`
+    /// holding a needle, with their bytes. A forge that reads objects itself
+    /// does it in one pass over the tree.
+    fn read_matching(
+        &self,
+        repo: &str,
+        rev: &str,
+        needles: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        let paths = self.grep(repo, rev, needles)?;
+        let blobs = self.read_all(repo, rev, &paths)?;
+        Ok(paths.into_iter().zip(blobs).collect())
+    }
     /// Files' bytes at `rev`, in the order of `paths`.
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>>;
     /// Paths that differ between two commits.

@@ -235,3 +235,78 @@ fn a_long_log_keeps_its_first_errors_and_its_end() {
     assert_eq!(lines.len(), 32);
     assert_eq!(tern_forge::tail("a\nb"), "a\nb");
 }
+
+#[test]
+fn reads_the_default_branch_as_git_does_loose_or_packed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = LocalForge::default();
+    let r = repo(&tmp.path().join("r"));
+    let dir = Path::new(&r);
+    sh(
+        dir,
+        "mkdir -p sub && printf 'FROM Legacy.Plays\\n' > sub/q.sql && printf 'legacy.plays\\0' > b.bin \
+         && ln -s sub/q.sql link.sql && chmod +x sub/q.sql && git add -A && git commit -qm more \
+         && git switch -q -c wip && echo 'legacy.plays' > wip.sql && git add -A && git commit -qm wip",
+    );
+    let needles = ["legacy.plays".to_string(), "/w/plays".to_string()];
+    let main = sh(dir, "git rev-parse main");
+    let check = |forge: &LocalForge| {
+        let info = forge.open(&r).unwrap();
+        assert_eq!(
+            (info.default_branch.as_str(), info.head.as_str()),
+            ("main", main.as_str())
+        );
+        // Case ignored, binary included, the link and the other branch not.
+        let files = forge.grep(&r, &info.head, &needles).unwrap();
+        assert_eq!(files, ["b.bin", "job.yaml", "sub/q.sql"]);
+        let blobs = forge.read_all(&r, &info.head, &files).unwrap();
+        assert_eq!(blobs[0], b"legacy.plays\0");
+        assert_eq!(blobs[2], b"FROM Legacy.Plays\n");
+        let err = forge
+            .read_all(&r, &info.head, &["link.sql".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(&format!("{main}:link.sql is missing")),
+            "{err}"
+        );
+    };
+    check(&forge);
+    // Packed objects and refs read the same, from a fresh forge.
+    sh(
+        dir,
+        "git gc -q && git pack-refs --all && test ! -e .git/refs/heads/main",
+    );
+    check(&LocalForge::default());
+
+    // origin's HEAD wins over main; without main or master, the checked-out branch.
+    sh(dir, "git branch -q trunk main && git update-ref refs/remotes/origin/trunk main && git symbolic-ref refs/remotes/origin/HEAD refs/remotes/origin/trunk");
+    assert_eq!(
+        LocalForge::default().open(&r).unwrap().default_branch,
+        "trunk"
+    );
+    sh(dir, "git symbolic-ref -d refs/remotes/origin/HEAD && git branch -q -D trunk && git branch -q -m main old");
+    assert_eq!(
+        LocalForge::default().open(&r).unwrap().default_branch,
+        "wip"
+    );
+
+    // A bare clone is a repository; its folders are not.
+    sh(tmp.path(), "git clone -q --bare r bare.git");
+    let bare = tmp.path().join("bare.git");
+    assert_eq!(
+        LocalForge::default()
+            .open(bare.to_str().unwrap())
+            .unwrap()
+            .default_branch,
+        "wip"
+    );
+    assert!(matches!(
+        LocalForge::default().open(bare.join("refs").to_str().unwrap()),
+        Err(ForgeError::NotARepo(_))
+    ));
+    assert!(matches!(
+        LocalForge::default().open(dir.join(".git").to_str().unwrap()),
+        Err(ForgeError::NotARepo(_))
+    ));
+}
