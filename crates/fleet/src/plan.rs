@@ -173,15 +173,17 @@ pub(crate) fn plan_one(
     plan
 }
 
-/// What the rules would do to a commit: the files holding a needle, read as
-/// blobs, through the engine (the repository's files are its tracked ones).
+/// What the rules would do to a commit: the files the engine's prefilter
+/// keeps, read as blobs, through the engine (a repository's files are its
+/// tracked ones).
 pub(crate) fn scan_commit(
     forge: &dyn Forge,
     engine: &Engine,
     repo: &str,
     rev: &str,
 ) -> tern_forge::Result<tern_scan::TreeReport> {
-    let files = forge.read_matching(repo, rev, engine.rules().needles())?;
+    let files =
+        forge.read_matching(repo, rev, engine.rules().needles(), &|b| engine.mentions(b))?;
     Ok(tern_scan::scan_files(engine, files))
 }
 

@@ -504,21 +504,19 @@ impl Forge for LocalForge {
     }
 
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>> {
-        Ok(self
-            .read_matching(repo, rev, needles)?
-            .into_iter()
-            .map(|(path, _)| path)
-            .collect())
+        let search = self.searcher(needles)?;
+        let files = crate::odb::grep(&self.reader(repo)?, rev, &|b| search.is_match(b))?;
+        Ok(files.into_iter().map(|(path, _)| path).collect())
     }
 
     fn read_matching(
         &self,
         repo: &str,
         rev: &str,
-        needles: &[String],
+        _needles: &[String],
+        keep: &(dyn Fn(&[u8]) -> bool + Sync),
     ) -> Result<Vec<(String, Vec<u8>)>> {
-        let search = self.searcher(needles)?;
-        crate::odb::grep(&self.reader(repo)?, rev, &search)
+        crate::odb::grep(&self.reader(repo)?, rev, keep)
     }
 
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>> {

@@ -146,18 +146,24 @@ pub trait Forge: Send + Sync {
     /// a checkout: the repository's own files (tracked regular files, binary
     /// ones included; never a symbolic link or a submodule).
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>>;
-    /// [`Forge::grep`] and [`Forge::read_all`] in one: the files at `rev`
-    /// holding a needle, with their bytes. A forge that reads objects itself
-    /// does it in one pass over the tree.
+    /// The files at `rev` worth a closer look, with their bytes: those holding
+    /// a needle (ASCII case ignored) for which `keep` also holds. `needles` is
+    /// what a forge can search for on its side; a forge that reads every blob
+    /// itself applies only `keep`, a finer test, in one pass over the tree.
     fn read_matching(
         &self,
         repo: &str,
         rev: &str,
         needles: &[String],
+        keep: &(dyn Fn(&[u8]) -> bool + Sync),
     ) -> Result<Vec<(String, Vec<u8>)>> {
         let paths = self.grep(repo, rev, needles)?;
         let blobs = self.read_all(repo, rev, &paths)?;
-        Ok(paths.into_iter().zip(blobs).collect())
+        Ok(paths
+            .into_iter()
+            .zip(blobs)
+            .filter(|(_, b)| keep(b))
+            .collect())
     }
     /// Files' bytes at `rev`, in the order of `paths`.
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>>;

@@ -82,12 +82,12 @@ pub(crate) fn checked_out(repo: &gix::Repository) -> Result<Option<String>> {
     }))
 }
 
-/// The regular files of `rev`'s tree holding any of `needles` (ASCII case
-/// ignored), in tree order, `/`-separated, with their bytes.
+/// The regular files of `rev`'s tree whose bytes `keep` accepts, in tree
+/// order, `/`-separated, with their bytes.
 pub(crate) fn grep(
     repo: &gix::Repository,
     rev: &str,
-    needles: &AhoCorasick,
+    keep: &dyn Fn(&[u8]) -> bool,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let tree = tree(repo, rev)?;
     let files = tree
@@ -101,16 +101,16 @@ pub(crate) fn grep(
         if !entry.mode.is_blob() {
             continue;
         }
-        let data = match loose.read(&entry.oid) {
-            Some(data) => data,
+        // A blob that is not kept is looked at where it lies and dropped
+        // (gitoxide then reuses its buffer).
+        let hit = match loose.read(&entry.oid) {
+            Some(data) => keep(&data).then_some(data),
             None => {
-                repo.find_object(entry.oid)
-                    .map_err(|e| objects(repo, e))?
-                    .detach()
-                    .data
+                let blob = repo.find_object(entry.oid).map_err(|e| objects(repo, e))?;
+                keep(&blob.data).then(|| blob.detach().data)
             }
         };
-        if needles.is_match(&data) {
+        if let Some(data) = hit {
             hits.push((entry.filepath.to_string(), data));
         }
     }
