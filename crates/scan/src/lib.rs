@@ -239,21 +239,61 @@ fn relative(root: &Path, path: &Path) -> String {
 }
 
 /// Writes every changed file of a report under `root`, each atomically.
+/// The files are written on every core: each rename makes ext4 start writing
+/// the new data out, and that wait overlaps across files. On an error the
+/// files not yet written are left as they were.
 pub fn write_changes(root: &Path, report: &TreeReport) -> Result<(), ScanError> {
-    for f in &report.files {
-        let path = root.join(&f.path);
-        write_atomic(&path, &f.after).map_err(|source| ScanError::Write { path, source })?;
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(report.files.len());
+    if threads <= 1 {
+        return report.files.iter().try_for_each(|f| write_one(root, f));
     }
-    Ok(())
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let first_error = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let Some(f) = report.files.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    if let Err(e) = write_one(root, f) {
+                        failed.store(true, Ordering::Relaxed);
+                        first_error
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn write_one(root: &Path, f: &FileChange) -> Result<(), ScanError> {
+    let path = root.join(&f.path);
+    write_atomic(&path, &f.after).map_err(|source| ScanError::Write { path, source })
 }
 
 /// Writes through a temporary sibling and a rename, keeping permissions, so a
 /// crash leaves either the old file or the new one, never half of each.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let meta = fs::symlink_metadata(path)?;
-    if meta.file_type().is_symlink() || data.len() > MAX_FILE_BYTES * 2 {
+    if meta.file_type().is_symlink() {
         return Err(std::io::Error::other(
             "refusing to write through a symbolic link",
+        ));
+    }
+    if data.len() > MAX_FILE_BYTES * 2 {
+        return Err(std::io::Error::other(
+            "refusing to write a file over 16 MiB",
         ));
     }
     let name = path
@@ -261,9 +301,26 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tern-{}", std::process::id()));
+    // `create_new` (O_EXCL) never opens through something already at the
+    // temporary name, such as a planted symbolic link; what a dead process
+    // with the same id left there is removed first.
+    let create = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+    };
     let result = (|| {
-        fs::write(&tmp, data)?;
-        fs::set_permissions(&tmp, meta.permissions())?;
+        let mut f = match create() {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                fs::remove_file(&tmp)?;
+                create()?
+            }
+            other => other?,
+        };
+        f.write_all(data)?;
+        f.set_permissions(meta.permissions())?;
+        drop(f);
         fs::rename(&tmp, path)
     })();
     if result.is_err() {

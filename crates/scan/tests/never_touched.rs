@@ -97,3 +97,43 @@ fn permissions_survive_a_rewrite() {
         "{diff}"
     );
 }
+
+#[test]
+fn a_link_at_the_temporary_name_is_not_written_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("victim.txt");
+    fs::write(&target, "keep\n").unwrap();
+    let f = tmp.path().join("job.sh");
+    fs::write(&f, "ls /warehouse/plays\n").unwrap();
+    // Planted where tern writes its temporary copy.
+    let planted = tmp
+        .path()
+        .join(format!(".job.sh.tern-{}", std::process::id()));
+    symlink(&target, &planted).unwrap();
+    tern_scan::write_atomic(&f, b"ls gs://lake/plays\n").unwrap();
+    assert_eq!(fs::read_to_string(&f).unwrap(), "ls gs://lake/plays\n");
+    assert_eq!(fs::read_to_string(&target).unwrap(), "keep\n");
+    assert!(fs::symlink_metadata(&planted).is_err(), "the link is gone");
+}
+
+#[test]
+fn many_files_are_written_and_a_failure_names_its_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..50 {
+        fs::write(tmp.path().join(format!("f{i}.sh")), "ls /warehouse/plays\n").unwrap();
+    }
+    let report = tern_scan::scan_tree(&engine(), tmp.path(), &|_| {}).unwrap();
+    assert_eq!(report.files.len(), 50);
+    tern_scan::write_changes(tmp.path(), &report).unwrap();
+    for i in 0..50 {
+        let text = fs::read_to_string(tmp.path().join(format!("f{i}.sh"))).unwrap();
+        assert_eq!(text, "ls gs://lake/plays\n");
+    }
+    // A file that vanished since the scan fails with its path.
+    fs::remove_file(tmp.path().join("f7.sh")).unwrap();
+    let err = tern_scan::write_changes(tmp.path(), &report)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("f7.sh: could not write"), "{err}");
+}
