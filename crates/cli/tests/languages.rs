@@ -32,6 +32,27 @@ fn plan_and_run_apply_column_renames_and_hold_unsafe_queries() {
             &[("export.sql", "SELECT * FROM legacy.plays;\n")],
             "true",
         ),
+        // A dbt project moves as one: its source entry and every model agree.
+        repo(
+            "dbt-moves",
+            "insights",
+            &[
+                ("models/sources.yml", "version: 2\nsources:\n  - name: legacy\n    tables:\n      - name: plays\n"),
+                ("models/daily.sql", "select user_id from {{ source('legacy', 'plays') }}\n"),
+            ],
+            "grep -q 'name: lake' models/sources.yml && grep -q \"select account_id as user_id from {{ source('lake', 'plays') }}\" models/daily.sql",
+        ),
+        // ...or not at all, when one model must be held back.
+        repo(
+            "dbt-held",
+            "insights",
+            &[
+                ("models/sources.yml", "version: 2\nsources:\n  - name: legacy\n    tables:\n      - name: plays\n"),
+                ("models/daily.sql", "select user_id from {{ source('legacy', 'plays') }}\n"),
+                ("models/all.sql", "select * from {{ source('legacy', 'plays') }}\n"),
+            ],
+            "true",
+        ),
     ];
     let catalog = fleet(root, &repos, "");
     import(root, &catalog);
@@ -58,6 +79,26 @@ fn plan_and_run_apply_column_renames_and_hold_unsafe_queries() {
         "{reason}"
     );
 
+    let held = consumer("dbt-held");
+    assert_eq!(held["files"], serde_json::json!([]), "{held:#}");
+    let paths: Vec<&str> = held["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["models/all.sql", "models/daily.sql", "models/sources.yml"]
+    );
+    assert!(
+        held["unresolved"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("because models/all.sql keeps its old name"),
+        "{held:#}"
+    );
+
     let o = tern(root, &["run", "s.yaml", "--json"]);
     let status = json(&tern(root, &["status", "cols", "--json"]));
     let state = |id: &str| {
@@ -75,6 +116,12 @@ fn plan_and_run_apply_column_renames_and_hold_unsafe_queries() {
         stderr(&o)
     );
     assert_eq!(state("job").as_deref(), Some("merged"), "{status:#}");
+    assert_eq!(state("dbt-moves").as_deref(), Some("merged"), "{status:#}");
+    assert_eq!(
+        state("dbt-held").as_deref(),
+        Some("needs_attention"),
+        "{status:#}"
+    );
     assert_eq!(
         state("export").as_deref(),
         Some("needs_attention"),

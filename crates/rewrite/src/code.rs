@@ -317,6 +317,7 @@ impl<'a, 't> File<'a, 't> {
                 .into_iter()
                 .map(|(at, reason)| Finding::at(src, at, reason))
                 .collect(),
+            dbt: vec![],
         }
     }
 

@@ -22,7 +22,7 @@ use tern_spec::LocatorKind;
 use crate::name::follow_case;
 use crate::rules::Rules;
 use crate::text::{self, Match};
-use crate::{Edit, Finding, Language, Outcome};
+use crate::{DbtSource, Edit, Finding, Language, Outcome};
 
 /// A parsed configuration value.
 #[derive(Debug, Clone)]
@@ -98,6 +98,7 @@ impl Language for ConfigModule {
             matches: &found.matches,
             edits: vec![],
             findings: vec![],
+            dbt: vec![],
         };
         for t in &trees {
             cx.walk(t);
@@ -106,6 +107,7 @@ impl Language for ConfigModule {
             }
         }
         out.edits.extend(cx.edits);
+        out.dbt.extend(cx.dbt);
         out.findings.extend(
             cx.findings
                 .into_iter()
@@ -153,6 +155,8 @@ struct Cx<'a> {
     matches: &'a [Match],
     edits: Vec<Edit>,
     findings: Vec<(usize, String)>,
+    /// dbt sources met under `sources:`.
+    dbt: Vec<DbtSource>,
 }
 
 fn scalar(t: &Tree) -> Option<(&str, Option<&Range<usize>>)> {
@@ -288,15 +292,10 @@ impl Cx<'_> {
         let Some((_, Tree::Seq(sources))) = top.iter().find(|(k, _)| k == "sources") else {
             return;
         };
-        let locators: Vec<_> = self
-            .rules
-            .locators()
-            .iter()
-            .filter(|l| {
-                l.kind == LocatorKind::Table && l.old_parts.len() == 2 && l.new_parts.len() == 2
-            })
-            .cloned()
-            .collect();
+        let rules = self.rules;
+        let locators = rules.locators().iter().enumerate().filter(|(_, l)| {
+            l.kind == LocatorKind::Table && l.old_parts.len() == 2 && l.new_parts.len() == 2
+        });
         for src in sources {
             let Tree::Map(entries) = src else { continue };
             let get = |key: &str| entries.iter().find(|(k, _)| k == key).map(|(_, v)| v);
@@ -318,7 +317,7 @@ impl Cx<'_> {
                     _ => None,
                 })
                 .collect();
-            for l in &locators {
+            for (i, l) in locators.clone() {
                 if !db.eq_ignore_ascii_case(&l.old_parts[0]) {
                     continue;
                 }
@@ -331,7 +330,24 @@ impl Cx<'_> {
                 let (Some(db_r), Some(table_r)) = (db_r, table_r) else {
                     continue;
                 };
+                if let Some(keeper) = rules.dbt_kept(i) {
+                    self.findings.push((
+                        db_r.start,
+                        format!(
+                            "dbt source `{name}` (table `{table}`) left as is because {keeper} keeps its old name; change them together"
+                        ),
+                    ));
+                    self.dbt.push(DbtSource {
+                        locator: i,
+                        renamed: false,
+                    });
+                    continue;
+                }
                 if names.len() > 1 {
+                    self.dbt.push(DbtSource {
+                        locator: i,
+                        renamed: false,
+                    });
                     self.findings.push((
                         db_r.start,
                         format!(
@@ -344,6 +360,10 @@ impl Cx<'_> {
                 let (db_r, table_r) = (db_r.clone(), (*table_r).clone());
                 self.edit(&db_r, db, &l.old_parts[0], &l.new_parts[0], false);
                 self.edit(&table_r, table, &l.old_parts[1], &l.new_parts[1], false);
+                self.dbt.push(DbtSource {
+                    locator: i,
+                    renamed: true,
+                });
             }
         }
     }

@@ -13,7 +13,7 @@ use tern_spec::LocatorKind;
 
 use crate::name::follow_case;
 use crate::rules::Rules;
-use crate::{Edit, Language, Outcome};
+use crate::{DbtSource, Edit, Language, Outcome};
 
 /// One Jinja block: its byte range and whether it is an expression inside a statement.
 struct Block {
@@ -78,14 +78,49 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
     let Ok(masked) = String::from_utf8(masked) else {
         return crate::TextModule.rewrite(rules, "", text.as_bytes());
     };
-    let sources: Vec<(Range<usize>, Vec<Edit>)> = blocks
+    let calls: Vec<(Range<usize>, usize, Vec<Edit>)> = blocks
         .iter()
-        .filter_map(|bl| source_call(rules, text, bl.range.clone()).map(|e| (bl.range.clone(), e)))
+        .filter_map(|bl| {
+            source_call(rules, text, bl.range.clone()).map(|(l, e)| (bl.range.clone(), l, e))
+        })
         .collect();
-    let mut out = crate::sql::rewrite_sql(rules, &masked, &sources);
+    // A source another file of the repository keeps is not migrated here
+    // either: its statement reads the old table, columns and all.
+    let (kept, sources): (Vec<_>, Vec<_>) = calls
+        .into_iter()
+        .partition(|(_, l, _)| rules.dbt_kept(*l).is_some());
+    let mut out = crate::sql::rewrite_sql(
+        rules,
+        &masked,
+        &sources
+            .iter()
+            .map(|(r, _, e)| (r.clone(), e.clone()))
+            .collect::<Vec<_>>(),
+    );
+    for (r, l, _) in &kept {
+        let keeper = rules.dbt_kept(*l).unwrap_or_default();
+        out.findings.push(crate::Finding::at(
+            text.as_bytes(),
+            r.start,
+            format!(
+                "dbt source `{}` left as is because {keeper} keeps its old name; change them together",
+                rules.locators()[*l].old
+            ),
+        ));
+        out.dbt.push(DbtSource {
+            locator: *l,
+            renamed: false,
+        });
+    }
+    for (_, l, e) in &sources {
+        out.dbt.push(DbtSource {
+            locator: *l,
+            renamed: e.iter().all(|e| out.edits.contains(e)),
+        });
+    }
     // Jinja stays byte-identical; a locator inside it is reported, not passed over.
     for bl in &blocks {
-        if sources.iter().any(|(r, _)| *r == bl.range) {
+        if sources.iter().chain(&kept).any(|(r, _, _)| *r == bl.range) {
             continue;
         }
         let found = crate::text::find(rules, &text.as_bytes()[bl.range.clone()]);
@@ -98,7 +133,7 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
         }
     }
     // Only a source() call's own edits may touch Jinja.
-    let source_edits: Vec<&Edit> = sources.iter().flat_map(|(_, e)| e).collect();
+    let source_edits: Vec<&Edit> = sources.iter().flat_map(|(_, _, e)| e).collect();
     out.edits.retain(|e| {
         source_edits.contains(&e)
             || !blocks
@@ -108,8 +143,9 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
     out
 }
 
-/// `{{ source('legacy', 'plays') }}` naming a two-part table locator: edits for both names.
-fn source_call(rules: &Rules, text: &str, block: Range<usize>) -> Option<Vec<Edit>> {
+/// `{{ source('legacy', 'plays') }}` naming a two-part table locator: the
+/// locator's index and edits for both names.
+fn source_call(rules: &Rules, text: &str, block: Range<usize>) -> Option<(usize, Vec<Edit>)> {
     let inner = &text[block.start + 2..block.end - 2];
     let base = block.start + 2;
     let at = find_word(inner, "source")?;
@@ -122,14 +158,15 @@ fn source_call(rules: &Rules, text: &str, block: Range<usize>) -> Option<Vec<Edi
     lx.punct(b',')?;
     let b = lx.string()?;
     lx.punct(b')')?;
-    let l = rules.locators().iter().find(|l| {
+    let (i, l) = rules.locators().iter().enumerate().find(|(_, l)| {
         l.kind == LocatorKind::Table
             && l.old_parts.len() == 2
             && l.new_parts.len() == 2
             && l.old_parts[0].eq_ignore_ascii_case(&inner[a.clone()])
             && l.old_parts[1].eq_ignore_ascii_case(&inner[b.clone()])
     })?;
-    Some(
+    Some((
+        i,
         [(a, 0), (b, 1)]
             .into_iter()
             .map(|(r, i)| Edit {
@@ -142,7 +179,7 @@ fn source_call(rules: &Rules, text: &str, block: Range<usize>) -> Option<Vec<Edi
                 range: base + r.start..base + r.end,
             })
             .collect(),
-    )
+    ))
 }
 
 fn find_word(s: &str, w: &str) -> Option<usize> {

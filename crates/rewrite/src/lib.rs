@@ -77,6 +77,32 @@ pub struct Outcome {
     pub edits: Vec<Edit>,
     /// References left alone.
     pub findings: Vec<Finding>,
+    /// dbt sources of the dataset this file names, and what became of each.
+    pub dbt: Vec<DbtSource>,
+}
+
+/// A dbt source naming the dataset (`source('legacy', 'plays')` in a model,
+/// its entry under `sources:`), and whether this file renames it. A dbt
+/// project only builds if every file agrees, so [`Engine::settle`] keeps a
+/// source everywhere once any file must keep it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbtSource {
+    /// Index of the two-part table locator in [`Rules::locators`].
+    pub locator: usize,
+    /// True when this file's edits rename it.
+    pub renamed: bool,
+}
+
+/// One file of a repository for [`Engine::settle`]: its path, its bytes
+/// (needed only if its rewrite renames a dbt source) and its rewrite.
+#[derive(Debug)]
+pub struct TreeFile<'a> {
+    /// Path relative to the repository.
+    pub path: &'a str,
+    /// The file as it is.
+    pub bytes: Option<&'a [u8]>,
+    /// What [`Engine::rewrite`] made of it; replaced when settling changes it.
+    pub out: FileRewrite,
 }
 
 /// A language plug-in: turns one file into edits and findings.
@@ -101,6 +127,8 @@ pub struct FileRewrite {
     pub edits: usize,
     /// References left alone, sorted by line.
     pub findings: Vec<Finding>,
+    /// dbt sources of the dataset the file names (see [`Engine::settle`]).
+    pub dbt: Vec<DbtSource>,
 }
 
 /// Rules plus the language modules that apply them.
@@ -160,6 +188,51 @@ impl Engine {
         apply(bytes, outcome)
     }
 
+    /// Makes a repository's files agree on its dbt sources: a source that one
+    /// file keeps (a model's `SELECT *` held back, a `sources:` entry shared
+    /// with other tables) and another renames would leave `source()` calls
+    /// naming a source that no longer exists, so the renaming files are
+    /// rewritten again keeping it, with a finding that says which file keeps
+    /// it. Repeats until no file disagrees; files without dbt sources are
+    /// untouched.
+    pub fn settle(&self, files: &mut [TreeFile<'_>]) {
+        let mut kept: Vec<(usize, String)> = Vec::new();
+        loop {
+            let mut more = Vec::new();
+            for l in 0..self.rules.locators.len() {
+                if kept.iter().any(|(k, _)| *k == l) {
+                    continue;
+                }
+                let uses = |renamed: bool| {
+                    files.iter().find(|f| {
+                        f.out
+                            .dbt
+                            .iter()
+                            .any(|d| d.locator == l && d.renamed == renamed)
+                    })
+                };
+                if let (Some(keeper), Some(_)) = (uses(false), uses(true)) {
+                    more.push((l, keeper.path.to_string()));
+                }
+            }
+            if more.is_empty() {
+                return;
+            }
+            kept.extend(more);
+            let engine = Engine::new(self.rules.keeping_dbt(&kept));
+            for f in files.iter_mut() {
+                let renames_kept = f
+                    .out
+                    .dbt
+                    .iter()
+                    .any(|d| d.renamed && kept.iter().any(|(k, _)| *k == d.locator));
+                if let (true, Some(bytes)) = (renames_kept, f.bytes) {
+                    f.out = engine.rewrite(f.path, bytes);
+                }
+            }
+        }
+    }
+
     /// A binary or oversized file that names the dataset is reported, never edited.
     fn untouchable(&self, bytes: &[u8]) -> FileRewrite {
         let why = if bytes.len() > MAX_FILE_BYTES {
@@ -180,6 +253,7 @@ impl Engine {
             output: None,
             edits: 0,
             findings,
+            dbt: vec![],
         }
     }
 }
@@ -222,6 +296,7 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
             output: None,
             edits: 0,
             findings: outcome.findings,
+            dbt: outcome.dbt,
         };
     }
     let mut out = Vec::with_capacity(bytes.len() + 64);
@@ -236,5 +311,6 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
         output: Some(out),
         edits: kept.len(),
         findings: outcome.findings,
+        dbt: outcome.dbt,
     }
 }

@@ -85,9 +85,28 @@ pub struct Rules {
     /// none occurs as a whole word holds nothing for a language module's
     /// structural rules, so it can skip parsing.
     tails: Vec<AhoCorasick>,
+    /// dbt sources (by locator) that must keep their old names in this
+    /// repository, with the file that keeps them: set by [`crate::Engine::settle`].
+    pub(crate) dbt_kept: Vec<(usize, String)>,
 }
 
 impl Rules {
+    /// The same rules with these dbt sources kept (locator, the file keeping it).
+    pub(crate) fn keeping_dbt(&self, kept: &[(usize, String)]) -> Rules {
+        Rules {
+            dbt_kept: kept.to_vec(),
+            ..self.clone()
+        }
+    }
+
+    /// Why the dbt source of locator `l` keeps its name here, if it must.
+    pub(crate) fn dbt_kept(&self, l: usize) -> Option<&str> {
+        self.dbt_kept
+            .iter()
+            .find(|(k, _)| *k == l)
+            .map(|(_, why)| why.as_str())
+    }
+
     /// Compiles the rules and refuses any that could not settle.
     pub fn new(input: RuleInput) -> Result<Rules, RuleError> {
         let mut locators = Vec::new();
@@ -206,6 +225,7 @@ impl Rules {
             columns: input.columns,
             needles,
             automaton,
+            dbt_kept: vec![],
         };
         rules.check_idempotent()?;
         Ok(rules)

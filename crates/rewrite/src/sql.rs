@@ -570,8 +570,8 @@ pub(crate) fn rewrite_sql(
     let bytes = sql.as_bytes();
     let found = text::find(rules, bytes);
     let mut out = Outcome {
-        edits: vec![],
         findings: found.outcome(bytes).findings,
+        ..Outcome::default()
     };
     let lines = Lines::new(sql);
     let Some((stmts, parsed)) = parse_all(sql, &lines) else {

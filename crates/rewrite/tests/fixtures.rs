@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use tern_rewrite::{Engine, RuleInput, Rules};
+use tern_rewrite::{Engine, FileRewrite, RuleInput, Rules, TreeFile};
 use tern_spec::Spec;
 
 fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -80,20 +80,36 @@ fn fixtures() {
         let engine = engine_for(case);
         let before = files(&case.join("before"));
         assert!(!before.is_empty(), "{name}: before/ is empty");
+        // The whole tree, as a repository is rewritten: every file, then the
+        // files made to agree on their dbt sources.
+        let rewrite_tree = |files: &BTreeMap<String, Vec<u8>>| -> Vec<(String, FileRewrite)> {
+            let mut tree: Vec<TreeFile> = files
+                .iter()
+                .map(|(path, bytes)| TreeFile {
+                    path,
+                    bytes: Some(bytes),
+                    out: engine.rewrite(path, bytes),
+                })
+                .collect();
+            engine.settle(&mut tree);
+            tree.into_iter()
+                .map(|f| (f.path.to_string(), f.out))
+                .collect()
+        };
         let mut after = BTreeMap::new();
         let mut unresolved = Vec::new();
-        for (path, bytes) in &before {
-            let out = engine.rewrite(path, bytes);
-            let rewritten = out.output.clone().unwrap_or_else(|| bytes.clone());
-            // Rule 9: a second pass changes nothing.
-            let again = engine.rewrite(path, &rewritten);
-            if again.output.is_some() {
-                failures.push(format!("{name}/{path}: not idempotent"));
-            }
+        for (path, out) in rewrite_tree(&before) {
+            let rewritten = out.output.clone().unwrap_or_else(|| before[&path].clone());
             for f in out.findings {
                 unresolved.push(json!({"path": path, "line": f.line, "reason": f.reason}));
             }
-            after.insert(path.clone(), rewritten);
+            after.insert(path, rewritten);
+        }
+        // Rule 9: a second pass changes nothing.
+        for (path, again) in rewrite_tree(&after) {
+            if again.output.is_some() {
+                failures.push(format!("{name}/{path}: not idempotent"));
+            }
         }
         let unresolved = serde_json::Value::Array(unresolved);
         if bless {

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde::Serialize;
-use tern_rewrite::{Engine, MAX_FILE_BYTES};
+use tern_rewrite::{Engine, FileRewrite, TreeFile, MAX_FILE_BYTES};
 
 /// Files beyond this size are not even read for reporting.
 const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
@@ -98,8 +98,7 @@ pub fn scan_tree(
     if !root.is_dir() {
         return Err(ScanError::NotADirectory(root.to_path_buf()));
     }
-    let files = Mutex::new(Vec::new());
-    let findings = Mutex::new(Vec::new());
+    let found = Mutex::new(Collect::default());
     let scanned = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -127,19 +126,17 @@ pub fn scan_tree(
             match read(entry.path()) {
                 Ok(Some(data)) => {
                     bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                    let (change, found) = scan_one(engine, rel, data);
-                    findings
+                    let out = engine.rewrite(&rel, &data);
+                    found
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .extend(found);
-                    if let Some(change) = change {
-                        files.lock().unwrap_or_else(|e| e.into_inner()).push(change);
-                    }
+                        .add(rel, data, out);
                 }
                 Ok(None) => {}
-                Err(e) => findings
+                Err(e) => found
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
+                    .findings
                     .push(PathFinding {
                         path: rel,
                         line: 1,
@@ -149,12 +146,10 @@ pub fn scan_tree(
             ignore::WalkState::Continue
         })
     });
-    Ok(report(
-        files.into_inner().unwrap_or_else(|e| e.into_inner()),
-        findings.into_inner().unwrap_or_else(|e| e.into_inner()),
-        scanned.into_inner(),
-        bytes.into_inner(),
-    ))
+    Ok(found
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .finish(engine, scanned.into_inner(), bytes.into_inner()))
 }
 
 /// Applies the engine to files already in memory, such as blobs read from a
@@ -164,56 +159,76 @@ pub fn scan_files(
     engine: &Engine,
     files: impl IntoIterator<Item = (String, Vec<u8>)>,
 ) -> TreeReport {
-    let (mut changes, mut findings, mut scanned, mut bytes) = (Vec::new(), Vec::new(), 0, 0);
+    let (mut found, mut scanned, mut bytes) = (Collect::default(), 0, 0);
     for (path, data) in files {
         scanned += 1;
         bytes += data.len() as u64;
-        let (change, found) = scan_one(engine, path, data);
-        changes.extend(change);
-        findings.extend(found);
+        let out = engine.rewrite(&path, &data);
+        found.add(path, data, out);
     }
-    report(changes, findings, scanned, bytes)
+    found.finish(engine, scanned, bytes)
 }
 
-/// One file through the engine: its change, if any, and its findings.
-fn scan_one(
-    engine: &Engine,
-    path: String,
-    data: Vec<u8>,
-) -> (Option<FileChange>, Vec<PathFinding>) {
-    let out = engine.rewrite(&path, &data);
-    let findings = out
-        .findings
-        .into_iter()
-        .map(|f| PathFinding {
-            path: path.clone(),
-            line: f.line,
-            reason: f.reason,
-        })
-        .collect();
-    let change = out.output.map(|after| FileChange {
-        path,
-        edits: out.edits,
-        before: data,
-        after,
-    });
-    (change, findings)
+/// What the engine made of a tree's files so far.
+#[derive(Default)]
+struct Collect {
+    files: Vec<FileChange>,
+    findings: Vec<PathFinding>,
+    /// Files naming a dbt source, held back until the tree is settled.
+    dbt: Vec<(String, Vec<u8>, FileRewrite)>,
 }
 
-/// Sorts what was found into a report.
-fn report(
-    mut files: Vec<FileChange>,
-    mut findings: Vec<PathFinding>,
-    files_scanned: u64,
-    bytes_scanned: u64,
-) -> TreeReport {
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    findings.sort();
-    TreeReport {
-        files,
-        findings,
-        files_scanned,
-        bytes_scanned,
+impl Collect {
+    fn add(&mut self, path: String, data: Vec<u8>, out: FileRewrite) {
+        if out.dbt.is_empty() {
+            self.settled(path, data, out);
+        } else {
+            self.dbt.push((path, data, out));
+        }
+    }
+
+    fn settled(&mut self, path: String, data: Vec<u8>, out: FileRewrite) {
+        self.findings
+            .extend(out.findings.into_iter().map(|f| PathFinding {
+                path: path.clone(),
+                line: f.line,
+                reason: f.reason,
+            }));
+        if let Some(after) = out.output {
+            self.files.push(FileChange {
+                path,
+                edits: out.edits,
+                before: data,
+                after,
+            });
+        }
+    }
+
+    /// Makes the files agree on their dbt sources ([`Engine::settle`]) and
+    /// sorts everything into a report.
+    fn finish(mut self, engine: &Engine, files_scanned: u64, bytes_scanned: u64) -> TreeReport {
+        let dbt = std::mem::take(&mut self.dbt);
+        let mut tree: Vec<TreeFile> = dbt
+            .iter()
+            .map(|(path, data, out)| TreeFile {
+                path,
+                bytes: Some(data),
+                out: out.clone(),
+            })
+            .collect();
+        engine.settle(&mut tree);
+        let outs: Vec<FileRewrite> = tree.into_iter().map(|f| f.out).collect();
+        for ((path, data, _), out) in dbt.into_iter().zip(outs) {
+            self.settled(path, data, out);
+        }
+        self.files.sort_by(|a, b| a.path.cmp(&b.path));
+        self.findings.sort();
+        TreeReport {
+            files: self.files,
+            findings: self.findings,
+            files_scanned,
+            bytes_scanned,
+        }
     }
 }
 
