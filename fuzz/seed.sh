@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures=$here/../crates/rewrite/tests/fixtures
 cd "$here"
-for t in sql python scala java kotlin text config; do mkdir -p "corpus/$t"; done
+for t in sql python scala java kotlin text config dbt; do mkdir -p "corpus/$t"; done
 n=0
 while IFS= read -r -d '' f; do
   n=$((n + 1))
@@ -26,4 +26,14 @@ while IFS= read -r -d '' f; do
     *.tf) { printf '\5'; cat "$f"; } >"corpus/config/c$n" ;;
   esac
 done < <(find "$fixtures" -path '*/before/*' -type f -print0)
-for t in sql python scala java kotlin text config; do echo "$t: $(ls "corpus/$t" | wc -l) seeds"; done
+# The dbt target takes a model and a sources file joined by a 0xFF byte.
+for c in "$fixtures"/dbt-*/; do
+  m=$(find "$c/before" -name '*.sql' | head -n1)
+  y=$(find "$c/before" -name '*.yml' | head -n1)
+  {
+    if [ -n "$m" ]; then cat "$m"; fi
+    printf '\377'
+    if [ -n "$y" ]; then cat "$y"; fi
+  } >"corpus/dbt/$(basename "$c")"
+done
+for t in sql python scala java kotlin text config dbt; do echo "$t: $(ls "corpus/$t" | wc -l) seeds"; done
