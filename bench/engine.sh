@@ -4,7 +4,8 @@
 # Java, SQL, YAML, HOCON, properties, Terraform; about 2% name the dataset,
 # many more name look-alikes such as plays_archive or legacy.tracks).
 #   bench/engine.sh [N] [F]        (default 1000 repositories, 100 files)
-# Needs ripgrep (apt-get install ripgrep) and GNU time.
+# Needs ripgrep (apt-get install ripgrep), GNU time and git; ast-grep
+# (pip install ast-grep-cli) for the per-file comparison.
 set -euo pipefail
 N=${1:-1000}
 F=${2:-100}
