@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tern_rewrite::{Engine, FileRewrite, TreeFile};
+use tern_rewrite::{Engine, FileRewrite};
 
 #[path = "common.rs"]
 mod common;
@@ -14,16 +14,8 @@ mod common;
 static ENGINE: OnceLock<Engine> = OnceLock::new();
 
 fn settled(engine: &Engine, files: &[(String, Vec<u8>)]) -> Vec<FileRewrite> {
-    let mut tree: Vec<TreeFile> = files
-        .iter()
-        .map(|(path, bytes)| TreeFile {
-            path,
-            bytes: Some(bytes),
-            out: engine.rewrite(path, bytes),
-        })
-        .collect();
-    engine.settle(&mut tree);
-    tree.into_iter().map(|f| f.out).collect()
+    let list: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    engine.rewrite_all(&list)
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -505,7 +505,7 @@ impl Forge for LocalForge {
 
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>> {
         let search = self.searcher(needles)?;
-        let files = crate::odb::grep(&self.reader(repo)?, rev, &|b| search.is_match(b))?;
+        let files = crate::odb::read_matching(&self.reader(repo)?, rev, &|b| search.is_match(b))?;
         Ok(files.into_iter().map(|(path, _)| path).collect())
     }
 
@@ -516,7 +516,7 @@ impl Forge for LocalForge {
         _needles: &[String],
         keep: &(dyn Fn(&[u8]) -> bool + Sync),
     ) -> Result<Vec<(String, Vec<u8>)>> {
-        crate::odb::grep(&self.reader(repo)?, rev, keep)
+        crate::odb::read_matching(&self.reader(repo)?, rev, keep)
     }
 
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>> {

@@ -84,7 +84,7 @@ pub(crate) fn checked_out(repo: &gix::Repository) -> Result<Option<String>> {
 
 /// The regular files of `rev`'s tree whose bytes `keep` accepts, in tree
 /// order, `/`-separated, with their bytes.
-pub(crate) fn grep(
+pub(crate) fn read_matching(
     repo: &gix::Repository,
     rev: &str,
     keep: &dyn Fn(&[u8]) -> bool,
@@ -173,12 +173,9 @@ impl Loose {
             }
         }
         out.truncate(written);
-        let nul = out.iter().position(|&b| b == 0)?;
-        let size: usize = std::str::from_utf8(out[..nul].strip_prefix(b"blob ")?)
-            .ok()?
-            .parse()
-            .ok()?;
-        (written - nul - 1 == size).then(|| out.split_off(nul + 1))
+        let (kind, size, header) = gix::objs::decode::loose_header(&out).ok()?;
+        (kind == gix::objs::Kind::Blob && (written - header) as u64 == size)
+            .then(|| out.split_off(header))
     }
 }
 

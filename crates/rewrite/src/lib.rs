@@ -188,6 +188,21 @@ impl Engine {
         apply(bytes, outcome)
     }
 
+    /// Rewrites a repository's files held in memory, then [settles](Self::settle)
+    /// them; the results are in the order of `files`.
+    pub fn rewrite_all(&self, files: &[(&str, &[u8])]) -> Vec<FileRewrite> {
+        let mut tree: Vec<TreeFile> = files
+            .iter()
+            .map(|&(path, bytes)| TreeFile {
+                path,
+                bytes: Some(bytes),
+                out: self.rewrite(path, bytes),
+            })
+            .collect();
+        self.settle(&mut tree);
+        tree.into_iter().map(|f| f.out).collect()
+    }
+
     /// Makes a repository's files agree on its dbt sources: a source that one
     /// file keeps (a model's `SELECT *` held back, a `sources:` entry shared
     /// with other tables) and another renames would leave `source()` calls

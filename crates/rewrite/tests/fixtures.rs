@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use tern_rewrite::{Engine, FileRewrite, RuleInput, Rules, TreeFile};
+use tern_rewrite::{Engine, FileRewrite, RuleInput, Rules};
 use tern_spec::Spec;
 
 fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -83,17 +83,14 @@ fn fixtures() {
         // The whole tree, as a repository is rewritten: every file, then the
         // files made to agree on their dbt sources.
         let rewrite_tree = |files: &BTreeMap<String, Vec<u8>>| -> Vec<(String, FileRewrite)> {
-            let mut tree: Vec<TreeFile> = files
+            let list: Vec<(&str, &[u8])> = files
                 .iter()
-                .map(|(path, bytes)| TreeFile {
-                    path,
-                    bytes: Some(bytes),
-                    out: engine.rewrite(path, bytes),
-                })
+                .map(|(p, b)| (p.as_str(), b.as_slice()))
                 .collect();
-            engine.settle(&mut tree);
-            tree.into_iter()
-                .map(|f| (f.path.to_string(), f.out))
+            files
+                .keys()
+                .cloned()
+                .zip(engine.rewrite_all(&list))
                 .collect()
         };
         let mut after = BTreeMap::new();
