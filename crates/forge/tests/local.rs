@@ -310,3 +310,57 @@ fn reads_the_default_branch_as_git_does_loose_or_packed() {
         Err(ForgeError::NotARepo(_))
     ));
 }
+
+#[test]
+fn reads_delta_chains_across_packs_and_loose_objects_in_tree_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = LocalForge::default();
+    let r = repo(&tmp.path().join("r"));
+    let dir = Path::new(&r);
+    // Forty near-identical files packed with long delta chains, then edits in
+    // a second pack, then loose objects on top: every way a clone ages.
+    sh(
+        dir,
+        "mkdir -p d && for i in $(seq 10 49); do \
+           { echo \"-- $i\"; seq 1 200; if [ $((i % 3)) = 0 ]; then echo 'FROM legacy.plays'; fi; } > d/f$i.sql; done \
+         && git add -A && git commit -qm many && git repack -adfq --window=250 --depth=50 \
+         && for i in 12 24 36; do echo \"-- edit $i\" >> d/f$i.sql; done \
+         && git commit -qam edits && git repack -dq \
+         && echo 'FROM legacy.plays -- loose' >> d/f40.sql && git commit -qam loose",
+    );
+    let packs = sh(dir, "ls .git/objects/pack/*.pack | wc -l");
+    assert_eq!(packs, "2", "two packs");
+    assert_ne!(sh(dir, "find .git/objects/?? -type f | wc -l"), "0", "loose objects");
+    let deltas = sh(
+        dir,
+        "git verify-pack -v .git/objects/pack/*.idx | awk '$2 == \"blob\" && NF == 7' | wc -l",
+    );
+    assert!(deltas.parse::<u32>().unwrap() > 30, "{deltas} deltas");
+    let head = sh(dir, "git rev-parse HEAD");
+    let everything = |_: &[u8]| true;
+    let read = forge
+        .read_matching(&r, &head, &["legacy.plays".into()], &everything)
+        .unwrap();
+    // Every regular file, in the tree's order, with git's own bytes.
+    let listed = sh(dir, "git ls-tree -r --name-only HEAD");
+    let paths: Vec<&str> = read.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, listed.lines().collect::<Vec<_>>());
+    for (path, bytes) in &read {
+        let out = Command::new("git")
+            .args(["cat-file", "blob", &format!("HEAD:{path}")])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(&out.stdout == bytes, "{path} differs from git's bytes");
+    }
+    // `keep` picks by content, whatever the order objects were read in.
+    let plays = |b: &[u8]| b.windows(12).any(|w| w == b"legacy.plays");
+    let kept: Vec<String> = forge
+        .read_matching(&r, &head, &["legacy.plays".into()], &plays)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let grep = sh(dir, "git grep -l legacy.plays HEAD -- | sed 's/^HEAD://'");
+    assert_eq!(kept, grep.lines().collect::<Vec<_>>());
+}
