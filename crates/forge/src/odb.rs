@@ -90,38 +90,121 @@ pub(crate) fn read_matching(
     rev: &str,
     keep: &dyn Fn(&[u8]) -> bool,
 ) -> Result<Vec<(String, Vec<u8>)>> {
-    let tree = tree(repo, rev)?;
-    let files: Vec<_> = tree
-        .traverse()
-        .breadthfirst
-        .files()
-        .map_err(|e| objects(repo, e))?
-        .into_iter()
-        .filter(|e| e.mode.is_blob())
-        .collect();
-    let loose = Loose::new(repo.common_dir());
+    let mut objects = Objects::new(repo);
+    let files = objects.files(rev)?;
     let mut hits = Vec::new();
-    for i in pack_order(repo, files.iter().map(|e| &e.oid)) {
-        let entry = &files[i];
-        // A blob that is not kept is looked at where it lies and dropped
-        // (gitoxide then reuses its buffer).
-        let hit = match loose.read(&entry.oid) {
-            Some(data) => keep(&data).then_some(data),
-            None => {
-                let blob = repo.find_object(entry.oid).map_err(|e| objects(repo, e))?;
-                keep(&blob.data).then(|| blob.detach().data)
-            }
-        };
-        if let Some(data) = hit {
-            hits.push((i, data));
+    for i in pack_order(repo, files.iter().map(|(_, id)| id)) {
+        // A blob that is not kept is looked at where it lies and dropped.
+        if let Some(data) = objects.blob_if(files[i].1, keep)? {
+            hits.push((files[i].0.clone(), data));
         }
     }
-    let mut hits: Vec<_> = hits
-        .into_iter()
-        .map(|(i, data)| (files[i].filepath.to_string(), data))
-        .collect();
     hits.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(hits)
+}
+
+/// A repository's objects as a plan reads them: loose ones by tern's own
+/// reader, the rest (packs, alternates) through gitoxide.
+struct Objects<'r> {
+    repo: &'r gix::Repository,
+    loose: Loose,
+}
+
+impl<'r> Objects<'r> {
+    fn new(repo: &'r gix::Repository) -> Objects<'r> {
+        Objects {
+            repo,
+            loose: Loose::new(repo.common_dir()),
+        }
+    }
+
+    /// The object's kind and bytes.
+    fn read(&mut self, id: gix::ObjectId) -> Result<(gix::objs::Kind, Vec<u8>)> {
+        if let Some(found) = self.loose.read(&id) {
+            return Ok(found);
+        }
+        let object = self
+            .repo
+            .find_object(id)
+            .map_err(|e| objects(self.repo, e))?;
+        Ok((object.kind, object.detach().data))
+    }
+
+    /// The blob's bytes if `keep` accepts them: a packed blob is tested in
+    /// gitoxide's buffer and copied out only when kept.
+    fn blob_if(
+        &mut self,
+        id: gix::ObjectId,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<Option<Vec<u8>>> {
+        let (kind, data) = match self.loose.read(&id) {
+            Some((kind, data)) => (kind, keep(&data).then_some(data)),
+            None => {
+                let blob = self
+                    .repo
+                    .find_object(id)
+                    .map_err(|e| objects(self.repo, e))?;
+                (blob.kind, keep(&blob.data).then(|| blob.detach().data))
+            }
+        };
+        if kind != gix::objs::Kind::Blob {
+            return Err(objects(self.repo, format!("{id} is a {kind}, not a blob")));
+        }
+        Ok(data)
+    }
+
+    /// The regular files of `rev`'s tree (a commit id, or a ref name), each
+    /// with its blob's id: symbolic links and submodules are not files here.
+    fn files(&mut self, rev: &str) -> Result<Vec<(String, gix::ObjectId)>> {
+        let e = |e: &dyn std::fmt::Display| objects(self.repo, format!("{rev}: {e}"));
+        let hash = self.repo.object_hash();
+        let mut id = match gix::ObjectId::from_hex(rev.as_bytes()) {
+            Ok(id) => id,
+            Err(_) => self
+                .repo
+                .find_reference(rev)
+                .map_err(|x| e(&x))?
+                .into_fully_peeled_id()
+                .map_err(|x| e(&x))?
+                .detach(),
+        };
+        // Peel tags and the commit down to the tree.
+        let root = loop {
+            let (kind, data) = self.read(id)?;
+            id = match kind {
+                gix::objs::Kind::Tree => break data,
+                gix::objs::Kind::Commit => gix::objs::CommitRefIter::from_bytes(&data, hash)
+                    .tree_id()
+                    .map_err(|x| e(&x))?,
+                gix::objs::Kind::Tag => gix::objs::TagRefIter::from_bytes(&data, hash)
+                    .target_id()
+                    .map_err(|x| e(&x))?,
+                gix::objs::Kind::Blob => return Err(e(&"names a blob, not a commit")),
+            };
+        };
+        let mut files = Vec::new();
+        let mut trees = vec![(String::new(), root)];
+        while let Some((prefix, data)) = trees.pop() {
+            for entry in gix::objs::TreeRefIter::from_bytes(&data, hash) {
+                let entry = entry.map_err(|x| e(&x))?;
+                let path = if prefix.is_empty() {
+                    entry.filename.to_string()
+                } else {
+                    format!("{prefix}/{}", entry.filename)
+                };
+                if entry.mode.is_tree() {
+                    let (kind, sub) = self.read(entry.oid.to_owned())?;
+                    if kind != gix::objs::Kind::Tree {
+                        return Err(e(&format!("{path} is a {kind}, not a tree")));
+                    }
+                    trees.push((path, sub));
+                } else if entry.mode.is_blob() {
+                    files.push((path, entry.oid.to_owned()));
+                }
+            }
+        }
+        Ok(files)
+    }
 }
 
 /// The order to read `ids` in: loose (or unknown) objects first, then each
@@ -168,15 +251,20 @@ fn pack_order<'a>(
 }
 
 /// The repository's loose objects (`objects/ab/cdef…`, zlib over
-/// `blob <size>\0<bytes>`), read with one plain `read` each: gitoxide maps
-/// every loose object, and in a process with several threads each unmapping
-/// interrupts the other cores, which made a plan over freshly committed
-/// repositories slower than spawning git.
+/// `blob <size>\0<bytes>`), each read with one `openat` below the objects
+/// folder and plain `read`s: gitoxide maps every loose object, and in a
+/// process with several threads each unmapping interrupts the other cores,
+/// which made a plan over freshly committed repositories slower than
+/// spawning git. The read buffer and the inflate state are kept from blob to
+/// blob.
 struct Loose {
-    objects: std::path::PathBuf,
+    /// The objects folder, open, when it has any fan-out folder at all.
+    dir: Option<rustix::fd::OwnedFd>,
     /// Which of the 256 fan-out folders exist: a packed repository has none,
     /// so its blobs cost no failed `open`.
     fanout: [bool; 256],
+    compressed: Vec<u8>,
+    inflate: gix::features::zlib::Inflate,
 }
 
 impl Loose {
@@ -193,39 +281,89 @@ impl Loose {
                 fanout[i as usize] = true;
             }
         }
-        Loose { objects, fanout }
+        use rustix::fs::{Mode, OFlags};
+        let dir = fanout
+            .contains(&true)
+            .then(|| {
+                rustix::fs::open(
+                    &objects,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .ok()
+            })
+            .flatten();
+        Loose {
+            dir,
+            fanout,
+            compressed: Vec::with_capacity(16 * 1024),
+            inflate: Default::default(),
+        }
     }
 
-    /// The blob's bytes, or `None` when it is not loose here or not a
-    /// well-formed blob; the caller then asks gitoxide, which also knows packs
-    /// and alternates.
-    fn read(&self, oid: &gix::ObjectId) -> Option<Vec<u8>> {
-        use gix::features::zlib::{Inflate, Status};
+    /// The object's kind and bytes, or `None` when it is not loose here or
+    /// not well formed; the caller then asks gitoxide, which also knows packs
+    /// and alternates (and says what is wrong with a broken object).
+    fn read(&mut self, oid: &gix::ObjectId) -> Option<(gix::objs::Kind, Vec<u8>)> {
+        use gix::features::zlib::Status;
+        use rustix::fs::{Mode, OFlags};
         if !self.fanout[*oid.as_bytes().first()? as usize] {
             return None;
         }
+        let dir = self.dir.as_ref()?;
         let hex = oid.to_hex().to_string();
-        let compressed = std::fs::read(self.objects.join(&hex[..2]).join(&hex[2..])).ok()?;
-        let mut inflate = Inflate::default();
-        let mut out = vec![0u8; (compressed.len() * 4).max(64)];
-        let (mut read, mut written) = (0, 0);
+        let name = format!("{}/{}", &hex[..2], &hex[2..]);
+        let file = rustix::fs::openat(
+            dir,
+            name.as_str(),
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        // Read to the end without asking the file's size first (one `statx`
+        // less per blob).
+        self.compressed.clear();
         loop {
-            let (status, r, w) = inflate
-                .once(&compressed[read..], &mut out[written..])
+            if self.compressed.capacity() - self.compressed.len() < 4096 {
+                self.compressed
+                    .reserve(self.compressed.capacity().max(4096));
+            }
+            let n = rustix::io::read(&file, rustix::buffer::spare_capacity(&mut self.compressed))
                 .ok()?;
-            read += r;
-            written += w;
-            match status {
-                Status::StreamEnd => break,
-                _ if written == out.len() => out.resize(out.len() * 2, 0),
-                _ if r == 0 && w == 0 => return None,
-                _ => {}
+            if n == 0 {
+                break;
             }
         }
-        out.truncate(written);
-        let (kind, size, header) = gix::objs::decode::loose_header(&out).ok()?;
-        (kind == gix::objs::Kind::Blob && (written - header) as u64 == size)
-            .then(|| out.split_off(header))
+        // The header first, to size the blob; then the rest straight into it.
+        self.inflate.reset();
+        let mut head = [0u8; 64];
+        let (status, mut read, got) = self.inflate.once(&self.compressed, &mut head).ok()?;
+        let (kind, size, header) = gix::objs::decode::loose_header(&head[..got]).ok()?;
+        let size = usize::try_from(size).ok()?;
+        let body = &head[header..got];
+        // zlib expands at most about 1,032 to 1: a header that claims more
+        // than its stream could hold is not allocated for.
+        if body.len() > size || size / 1032 > self.compressed.len() {
+            return None;
+        }
+        let mut out = vec![0u8; size];
+        out[..body.len()].copy_from_slice(body);
+        let (mut status, mut written) = (status, body.len());
+        while status != Status::StreamEnd {
+            // Past the size the header gave, the stream may only end.
+            let mut past = [0u8; 1];
+            let room = if written < size {
+                &mut out[written..]
+            } else {
+                &mut past[..]
+            };
+            let (st, r, w) = self.inflate.once(&self.compressed[read..], room).ok()?;
+            if written == size && w != 0 || st != Status::StreamEnd && r == 0 && w == 0 {
+                return None; // longer than its header says, or cut short
+            }
+            (status, read, written) = (st, read + r, written + w);
+        }
+        (written == size).then_some((kind, out))
     }
 }
 
@@ -244,51 +382,19 @@ pub(crate) fn read_all(
     rev: &str,
     paths: &[String],
 ) -> Result<Vec<Vec<u8>>> {
-    let tree = tree(repo, rev)?;
+    let mut objects = Objects::new(repo);
     // One walk of the tree: a lookup per path would decode its trees again.
-    let wanted: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
-    let mut found = std::collections::HashMap::new();
-    for entry in tree
-        .traverse()
-        .breadthfirst
-        .files()
-        .map_err(|e| objects(repo, e))?
-    {
-        if entry.mode.is_blob() {
-            if let Some(p) = wanted.get(entry.filepath.to_string().as_str()) {
-                found.insert(*p, entry.oid);
-            }
-        }
-    }
+    let found: std::collections::HashMap<String, gix::ObjectId> =
+        objects.files(rev)?.into_iter().collect();
     let mut blobs = Vec::with_capacity(paths.len());
     for p in paths {
-        let oid = found.get(p.as_str()).ok_or_else(|| ForgeError::Objects {
+        let id = found.get(p).ok_or_else(|| ForgeError::Objects {
             repo: repo_name(repo),
             detail: format!("{rev}:{p} is missing"),
         })?;
-        let blob = repo.find_object(*oid).map_err(|e| objects(repo, e))?;
-        blobs.push(blob.detach().data);
+        blobs.push(objects.blob_if(*id, &|_| true)?.unwrap_or_default());
     }
     Ok(blobs)
-}
-
-/// The tree of a commit given by its id (or, failing that, by a ref name).
-fn tree<'r>(repo: &'r gix::Repository, rev: &str) -> Result<gix::Tree<'r>> {
-    let id = match gix::ObjectId::from_hex(rev.as_bytes()) {
-        Ok(id) => id,
-        Err(_) => {
-            let r = repo
-                .find_reference(rev)
-                .map_err(|e| objects(repo, format!("{rev}: {e}")))?;
-            r.into_fully_peeled_id()
-                .map_err(|e| objects(repo, format!("{rev}: {e}")))?
-                .detach()
-        }
-    };
-    repo.find_object(id)
-        .map_err(|e| objects(repo, format!("{rev}: {e}")))?
-        .peel_to_tree()
-        .map_err(|e| objects(repo, format!("{rev}: {e}")))
 }
 
 fn repo_name(repo: &gix::Repository) -> String {

@@ -330,7 +330,11 @@ fn reads_delta_chains_across_packs_and_loose_objects_in_tree_order() {
     );
     let packs = sh(dir, "ls .git/objects/pack/*.pack | wc -l");
     assert_eq!(packs, "2", "two packs");
-    assert_ne!(sh(dir, "find .git/objects/?? -type f | wc -l"), "0", "loose objects");
+    assert_ne!(
+        sh(dir, "find .git/objects/?? -type f | wc -l"),
+        "0",
+        "loose objects"
+    );
     let deltas = sh(
         dir,
         "git verify-pack -v .git/objects/pack/*.idx | awk '$2 == \"blob\" && NF == 7' | wc -l",
@@ -363,4 +367,74 @@ fn reads_delta_chains_across_packs_and_loose_objects_in_tree_order() {
         .collect();
     let grep = sh(dir, "git grep -l legacy.plays HEAD -- | sed 's/^HEAD://'");
     assert_eq!(kept, grep.lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn a_broken_loose_object_is_an_error_naming_the_repository_never_a_guess() {
+    let tmp = tempfile::tempdir().unwrap();
+    let forge = LocalForge::default();
+    let r = repo(&tmp.path().join("r"));
+    let dir = Path::new(&r);
+    let head = sh(dir, "git rev-parse HEAD");
+    let needles = ["/w/plays".to_string()];
+    let everything = |_: &[u8]| true;
+    // An empty blob and a large one (more than one read, more than the
+    // first inflate call) read as git has them.
+    sh(
+        dir,
+        ": > empty.txt && seq 1 200000 > big.txt && git add -A && git commit -qm more",
+    );
+    let head2 = sh(dir, "git rev-parse HEAD");
+    let read = forge
+        .read_matching(&r, &head2, &needles, &everything)
+        .unwrap();
+    let big = read.iter().find(|(p, _)| p == "big.txt").unwrap();
+    assert_eq!(big.1, fs::read(dir.join("big.txt")).unwrap());
+    let empty = read.iter().find(|(p, _)| p == "empty.txt").unwrap();
+    assert!(empty.1.is_empty());
+    // Cut the job file's loose object short: the read fails and says where.
+    let blob = sh(dir, "git rev-parse HEAD:job.yaml");
+    let path = dir.join(".git/objects").join(&blob[..2]).join(&blob[2..]);
+    let bytes = fs::read(&path).unwrap();
+    sh(dir, &format!("chmod u+w {}", path.display()));
+    fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = LocalForge::default()
+        .read_matching(&r, &head, &needles, &everything)
+        .unwrap_err();
+    assert!(matches!(err, ForgeError::Objects { .. }), "{err:?}");
+    assert!(err.to_string().contains(dir.to_str().unwrap()), "{err}");
+    // A loose object claiming more bytes than its stream holds is refused too.
+    let mut text = format!("blob {}\0", 10_000_000).into_bytes();
+    text.extend_from_slice(b"path: /w/plays\n");
+    let lie = zlib_stored(&text);
+    fs::write(&path, lie).unwrap();
+    let err = LocalForge::default()
+        .read_matching(&r, &head, &needles, &everything)
+        .unwrap_err();
+    assert!(matches!(err, ForgeError::Objects { .. }), "{err:?}");
+    // The same object stored uncompressed, as any zlib may write it, reads.
+    fs::write(&path, zlib_stored(b"blob 15\0path: /w/plays\n")).unwrap();
+    let read = LocalForge::default()
+        .read_matching(&r, &head, &needles, &everything)
+        .unwrap();
+    assert_eq!(
+        read[0],
+        ("job.yaml".to_string(), b"path: /w/plays\n".to_vec())
+    );
+}
+
+/// `data` as a zlib stream of one stored (uncompressed) block.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(data.len()).unwrap();
+    let mut z = vec![0x78, 0x01, 0x01];
+    z.extend_from_slice(&len.to_le_bytes());
+    z.extend_from_slice(&(!len).to_le_bytes());
+    z.extend_from_slice(data);
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    z.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    z
 }
