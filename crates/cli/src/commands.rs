@@ -230,7 +230,7 @@ impl Bar {
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -260,7 +260,7 @@ pub fn rewrite(a: RewriteArgs, catalog: &str) -> Result<()> {
         if a.dry_run && !a.json {
             bar.finish();
             for f in &report.files {
-                print!("{}", tern_scan::unified_diff(f));
+                out!("{}", tern_scan::unified_diff(f));
             }
         } else if !a.dry_run {
             tern_scan::write_changes(dir, &report)?;
@@ -310,9 +310,12 @@ pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
             if json {
                 print_json(&summary)
             } else {
-                println!(
+                outln!(
                     "imported {} datasets, {} consumers, {} read edges, {} teams",
-                    summary.datasets, summary.consumers, summary.edges, summary.teams
+                    summary.datasets,
+                    summary.consumers,
+                    summary.edges,
+                    summary.teams
                 );
                 Ok(())
             }
@@ -488,7 +491,7 @@ pub fn token(c: TokenCommand, url: &str) -> Result<()> {
     if json {
         return print_json(&serde_json::json!({"user": user, "admin": admin, "token": token}));
     }
-    println!("{token}");
+    outln!("{token}");
     if std::io::stderr().is_terminal() {
         eprintln!(
             "Token for {user}{}. It is shown only now; tern keeps only its hash.",
@@ -514,7 +517,7 @@ pub fn worker(a: WorkerArgs, url: &str) -> Result<()> {
     };
     let stop = std::sync::atomic::AtomicBool::new(false);
     if !a.json && std::io::stdout().is_terminal() {
-        println!("tern worker: working the open waves of every running migration (Ctrl-C to stop)");
+        outln!("tern worker: working the open waves of every running migration (Ctrl-C to stop)");
     }
     let worked = fleet.work_everything(a.once, idle, &stop, &|p| {
         tracing::info!(consumer = p.consumer, "worked");
@@ -522,7 +525,7 @@ pub fn worker(a: WorkerArgs, url: &str) -> Result<()> {
     if a.json {
         return print_json(&serde_json::json!({"worked": worked}));
     }
-    println!(
+    outln!(
         "worked {worked} change{}",
         if worked == 1 { "" } else { "s" }
     );

@@ -4,6 +4,8 @@
 //! and forge, calls the libraries, and renders their values as tables or JSON.
 //! Exit status: 0 success, 1 the work ran but failed, 2 bad input.
 
+#[macro_use]
+mod out;
 mod commands;
 mod demo;
 mod render;
@@ -118,6 +120,7 @@ fn main() -> ExitCode {
         Command::Token(c) => commands::token(c, &catalog),
     };
     match result {
+        Ok(()) if out::failed() => ExitCode::from(1),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => exit_for(&e),
     }

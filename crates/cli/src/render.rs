@@ -76,7 +76,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&" ".repeat(widths[i] - width(c) + 2));
             }
         }
-        println!("{}", out.trim_end());
+        outln!("{}", out.trim_end());
     };
     line(header.iter().map(|h| h.to_string()).collect());
     for r in rows {
@@ -88,13 +88,13 @@ pub fn rewrite(out: &RewriteOutput, dry_run: bool) {
     let verb = if dry_run { "would change" } else { "changed" };
     for f in &out.files_changed {
         if !dry_run {
-            println!("rewrote {f}");
+            outln!("rewrote {f}");
         }
     }
     for u in &out.unresolved {
-        println!("unresolved {}:{}: {}", u.path, u.line, u.reason);
+        outln!("unresolved {}:{}: {}", u.path, u.line, u.reason);
     }
-    println!(
+    outln!(
         "{verb} {} files with {} edits; {} unresolved",
         out.files_changed.len(),
         out.edits,
@@ -104,7 +104,7 @@ pub fn rewrite(out: &RewriteOutput, dry_run: bool) {
 
 pub fn consumers(list: &[ConsumerRef]) {
     if list.is_empty() {
-        println!("no consumers");
+        outln!("no consumers");
         return;
     }
     let rows: Vec<Vec<String>> = list
@@ -123,7 +123,7 @@ pub fn consumers(list: &[ConsumerRef]) {
 }
 
 pub fn plan(plan: &Plan) {
-    println!("migration {}: {} consumers", plan.id, plan.consumers.len());
+    outln!("migration {}: {} consumers", plan.id, plan.consumers.len());
     let rows: Vec<Vec<String>> = plan
         .consumers
         .iter()
@@ -144,7 +144,7 @@ pub fn plan(plan: &Plan) {
     );
     for c in &plan.consumers {
         for u in &c.unresolved {
-            println!("  {} {}:{}: {}", c.id, u.path, u.line, u.reason);
+            outln!("  {} {}:{}: {}", c.id, u.path, u.line, u.reason);
         }
     }
 }
@@ -162,12 +162,12 @@ pub fn status(s: &Status) {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
-    println!("{} — {}  [{}]", s.id, s.title, state);
+    outln!("{} — {}  [{}]", s.id, s.title, state);
     if let Some(r) = &s.paused_reason {
-        println!("paused: {r}");
+        outln!("paused: {r}");
     }
     if let Some(w) = &s.waiting {
-        println!("waiting: {w}");
+        outln!("waiting: {w}");
     }
     let rows: Vec<Vec<String>> = s
         .consumers
@@ -213,11 +213,11 @@ pub fn status(s: &Status) {
         .filter(|(_, n)| **n > 0)
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
-    println!();
-    println!("{} consumers: {}", s.consumers.len(), counts.join(", "));
+    outln!();
+    outln!("{} consumers: {}", s.consumers.len(), counts.join(", "));
     match s.time_to_completion_s {
-        Some(t) => println!("time to completion: {}", duration(t)),
-        None => println!("elapsed: {} (not complete)", duration(s.elapsed_s)),
+        Some(t) => outln!("time to completion: {}", duration(t)),
+        None => outln!("elapsed: {} (not complete)", duration(s.elapsed_s)),
     }
     if s.waves.len() > 1 {
         let waves: Vec<String> = s
@@ -232,15 +232,15 @@ pub fn status(s: &Status) {
                 format!("wave {}: {}/{} done{failed}", w.wave, w.done, w.consumers)
             })
             .collect();
-        println!("{}", waves.join("   "));
+        outln!("{}", waves.join("   "));
     }
     if let Some(r) = s.remaining_references {
-        println!("references to the old dataset left on default branches: {r}");
+        outln!("references to the old dataset left on default branches: {r}");
     }
     if s.pauses > 0 {
-        println!("paused by the error budget {} time(s)", s.pauses);
+        outln!("paused by the error budget {} time(s)", s.pauses);
     }
-    println!(
+    outln!(
         "breakage rate: {:.1}%   manual interventions: {}",
         s.breakage_rate * 100.0,
         s.manual_interventions

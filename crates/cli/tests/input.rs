@@ -262,3 +262,41 @@ fn openlineage_events_import_alongside_backstage() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_silences_the_output_not_the_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    fs::create_dir_all(root.join("tree")).unwrap();
+    fs::write(root.join("tree/a.sql"), "select 1 from legacy.plays;\n").unwrap();
+    fs::write(
+        root.join("s.yaml"),
+        "version: 1\nid: m\ntitle: T\nreplace:\n  - {kind: table, old: legacy.plays, new: lake.plays}\n",
+    )
+    .unwrap();
+    // stdout is a pipe whose reader is already closed (`tern … | head -0`).
+    let closed = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+            .args(args)
+            .current_dir(root)
+            .env_remove("TERN_CATALOG")
+            .stdout(writer)
+            .output()
+            .unwrap()
+    };
+    let o = closed(&["rewrite", "--spec", "s.yaml", "tree", "--dry-run"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let o = closed(&["rewrite", "--spec", "s.yaml", "tree", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(root.join("tree/a.sql")).unwrap(),
+        "select 1 from lake.plays;\n",
+        "the work is done although nobody reads what it says"
+    );
+    // The exit status is still the command's own.
+    let o = closed(&["rewrite", "--spec", "missing.yaml", "tree"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}

@@ -73,11 +73,11 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     bar.finish();
     let status = status?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        outln!("{}", serde_json::to_string_pretty(&status)?);
     } else {
         render::status(&status);
         let d = dir.display();
-        println!(
+        outln!(
             "\nLook closer:\n  tern --catalog {d}/tern.db status {id}\n  git -C {d}/repos/plays-daily show main\n  tern --catalog {d}/tern.db rollback {id}",
             id = spec.id
         );
@@ -107,7 +107,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
 
 fn say(a: &DemoArgs, line: &str) {
     if !a.json {
-        println!("{line}");
+        outln!("{line}");
     }
 }
 
