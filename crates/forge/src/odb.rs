@@ -103,6 +103,11 @@ pub(crate) fn read_matching(
     Ok(hits)
 }
 
+/// git's default `core.maxTreeDepth`.
+const MAX_TREE_DEPTH: usize = 4096;
+/// Far more files and folders than any repository a plan reads holds.
+const MAX_TREE_ENTRIES: usize = 10_000_000;
+
 /// A repository's objects as a plan reads them: loose ones by tern's own
 /// reader, the rest (packs, alternates) through gitoxide.
 struct Objects<'r> {
@@ -183,10 +188,25 @@ impl<'r> Objects<'r> {
             };
         };
         let mut files = Vec::new();
-        let mut trees = vec![(String::new(), root)];
-        while let Some((prefix, data)) = trees.pop() {
+        let mut trees = vec![(String::new(), root, 0)];
+        let mut entries = 0usize;
+        while let Some((prefix, data, depth)) = trees.pop() {
+            // git's own bound on nesting (core.maxTreeDepth), and one on size:
+            // an object store whose files do not match their names can hold a
+            // tree that names itself, which would otherwise never end.
+            if depth > MAX_TREE_DEPTH {
+                return Err(e(&format!(
+                    "{prefix} is nested deeper than {MAX_TREE_DEPTH} folders"
+                )));
+            }
             for entry in gix::objs::TreeRefIter::from_bytes(&data, hash) {
                 let entry = entry.map_err(|x| e(&x))?;
+                entries += 1;
+                if entries > MAX_TREE_ENTRIES {
+                    return Err(e(&format!(
+                        "the tree has more than {MAX_TREE_ENTRIES} entries"
+                    )));
+                }
                 let path = if prefix.is_empty() {
                     entry.filename.to_string()
                 } else {
@@ -197,7 +217,7 @@ impl<'r> Objects<'r> {
                     if kind != gix::objs::Kind::Tree {
                         return Err(e(&format!("{path} is a {kind}, not a tree")));
                     }
-                    trees.push((path, sub));
+                    trees.push((path, sub, depth + 1));
                 } else if entry.mode.is_blob() {
                     files.push((path, entry.oid.to_owned()));
                 }

@@ -438,3 +438,37 @@ fn zlib_stored(data: &[u8]) -> Vec<u8> {
     z.extend_from_slice(&((b << 16) | a).to_be_bytes());
     z
 }
+
+#[test]
+fn a_tree_that_names_itself_is_an_error_not_a_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = repo(&tmp.path().join("r"));
+    let objects = Path::new(&r).join(".git/objects");
+    // An object store whose files do not match their names: a tree at `t`
+    // holding a folder `d` that is `t` again, and a commit of it at `c`.
+    let (t, c) = (
+        "1111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222",
+    );
+    let write = |id: &str, kind: &str, body: &[u8]| {
+        let mut text = format!("{kind} {}\0", body.len()).into_bytes();
+        text.extend_from_slice(body);
+        fs::create_dir_all(objects.join(&id[..2])).unwrap();
+        fs::write(objects.join(&id[..2]).join(&id[2..]), zlib_stored(&text)).unwrap();
+    };
+    let mut tree = b"40000 d\0".to_vec();
+    tree.extend_from_slice(&[0x11; 20]);
+    write(t, "tree", &tree);
+    write(
+        c,
+        "commit",
+        format!("tree {t}\nauthor a <a@a> 0 +0000\ncommitter a <a@a> 0 +0000\n\nloop\n").as_bytes(),
+    );
+    let err = LocalForge::default()
+        .read_matching(&r, c, &["x".into()], &|_: &[u8]| true)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("nested deeper than 4096 folders"),
+        "{err}"
+    );
+}
