@@ -123,26 +123,30 @@ pub fn scan_tree(
             let rel = relative(root, entry.path());
             let n = scanned.fetch_add(1, Ordering::Relaxed) + 1;
             progress(n);
-            match read(entry.path()) {
-                Ok(Some(data)) => {
+            BUFFER.with_borrow_mut(|data| match read_into(entry.path(), data) {
+                Ok(true) => {
                     bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                    let out = engine.rewrite(&rel, &data);
-                    found
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .add(rel, data, out);
+                    let out = engine.rewrite(&rel, data);
+                    // Most files do not name the dataset: nothing to keep.
+                    if out.output.is_some() || !out.findings.is_empty() || !out.dbt.is_empty() {
+                        found.lock().unwrap_or_else(|e| e.into_inner()).add(
+                            rel.into_owned(),
+                            data.clone(),
+                            out,
+                        );
+                    }
                 }
-                Ok(None) => {}
+                Ok(false) => {}
                 Err(e) => found
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .findings
                     .push(PathFinding {
-                        path: rel,
+                        path: rel.into_owned(),
                         line: 1,
                         reason: format!("could not read the file: {e}"),
                     }),
-            }
+            });
             ignore::WalkState::Continue
         })
     });
@@ -232,25 +236,39 @@ impl Collect {
     }
 }
 
-/// Reads a file, or `None` when it is too large to be worth reading.
-fn read(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
-    let mut f = fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    if len > MAX_READ_BYTES {
-        tracing::warn!(path = %path.display(), len, "file too large to scan");
-        return Ok(None);
-    }
-    let mut data = Vec::with_capacity(len as usize);
-    f.read_to_end(&mut data)?;
-    Ok(Some(data))
+thread_local! {
+    /// Each walker thread reads every file into the same buffer: most files
+    /// are dropped once the prefilter has looked at them.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(SMALL_READ));
 }
 
-fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+/// Files up to this size are read without asking their size first.
+const SMALL_READ: usize = 64 * 1024;
+
+/// Reads a file into `data`; `false` when it is too large to be worth
+/// reading. A small file costs an `open`, a `read` and a `read` that finds
+/// its end; only one that fills the first 64 KiB is asked its size.
+fn read_into(path: &Path, data: &mut Vec<u8>) -> std::io::Result<bool> {
+    let f = fs::File::open(path)?;
+    data.clear();
+    (&f).take(SMALL_READ as u64).read_to_end(data)?;
+    if data.len() == SMALL_READ {
+        let len = f.metadata()?.len();
+        if len <= MAX_READ_BYTES {
+            (&f).take(MAX_READ_BYTES + 1 - SMALL_READ as u64)
+                .read_to_end(data)?;
+        }
+        if len > MAX_READ_BYTES || data.len() as u64 > MAX_READ_BYTES {
+            tracing::warn!(path = %path.display(), len, "file too large to scan");
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `path` below `root`, `/`-separated; borrowed when it is valid UTF-8.
+fn relative<'p>(root: &Path, path: &'p Path) -> std::borrow::Cow<'p, str> {
+    path.strip_prefix(root).unwrap_or(path).to_string_lossy()
 }
 
 /// Writes every changed file of a report under `root`, each atomically.

@@ -137,3 +137,34 @@ fn many_files_are_written_and_a_failure_names_its_file() {
         .to_string();
     assert!(err.contains("f7.sh: could not write"), "{err}");
 }
+
+#[test]
+fn files_around_the_first_read_size_are_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // The locator as the last bytes of files just under, at and over the
+    // 64 KiB first read, and of an empty file's neighbour.
+    let tail = b"\nread /warehouse/plays\n";
+    let mut expect = Vec::new();
+    for (name, size) in [
+        ("under.txt", 65535),
+        ("at.txt", 65536),
+        ("over.txt", 200_000),
+    ] {
+        let mut text = vec![b'x'; size - tail.len()];
+        text.extend_from_slice(tail);
+        fs::write(root.join(name), &text).unwrap();
+        let mut after = vec![b'x'; size - tail.len()];
+        after.extend_from_slice(b"\nread gs://lake/plays\n");
+        expect.push((name, after));
+    }
+    fs::write(root.join("empty.txt"), b"").unwrap();
+    let report = tern_scan::scan_tree(&engine(), root, &|_| {}).unwrap();
+    let changed: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(changed, ["at.txt", "over.txt", "under.txt"]);
+    assert_eq!(report.files_scanned, 4);
+    tern_scan::write_changes(root, &report).unwrap();
+    for (name, after) in expect {
+        assert!(fs::read(root.join(name)).unwrap() == after, "{name}");
+    }
+}
