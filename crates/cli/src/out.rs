@@ -35,13 +35,11 @@ pub fn failed() -> bool {
 }
 
 /// `print!` that survives a closed pipe.
-#[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => { $crate::out::write(format_args!($($arg)*)) };
 }
 
 /// `println!` that survives a closed pipe.
-#[macro_export]
 macro_rules! outln {
     () => { $crate::out::write(format_args!("\n")) };
     ($($arg:tt)*) => { $crate::out::write(format_args!("{}\n", format_args!($($arg)*))) };

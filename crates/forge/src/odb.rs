@@ -125,37 +125,41 @@ impl<'r> Objects<'r> {
 
     /// The object's kind and bytes.
     fn read(&mut self, id: gix::ObjectId) -> Result<(gix::objs::Kind, Vec<u8>)> {
-        if let Some(found) = self.loose.read(&id) {
-            return Ok(found);
-        }
-        let object = self
-            .repo
-            .find_object(id)
-            .map_err(|e| objects(self.repo, e))?;
-        Ok((object.kind, object.detach().data))
+        let (kind, data) = self.read_if(id, &|_| true)?;
+        Ok((kind, data.unwrap_or_default()))
     }
 
-    /// The blob's bytes if `keep` accepts them: a packed blob is tested in
-    /// gitoxide's buffer and copied out only when kept.
+    /// The blob's bytes if `keep` accepts them.
     fn blob_if(
         &mut self,
         id: gix::ObjectId,
         keep: &dyn Fn(&[u8]) -> bool,
     ) -> Result<Option<Vec<u8>>> {
-        let (kind, data) = match self.loose.read(&id) {
-            Some((kind, data)) => (kind, keep(&data).then_some(data)),
-            None => {
-                let blob = self
-                    .repo
-                    .find_object(id)
-                    .map_err(|e| objects(self.repo, e))?;
-                (blob.kind, keep(&blob.data).then(|| blob.detach().data))
-            }
-        };
+        let (kind, data) = self.read_if(id, keep)?;
         if kind != gix::objs::Kind::Blob {
             return Err(objects(self.repo, format!("{id} is a {kind}, not a blob")));
         }
         Ok(data)
+    }
+
+    /// The object's kind, and its bytes if `keep` accepts them: a packed
+    /// object is tested in gitoxide's buffer and copied out only when kept.
+    fn read_if(
+        &mut self,
+        id: gix::ObjectId,
+        keep: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<(gix::objs::Kind, Option<Vec<u8>>)> {
+        if let Some((kind, data)) = self.loose.read(&id) {
+            return Ok((kind, keep(&data).then_some(data)));
+        }
+        let object = self
+            .repo
+            .find_object(id)
+            .map_err(|e| objects(self.repo, e))?;
+        Ok((
+            object.kind,
+            keep(&object.data).then(|| object.detach().data),
+        ))
     }
 
     /// The regular files of `rev`'s tree (a commit id, or a ref name), each
