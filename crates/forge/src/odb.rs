@@ -150,7 +150,7 @@ impl<'r> Objects<'r> {
         keep: &dyn Fn(&[u8]) -> bool,
     ) -> Result<(gix::objs::Kind, Option<Vec<u8>>)> {
         if let Some((kind, data)) = self.loose.read(&id) {
-            return Ok((kind, keep(&data).then_some(data)));
+            return Ok((kind, keep(data).then(|| data.to_vec())));
         }
         let object = self
             .repo
@@ -288,6 +288,9 @@ struct Loose {
     /// so its blobs cost no failed `open`.
     fanout: [bool; 256],
     compressed: Vec<u8>,
+    /// Inflated bytes, always initialised to its full length, so that no
+    /// read pays for zeroing it again.
+    out: Vec<u8>,
     inflate: gix::features::zlib::Inflate,
 }
 
@@ -321,14 +324,16 @@ impl Loose {
             dir,
             fanout,
             compressed: Vec::with_capacity(16 * 1024),
+            out: vec![0; 64 * 1024],
             inflate: Default::default(),
         }
     }
 
     /// The object's kind and bytes, or `None` when it is not loose here or
     /// not well formed; the caller then asks gitoxide, which also knows packs
-    /// and alternates (and says what is wrong with a broken object).
-    fn read(&mut self, oid: &gix::ObjectId) -> Option<(gix::objs::Kind, Vec<u8>)> {
+    /// and alternates (and says what is wrong with a broken object). The
+    /// bytes live in the reader's buffer until the next read.
+    fn read(&mut self, oid: &gix::ObjectId) -> Option<(gix::objs::Kind, &[u8])> {
         use gix::features::zlib::Status;
         use rustix::fs::{Mode, OFlags};
         if !self.fanout[*oid.as_bytes().first()? as usize] {
@@ -358,38 +363,43 @@ impl Loose {
                 break;
             }
         }
-        // The header first, to size the blob; then the rest straight into it.
+        // Inflate into the reused buffer, which always has room to spare:
+        // zlib decodes fast only while 258 bytes of output are free, so an
+        // output cut to the object's exact size (or a small one for the
+        // header alone) decodes its last bytes one symbol at a time.
         self.inflate.reset();
-        let mut head = [0u8; 64];
-        let (status, mut read, got) = self.inflate.once(&self.compressed, &mut head).ok()?;
-        let (kind, size, header) = gix::objs::decode::loose_header(&head[..got]).ok()?;
-        let size = usize::try_from(size).ok()?;
-        let body = &head[header..got];
+        let (mut status, mut read, mut written) =
+            self.inflate.once(&self.compressed, &mut self.out).ok()?;
+        let (kind, size, header) = gix::objs::decode::loose_header(&self.out[..written]).ok()?;
+        let end = usize::try_from(size).ok()?.checked_add(header)?;
         // zlib expands at most about 1,032 to 1: a header that claims more
         // than its stream could hold is not allocated for.
-        if body.len() > size || size / 1032 > self.compressed.len() {
+        if written > end || (end - header) / 1032 > self.compressed.len() {
             return None;
         }
-        let mut out = vec![0u8; size];
-        out[..body.len()].copy_from_slice(body);
-        let (mut status, mut written) = (status, body.len());
+        if self.out.len() < end + SLACK {
+            self.out.resize(end + SLACK, 0);
+        }
         while status != Status::StreamEnd {
-            // Past the size the header gave, the stream may only end.
-            let mut past = [0u8; 1];
-            let room = if written < size {
-                &mut out[written..]
-            } else {
-                &mut past[..]
-            };
+            // One byte past the end is room enough to see a stream that runs
+            // longer than its header says.
+            let room = &mut self.out[written..end + SLACK];
             let (st, r, w) = self.inflate.once(&self.compressed[read..], room).ok()?;
-            if written == size && w != 0 || st != Status::StreamEnd && r == 0 && w == 0 {
-                return None; // longer than its header says, or cut short
+            if st != Status::StreamEnd && r == 0 && w == 0 {
+                return None; // cut short
             }
             (status, read, written) = (st, read + r, written + w);
+            if written > end {
+                return None; // longer than its header says
+            }
         }
-        (written == size).then_some((kind, out))
+        (written == end).then(|| (kind, &self.out[header..end]))
     }
 }
+
+/// Output room kept free past an object's end, so that zlib stays on its
+/// fast path to the last byte (it needs 258).
+const SLACK: usize = 512;
 
 /// The search for a set of needles, built once and shared.
 pub(crate) fn searcher(needles: &[String]) -> std::result::Result<AhoCorasick, String> {
