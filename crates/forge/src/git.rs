@@ -130,12 +130,7 @@ impl LocalForge {
                 return Ok(s.clone());
             }
         }
-        let s = std::sync::Arc::new(crate::odb::searcher(needles).map_err(|detail| {
-            ForgeError::Objects {
-                repo: "(every repository)".into(),
-                detail,
-            }
-        })?);
+        let s = std::sync::Arc::new(crate::odb::searcher(needles).map_err(ForgeError::Needles)?);
         *last = Some((needles.to_vec(), s.clone()));
         Ok(s)
     }

@@ -63,6 +63,10 @@ pub enum ForgeError {
         /// What went wrong.
         detail: String,
     },
+    /// The needles to search every repository for cannot be searched for
+    /// (far too many or too long): no repository is at fault.
+    #[error("cannot search for the needles: {0}")]
+    Needles(String),
     /// git itself failed.
     #[error("git {args} in {dir}: {stderr}")]
     Git {

@@ -341,22 +341,7 @@ fn reads_delta_chains_across_packs_and_loose_objects_in_tree_order() {
     );
     assert!(deltas.parse::<u32>().unwrap() > 30, "{deltas} deltas");
     let head = sh(dir, "git rev-parse HEAD");
-    let everything = |_: &[u8]| true;
-    let read = forge
-        .read_matching(&r, &head, &["legacy.plays".into()], &everything)
-        .unwrap();
-    // Every regular file, in the tree's order, with git's own bytes.
-    let listed = sh(dir, "git ls-tree -r --name-only HEAD");
-    let paths: Vec<&str> = read.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(paths, listed.lines().collect::<Vec<_>>());
-    for (path, bytes) in &read {
-        let out = Command::new("git")
-            .args(["cat-file", "blob", &format!("HEAD:{path}")])
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(&out.stdout == bytes, "{path} differs from git's bytes");
-    }
+    reads_as_git(&forge, dir, &head);
     // `keep` picks by content, whatever the order objects were read in.
     let plays = |b: &[u8]| b.windows(12).any(|w| w == b"legacy.plays");
     let kept: Vec<String> = forge
@@ -367,6 +352,56 @@ fn reads_delta_chains_across_packs_and_loose_objects_in_tree_order() {
         .collect();
     let grep = sh(dir, "git grep -l legacy.plays HEAD -- | sed 's/^HEAD://'");
     assert_eq!(kept, grep.lines().collect::<Vec<_>>());
+}
+
+/// Every regular file of `rev`, read with nothing left out, is git's: the
+/// same paths in the same order, each with `git cat-file`'s bytes.
+fn reads_as_git(forge: &LocalForge, dir: &Path, rev: &str) {
+    let r = dir.to_str().unwrap();
+    let read = forge
+        .read_matching(r, rev, &["x".into()], &|_: &[u8]| true)
+        .unwrap();
+    let listed = sh(dir, &format!("git ls-tree -r --name-only {rev}"));
+    let paths: Vec<&str> = read.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, listed.lines().collect::<Vec<_>>());
+    for (path, bytes) in &read {
+        let out = Command::new("git")
+            .args(["cat-file", "blob", &format!("{rev}:{path}")])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(&out.stdout == bytes, "{path} differs from git's bytes");
+    }
+}
+
+#[test]
+fn reads_what_a_repository_borrows_from_another_through_alternates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let origin = repo(&tmp.path().join("origin"));
+    // A shared clone holds none of the objects it was cloned with: they stay
+    // in the origin (`objects/info/alternates`); its own commit is loose here.
+    sh(
+        tmp.path(),
+        "git clone -q --shared origin c && cd c \
+         && test -s .git/objects/info/alternates && test -z \"$(find .git/objects/?? -type f 2>/dev/null)\" \
+         && echo 'FROM legacy.plays' > q.sql && git add -A && git commit -qm own",
+    );
+    let c = tmp.path().join("c");
+    let head = sh(&c, "git rev-parse HEAD");
+    reads_as_git(&LocalForge::default(), &c, &head);
+    // Borrowed objects packed in the origin read the same.
+    sh(Path::new(&origin), "git gc -q");
+    reads_as_git(&LocalForge::default(), &c, &head);
+    let kept = LocalForge::default()
+        .read_matching(
+            c.to_str().unwrap(),
+            &head,
+            &["plays".into()],
+            &|b: &[u8]| b.windows(5).any(|w| w == b"plays"),
+        )
+        .unwrap();
+    let paths: Vec<&str> = kept.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["job.yaml", "q.sql"]);
 }
 
 #[test]
@@ -408,6 +443,12 @@ fn a_broken_loose_object_is_an_error_naming_the_repository_never_a_guess() {
     text.extend_from_slice(b"path: /w/plays\n");
     let lie = zlib_stored(&text);
     fs::write(&path, lie).unwrap();
+    let err = LocalForge::default()
+        .read_matching(&r, &head, &needles, &everything)
+        .unwrap_err();
+    assert!(matches!(err, ForgeError::Objects { .. }), "{err:?}");
+    // So is one whose stream runs past the size its header claims.
+    fs::write(&path, zlib_stored(b"blob 5\0path: /w/plays\n")).unwrap();
     let err = LocalForge::default()
         .read_matching(&r, &head, &needles, &everything)
         .unwrap_err();
