@@ -381,8 +381,8 @@ impl Loose {
             self.out.resize(end + SLACK, 0);
         }
         while status != Status::StreamEnd {
-            // One byte past the end is room enough to see a stream that runs
-            // longer than its header says.
+            // The room past the end keeps zlib on its fast path, and shows
+            // a stream that runs longer than its header says.
             let room = &mut self.out[written..end + SLACK];
             let (st, r, w) = self.inflate.once(&self.compressed[read..], room).ok()?;
             if st != Status::StreamEnd && r == 0 && w == 0 {
