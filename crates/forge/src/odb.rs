@@ -320,11 +320,17 @@ impl Loose {
                 .ok()
             })
             .flatten();
+        // A packed repository never reads a loose object: it zeroes no buffer.
+        let out = if dir.is_some() {
+            vec![0; 64 * 1024]
+        } else {
+            Vec::new()
+        };
         Loose {
             dir,
             fanout,
             compressed: Vec::with_capacity(16 * 1024),
-            out: vec![0; 64 * 1024],
+            out,
             inflate: Default::default(),
         }
     }
