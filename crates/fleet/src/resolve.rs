@@ -93,11 +93,14 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
         let (old, new) = (from.as_ref()?.format.clone()?, to.as_ref()?.format.clone()?);
         (old != new).then_some(FormatChange { old, new })
     });
+    let (schema, tables) = schemas(spec, store, from.as_ref(), to.as_ref())?;
     let rules = Rules::new(RuleInput {
         replace,
         entity,
         format,
         columns: spec.columns.clone(),
+        schema,
+        tables,
     })
     .map_err(|e| {
         let line = spec.replace.first().map_or(1, |r| r.line);
@@ -111,4 +114,44 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
             .or_else(|| from.as_ref().and_then(|d| d.owner.clone())),
         from,
     })
+}
+
+/// The new dataset's columns for the schema check (rule 11): the catalog's
+/// schema of `dataset.to`, else the old schema with `columns` applied; and
+/// the columns of every other table the catalog knows, so unqualified
+/// columns bind across joins and subqueries as SQL binds them.
+#[allow(clippy::type_complexity)]
+fn schemas(
+    spec: &Spec,
+    store: &dyn Store,
+    from: Option<&Dataset>,
+    to: Option<&Dataset>,
+) -> Result<(Option<Vec<String>>, Vec<(String, Vec<String>)>)> {
+    let names = |d: &Dataset| d.schema.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    let schema = match (to, from) {
+        (Some(t), _) if !t.schema.is_empty() => Some(names(t)),
+        (_, Some(f)) if !f.schema.is_empty() => Some(
+            names(f)
+                .into_iter()
+                .map(|c| {
+                    spec.columns
+                        .iter()
+                        .find(|(old, _)| old.eq_ignore_ascii_case(&c))
+                        .map_or(c, |(_, new)| new.clone())
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    let skip = |d: &Dataset| Some(&d.id) == from.map(|f| &f.id) || Some(&d.id) == to.map(|t| &t.id);
+    let mut tables = Vec::new();
+    for d in store.datasets()? {
+        if skip(&d) || d.schema.is_empty() {
+            continue;
+        }
+        for t in &d.tables {
+            tables.push((t.clone(), names(&d)));
+        }
+    }
+    Ok((schema, tables))
 }

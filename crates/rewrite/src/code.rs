@@ -207,6 +207,8 @@ struct File<'a, 't> {
     findings: Vec<(usize, String)>,
     /// Ranges whose text edits are replaced by the edits of a structural rule.
     replaced: Vec<Range<usize>>,
+    /// The schema check of the SQL strings, by file line.
+    schema: crate::SchemaCheck,
 }
 
 impl<'a, 't> File<'a, 't> {
@@ -221,6 +223,7 @@ impl<'a, 't> File<'a, 't> {
             edits: vec![],
             findings: found.unresolved,
             replaced: vec![],
+            schema: crate::SchemaCheck::default(),
         }
     }
 
@@ -304,6 +307,7 @@ impl<'a, 't> File<'a, 't> {
             mut edits,
             findings,
             replaced,
+            schema,
             ..
         } = self;
         edits.extend(matches.iter().flat_map(Match::edits).filter(|e| {
@@ -318,6 +322,7 @@ impl<'a, 't> File<'a, 't> {
                 .map(|(at, reason)| Finding::at(src, at, reason))
                 .collect(),
             dbt: vec![],
+            schema,
         }
     }
 
@@ -628,6 +633,13 @@ impl<'a, 't> File<'a, 't> {
         for f in out.findings {
             let at = line_start(self.src, first_line + f.line - 1);
             self.findings.push((at, f.reason));
+        }
+        self.schema.checked += out.schema.checked;
+        for f in out.schema.failures {
+            self.schema.failures.push(Finding {
+                line: first_line + f.line - 1,
+                reason: f.reason,
+            });
         }
     }
 

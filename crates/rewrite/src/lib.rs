@@ -70,6 +70,26 @@ impl Finding {
     }
 }
 
+/// Rule 11's verdict on a file: how many rewritten SQL statements were
+/// parsed and scoped again on their new text, and the references that
+/// failed. A failing statement is left whole, and a change with any failure
+/// is never proposed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SchemaCheck {
+    /// Rewritten statements checked.
+    pub checked: usize,
+    /// References that do not fit the new schema, by line.
+    pub failures: Vec<Finding>,
+}
+
+impl SchemaCheck {
+    /// Adds another file's or fragment's verdict to this one.
+    pub fn absorb(&mut self, other: SchemaCheck) {
+        self.checked += other.checked;
+        self.failures.extend(other.failures);
+    }
+}
+
 /// What a language module proposes for one file.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -79,6 +99,8 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// dbt sources of the dataset this file names, and what became of each.
     pub dbt: Vec<DbtSource>,
+    /// The schema check of the SQL this file holds.
+    pub schema: SchemaCheck,
 }
 
 /// A dbt source naming the dataset (`source('legacy', 'plays')` in a model,
@@ -129,6 +151,8 @@ pub struct FileRewrite {
     pub findings: Vec<Finding>,
     /// dbt sources of the dataset the file names (see [`Engine::settle`]).
     pub dbt: Vec<DbtSource>,
+    /// Rule 11's verdict on the file's rewritten SQL.
+    pub schema: SchemaCheck,
 }
 
 /// Rules plus the language modules that apply them.
@@ -269,6 +293,7 @@ impl Engine {
             edits: 0,
             findings,
             dbt: vec![],
+            schema: SchemaCheck::default(),
         }
     }
 }
@@ -306,12 +331,15 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
     kept.retain(|e| bytes[e.range.clone()] != *e.replacement.as_bytes());
     outcome.findings.sort();
     outcome.findings.dedup();
+    outcome.schema.failures.sort();
+    outcome.schema.failures.dedup();
     if kept.is_empty() {
         return FileRewrite {
             output: None,
             edits: 0,
             findings: outcome.findings,
             dbt: outcome.dbt,
+            schema: outcome.schema,
         };
     }
     let mut out = Vec::with_capacity(bytes.len() + 64);
@@ -327,5 +355,6 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
         edits: kept.len(),
         findings: outcome.findings,
         dbt: outcome.dbt,
+        schema: outcome.schema,
     }
 }

@@ -36,6 +36,14 @@ pub struct RuleInput {
     pub format: Option<FormatChange>,
     /// Column renames in spec order.
     pub columns: Vec<(String, String)>,
+    /// The new dataset's columns, when the catalog knows them (its schema of
+    /// `dataset.to`, else the old schema with `columns` applied): the schema
+    /// check of rule 11 holds every reference to the new table against it.
+    pub schema: Option<Vec<String>>,
+    /// Other tables whose columns the catalog knows (name, columns): they let
+    /// an unqualified column bind as SQL binds it, across joins and into
+    /// correlated subqueries.
+    pub tables: Vec<(String, Vec<String>)>,
 }
 
 /// Why a set of rules cannot be applied safely.
@@ -88,6 +96,13 @@ pub struct Rules {
     /// dbt sources (by locator) that must keep their old names in this
     /// repository, with the file that keeps them: set by [`crate::Engine::settle`].
     pub(crate) dbt_kept: Vec<(usize, String)>,
+    /// See [`RuleInput::schema`].
+    schema: Option<Vec<String>>,
+    /// See [`RuleInput::tables`]: dotted parts, and columns.
+    tables_known: Vec<(Vec<String>, Vec<String>)>,
+    /// The same locators with `old` set to `new`: what finds the new names
+    /// in rewritten text for the schema check. `None` inside a checker.
+    checker: Option<Box<Rules>>,
 }
 
 impl Rules {
@@ -135,6 +150,42 @@ impl Rules {
         if locators.is_empty() {
             return Err(RuleError::Empty);
         }
+        let check_locators: Vec<Locator> = locators
+            .iter()
+            .map(|l| locator(l.kind, l.new.clone(), l.new.clone()))
+            .collect();
+        let checker = Rules::compile(check_locators, None, vec![], None, vec![], None)?;
+        let tables = input
+            .tables
+            .iter()
+            .map(|(name, cols)| {
+                (
+                    name.split('.').map(str::to_string).collect(),
+                    cols.iter().map(|c| c.to_ascii_lowercase()).collect(),
+                )
+            })
+            .collect();
+        let rules = Rules::compile(
+            locators,
+            input.format,
+            input.columns,
+            input.schema,
+            tables,
+            Some(Box::new(checker)),
+        )?;
+        rules.check_idempotent()?;
+        Ok(rules)
+    }
+
+    /// Builds the prefilter and automata over `locators`.
+    fn compile(
+        locators: Vec<Locator>,
+        format: Option<FormatChange>,
+        columns: Vec<(String, String)>,
+        schema: Option<Vec<String>>,
+        tables: Vec<(Vec<String>, Vec<String>)>,
+        checker: Option<Box<Rules>>,
+    ) -> Result<Rules, RuleError> {
         let mut patterns: Vec<String> = Vec::new();
         let mut needles = Vec::new();
         for (i, l) in locators.iter().enumerate() {
@@ -213,22 +264,23 @@ impl Rules {
         };
         let entities = group(LocatorKind::Entity, true)?;
         let paths = group(LocatorKind::Path, false)?;
-        let tables = group(LocatorKind::Table, true)?;
-        let rules = Rules {
+        let table_parts = group(LocatorKind::Table, true)?;
+        Ok(Rules {
             entities,
             paths,
-            tables,
+            tables: table_parts,
             tails,
             locators,
             patterns,
-            format: input.format,
-            columns: input.columns,
+            format,
+            columns,
             needles,
             automaton,
             dbt_kept: vec![],
-        };
-        rules.check_idempotent()?;
-        Ok(rules)
+            schema,
+            tables_known: tables,
+            checker,
+        })
     }
 
     /// The literal strings the prefilter looks for (matched without regard to
@@ -250,6 +302,21 @@ impl Rules {
     /// Column renames, old to new.
     pub fn columns(&self) -> &[(String, String)] {
         &self.columns
+    }
+
+    /// The new dataset's columns, when known.
+    pub fn schema(&self) -> Option<&[String]> {
+        self.schema.as_deref()
+    }
+
+    /// Other tables' columns (dotted parts, columns lower-cased).
+    pub(crate) fn known_tables(&self) -> &[(Vec<String>, Vec<String>)] {
+        &self.tables_known
+    }
+
+    /// Rules that find the new names, for checking rewritten text.
+    pub(crate) fn checker(&self) -> Option<&Rules> {
+        self.checker.as_deref()
     }
 
     /// `None` when the file cannot name the dataset (a superset of real

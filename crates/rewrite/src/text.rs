@@ -77,7 +77,7 @@ impl Found {
                 .iter()
                 .map(|(at, reason)| Finding::at(bytes, *at, reason.as_str()))
                 .collect(),
-            dbt: vec![],
+            ..Outcome::default()
         }
     }
 }

@@ -48,6 +48,28 @@ fn engine_for(case: &Path) -> Engine {
         (Some(f), Some(t)) => Some((f.clone(), t.clone())),
         _ => None,
     };
+    // `schemas.json` (optional): what a catalog would know, the new table's
+    // columns (`to`) and other tables' (`tables`).
+    let (schema, tables) = match fs::read_to_string(case.join("schemas.json")) {
+        Ok(t) => {
+            let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+            let cols = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_string())
+                    .collect()
+            };
+            (
+                v.get("to").map(cols),
+                v.get("tables")
+                    .and_then(|t| t.as_object())
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), cols(v))).collect())
+                    .unwrap_or_default(),
+            )
+        }
+        Err(_) => (None, vec![]),
+    };
     Engine::new(
         Rules::new(RuleInput {
             replace: spec
@@ -58,6 +80,8 @@ fn engine_for(case: &Path) -> Engine {
             entity,
             format: spec.format.clone(),
             columns: spec.columns.clone(),
+            schema,
+            tables,
         })
         .unwrap_or_else(|e| panic!("{}: {e}", case.display())),
     )
@@ -97,7 +121,9 @@ fn fixtures() {
         let mut unresolved = Vec::new();
         for (path, out) in rewrite_tree(&before) {
             let rewritten = out.output.clone().unwrap_or_else(|| before[&path].clone());
-            for f in out.findings {
+            // Schema-check failures (rule 11) are findings too; their
+            // reasons start with "schema check:".
+            for f in out.findings.into_iter().chain(out.schema.failures) {
                 unresolved.push(json!({"path": path, "line": f.line, "reason": f.reason}));
             }
             after.insert(path, rewritten);

@@ -53,6 +53,7 @@ pub fn engine(s: Setup) -> Engine {
             } else {
                 vec![]
             },
+            ..Default::default()
         })
         .expect("the shared rules are valid"),
     )

@@ -1,0 +1,248 @@
+//! Rule 11, the schema check: the rewritten statement is parsed and scoped
+//! again, on its own new text, and every column reference that binds to the
+//! new table must be one of its columns: the new schema when the catalog
+//! knows it, else at least no old name of a renamed column.
+//!
+//! It shares the scope analysis with the rewrite but not its conclusions: it
+//! finds the new table by the new locators in the new text, so an edit that
+//! was never made, a qualifier left behind or a rename into the wrong scope
+//! shows up here as a failure, and the statement is left whole.
+
+use std::ops::Range;
+
+use sqlparser::ast::{Ident, Visit};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Tokenizer;
+
+use super::scope::{same, Bind, Known, Mode, Rel, Scope, Walk};
+use super::{dialects, Lines};
+use crate::rules::Rules;
+use crate::{text, Edit};
+
+/// Names that read as columns but are date parts (`DATE_TRUNC(d, MONTH)`).
+const DATE_PARTS: &[&str] = &[
+    "year",
+    "quarter",
+    "month",
+    "week",
+    "day",
+    "dayofweek",
+    "dayofyear",
+    "hour",
+    "minute",
+    "second",
+    "millisecond",
+    "microsecond",
+    "isoweek",
+    "isoyear",
+    "date",
+    "time",
+    "datetime",
+];
+
+/// Checks one statement of `sql` (at `range`) with `edits` applied; returns
+/// each failure's offset in `sql` and why. `also` are the masked dbt
+/// `source()` calls of the statement with their edits.
+pub(super) fn statement(
+    rules: &Rules,
+    sql: &str,
+    range: Range<usize>,
+    edits: &[Edit],
+    also: &[&(Range<usize>, Vec<Edit>)],
+    db: Option<String>,
+    dialect: usize,
+) -> Vec<(usize, String)> {
+    let Some(checker) = rules.checker() else {
+        return vec![];
+    };
+    let base = range.start;
+    let mut applied: Vec<&Edit> = edits
+        .iter()
+        .filter(|e| e.range.start >= range.start && e.range.end <= range.end)
+        .collect();
+    applied.sort_by_key(|e| (e.range.start, e.range.end));
+    applied.dedup();
+    let mut new = String::with_capacity(range.len() + 64);
+    let mut at = base;
+    let mut kept: Vec<&Edit> = Vec::new();
+    for e in applied {
+        if e.range.start < at {
+            continue;
+        }
+        new.push_str(&sql[at..e.range.start]);
+        new.push_str(&e.replacement);
+        at = e.range.end;
+        kept.push(e);
+    }
+    new.push_str(&sql[at..range.end]);
+    // Where an offset of the old statement lands in the new one.
+    let shift = |pos: usize| -> usize {
+        let delta: isize = kept
+            .iter()
+            .filter(|e| e.range.end <= pos)
+            .map(|e| e.replacement.len() as isize - e.range.len() as isize)
+            .sum();
+        ((pos - base) as isize + delta).max(0) as usize
+    };
+    let also_new: Vec<Range<usize>> = also
+        .iter()
+        .filter(|(_, es)| es.iter().all(|e| kept.contains(&e)))
+        .map(|(r, _)| shift(r.start)..shift(r.end))
+        .collect();
+    let lines = Lines::new(&new);
+    let found = text::find(checker, new.as_bytes());
+    let order = std::iter::once(dialect).chain((0..dialects().len()).filter(|d| *d != dialect));
+    let mut parsed = None;
+    let mut why = String::new();
+    let ds = dialects();
+    for d in order {
+        let Ok(tokens) = Tokenizer::new(ds[d].as_ref(), &new).tokenize_with_location() else {
+            continue;
+        };
+        match Parser::new(ds[d].as_ref())
+            .with_tokens_with_locations(tokens)
+            .parse_statements()
+        {
+            Ok(mut v) if v.len() == 1 => {
+                parsed = Some(v.remove(0));
+                break;
+            }
+            Ok(_) => why = "it splits into several statements".into(),
+            Err(e) => why = e.to_string(),
+        }
+    }
+    let Some(st) = parsed else {
+        return vec![(
+            base,
+            format!("the rewritten statement no longer parses ({why})"),
+        )];
+    };
+    let mut walk = Walk::new(
+        &new,
+        &lines,
+        checker,
+        rules,
+        Mode::Check,
+        &found.matches,
+        &also_new,
+        db,
+    );
+    let _ = st.visit(&mut walk);
+    let a = walk.out;
+    let known = Known { rules };
+    let mut failures: Vec<(usize, String)> = Vec::new();
+    let table = |rel: Option<&Rel>| -> String {
+        rel.and_then(|r| r.locator)
+            .map(|l| format!("`{}`", checker.locators()[l].new))
+            .unwrap_or_else(|| "the new table".into())
+    };
+    let mut fail = |c: &Ident, why: String| {
+        if let Some(r) = lines.range(c.span) {
+            failures.push((r.start, why));
+        }
+    };
+    for c in &a.target_columns {
+        if let Some(why) = verdict(&known, c, true, None, &table(None)) {
+            fail(c, why);
+        }
+    }
+    for r in &a.refs {
+        let Some(at) = r.idents.last().and_then(|i| lines.range(i.span)) else {
+            continue;
+        };
+        let (bind, k) = a.bind(&known, Mode::Check, r, &at);
+        let col = &r.idents[k];
+        let why = match bind {
+            Bind::Target(s, rel) => verdict(&known, col, true, Some(s), &table(Some(rel))),
+            Bind::Ambiguous(_) => verdict(&known, col, false, None, &table(None)),
+            Bind::Other => None,
+        };
+        if let Some(why) = why {
+            fail(col, why);
+        }
+    }
+    failures.sort();
+    failures.dedup();
+    // Edits never add lines, so a failure's line in the new statement is its
+    // line in the old one.
+    let old = &sql[range.clone()];
+    let same_lines = old.matches('\n').count() == new.matches('\n').count();
+    failures
+        .into_iter()
+        .map(|(off, why)| {
+            let line = new[..off.min(new.len())].matches('\n').count();
+            let at = if same_lines && line > 0 {
+                old.match_indices('\n')
+                    .nth(line - 1)
+                    .map_or(0, |(i, _)| i + 1)
+            } else {
+                0
+            };
+            (base + at, why)
+        })
+        .collect()
+}
+
+/// Whether column `c`, bound to the new table (`certain`) or perhaps bound
+/// to it, fails the check, and why.
+fn verdict(
+    known: &Known,
+    c: &Ident,
+    certain: bool,
+    scope: Option<&Scope>,
+    table: &str,
+) -> Option<String> {
+    let schema = known.rules.schema();
+    let in_schema = schema.map(|s| s.iter().any(|k| same_ci(c, k)));
+    let old_name = known
+        .renamed(c)
+        .filter(|_| !known.is_new_name(c))
+        .map(|(_, new)| new.clone());
+    if let Some(new) = &old_name {
+        if in_schema != Some(true) {
+            let may = if certain {
+                "still names"
+            } else {
+                "may still name"
+            };
+            return Some(format!(
+                "`{}` {may} the old column of {table}, which is now `{new}`",
+                c.value
+            ));
+        }
+    }
+    if !certain || in_schema != Some(false) {
+        return None;
+    }
+    let lc = c.value.to_ascii_lowercase();
+    if c.quote_style.is_none() && DATE_PARTS.contains(&lc.as_str()) {
+        return None;
+    }
+    // An output name of the same select (a lateral alias) is not a column.
+    if scope.is_some_and(|s| s.aliases.contains(&lc)) {
+        return None;
+    }
+    Some(format!(
+        "`{}` is not a column of {table} (its schema has {})",
+        c.value,
+        preview(schema.unwrap_or_default())
+    ))
+}
+
+/// Schema names compare in any case: warehouses fold unquoted names.
+fn same_ci(c: &Ident, k: &str) -> bool {
+    same(c, k) || c.value.eq_ignore_ascii_case(k)
+}
+
+fn preview(cols: &[String]) -> String {
+    let mut s = cols
+        .iter()
+        .take(8)
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if cols.len() > 8 {
+        s.push_str(&format!(" and {} more", cols.len() - 8));
+    }
+    s
+}
