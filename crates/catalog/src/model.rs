@@ -399,6 +399,24 @@ pub struct Change {
     /// rollback can put back exactly those.
     #[serde(default)]
     pub moved_reads: Option<MovedReads>,
+    /// The engine's own check of the rewritten SQL against the new schema
+    /// (SPEC §3 rule 11), once the change was patched.
+    #[serde(default)]
+    pub schema_check: Option<SchemaCheck>,
+}
+
+/// Rule 11's verdict on a change: every rewritten statement that names the
+/// new dataset, parsed and scoped again, and the references that do not fit
+/// its schema. A change with a failure is never proposed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaCheck {
+    /// No reference failed.
+    pub ok: bool,
+    /// Statements checked.
+    #[serde(default)]
+    pub checked: usize,
+    /// The references that failed, with file, line and why.
+    pub failures: Vec<Unresolved>,
 }
 
 /// Read edges moved from one dataset to another when a change merged.
@@ -440,6 +458,7 @@ impl Change {
             wave: 0,
             worker: None,
             moved_reads: None,
+            schema_check: None,
         }
     }
 }

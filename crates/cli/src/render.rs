@@ -13,11 +13,37 @@ pub struct RewriteOutput {
     pub files_changed: Vec<String>,
     pub edits: usize,
     pub unresolved: Vec<PathFinding>,
+    /// Rule 11 over every tree: statements checked, and what failed (the
+    /// failing statements were left whole, and are among `unresolved`).
+    pub schema_check: SchemaOutput,
+}
+
+/// `schema_check` of `tern rewrite --json`.
+#[derive(Debug, Serialize)]
+pub struct SchemaOutput {
+    pub ok: bool,
+    pub checked: usize,
+    pub failures: Vec<PathFinding>,
+}
+
+impl Default for SchemaOutput {
+    fn default() -> SchemaOutput {
+        SchemaOutput {
+            ok: true,
+            checked: 0,
+            failures: vec![],
+        }
+    }
 }
 
 impl RewriteOutput {
     pub fn add(&mut self, report: TreeReport) {
         self.edits += report.edits();
+        self.schema_check.ok &= report.schema.ok();
+        self.schema_check.checked += report.schema.checked;
+        self.schema_check
+            .failures
+            .extend(report.schema.failures.iter().cloned());
         self.files_changed
             .extend(report.files.into_iter().map(|f| f.path));
         self.unresolved.extend(report.findings);
@@ -100,6 +126,14 @@ pub fn rewrite(out: &RewriteOutput, dry_run: bool) {
         out.edits,
         out.unresolved.len()
     );
+    let s = &out.schema_check;
+    if s.checked > 0 || !s.ok {
+        outln!(
+            "schema check: {} rewritten statements checked, {} references failed",
+            s.checked,
+            s.failures.len()
+        );
+    }
 }
 
 pub fn consumers(list: &[ConsumerRef]) {
@@ -134,18 +168,37 @@ pub fn plan(plan: &Plan) {
                 c.files.len().to_string(),
                 c.edits.to_string(),
                 c.unresolved.len().to_string(),
+                schema_word(&c.schema_check),
                 c.error.clone().unwrap_or_else(|| c.files.join(", ")),
             ]
         })
         .collect();
     table(
-        &["CONSUMER", "VIA", "FILES", "EDITS", "UNRESOLVED", "DETAIL"],
+        &[
+            "CONSUMER",
+            "VIA",
+            "FILES",
+            "EDITS",
+            "UNRESOLVED",
+            "SCHEMA",
+            "DETAIL",
+        ],
         &rows,
     );
     for c in &plan.consumers {
         for u in &c.unresolved {
             outln!("  {} {}:{}: {}", c.id, u.path, u.line, u.reason);
         }
+    }
+}
+
+/// `ok 3` (statements checked), `failed 2` (references), or `-` when
+/// nothing was rewritten in SQL.
+fn schema_word(s: &tern_catalog::SchemaCheck) -> String {
+    match (s.ok, s.checked) {
+        (false, _) => format!("failed {}", s.failures.len()),
+        (true, 0) => "-".into(),
+        (true, n) => format!("ok {n}"),
     }
 }
 
@@ -184,8 +237,11 @@ pub fn status(s: &Status) {
                     .find(|l| l.contains("FAIL"))
                     .or_else(|| v.log_tail.lines().last())
             });
+            let schema_failure = c.schema_check.as_ref().and_then(|s| s.failures.first());
             let note = if let Some(e) = &c.error {
                 e.clone()
+            } else if let Some(u) = schema_failure {
+                format!("{}:{}: {}", u.path, u.line, u.reason)
             } else if let Some(line) = failing_line {
                 line.trim().to_string()
             } else if let Some(u) = c.unresolved.first() {
@@ -198,13 +254,18 @@ pub fn status(s: &Status) {
                 short_ref(c.owner.as_deref()),
                 paint(c.state),
                 c.files.len().to_string(),
+                c.schema_check
+                    .as_ref()
+                    .map_or_else(|| "-".into(), schema_word),
                 verify,
                 note,
             ]
         })
         .collect();
     table(
-        &["CONSUMER", "OWNER", "STATE", "FILES", "VERIFY", "NOTE"],
+        &[
+            "CONSUMER", "OWNER", "STATE", "FILES", "SCHEMA", "VERIFY", "NOTE",
+        ],
         &rows,
     );
     let counts: Vec<String> = s

@@ -145,7 +145,8 @@ fn rewrite_prints_diffs_json_and_writes_in_place() {
     assert_eq!(
         json(&o),
         serde_json::json!({"files_changed": ["jobs/a.sql", "jobs/b.py"], "edits": 2,
-            "unresolved": [{"path": "jobs/b.py", "line": 1, "reason": "path built at run time: the name continues with a computed value"}]})
+            "unresolved": [{"path": "jobs/b.py", "line": 1, "reason": "path built at run time: the name continues with a computed value"}],
+            "schema_check": {"ok": true, "checked": 1, "failures": []}})
     );
     assert_eq!(
         fs::read_to_string(root.join("tree/jobs/b.py")).unwrap(),

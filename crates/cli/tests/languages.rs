@@ -133,3 +133,104 @@ fn plan_and_run_apply_column_renames_and_hold_unsafe_queries() {
         "SELECT * FROM legacy.plays;"
     );
 }
+
+/// Rule 11 through the binary: with the new dataset's schema in the catalog,
+/// a consumer whose rewritten query would read a column the new table lacks
+/// gets no branch at all; its neighbour, which fits, merges; plan, status and
+/// rewrite all say what the check found.
+#[test]
+fn a_rewrite_that_fails_the_schema_check_is_never_proposed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let repos = vec![
+        repo(
+            "fits",
+            "insights",
+            &[(
+                "q.sql",
+                "SELECT user_id, track_id FROM legacy.plays WHERE ms_played > 0;\n",
+            )],
+            "true",
+        ),
+        repo(
+            "dropped-column",
+            "insights",
+            &[("q.sql", "SELECT user_id, country FROM legacy.plays;\n")],
+            "true",
+        ),
+    ];
+    let catalog = fleet(root, &repos, "");
+    let text = std::fs::read_to_string(&catalog).unwrap().replacen(
+        "tern.dev/tables: lake.plays\n",
+        "tern.dev/tables: lake.plays\n    tern.dev/schema: 'account_id: string, track_id: string, ms_played: int'\n",
+        1,
+    );
+    std::fs::write(&catalog, text).unwrap();
+    import(root, &catalog);
+    std::fs::write(root.join("s.yaml"), spec_with("schema", "auto", COLUMNS)).unwrap();
+
+    let plan = json(&tern(root, &["plan", "s.yaml", "--json"]));
+    let consumer = |v: &serde_json::Value, id: &str| {
+        v["consumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} missing from {v:#}"))
+    };
+    let fits = consumer(&plan, "fits");
+    assert_eq!(fits["schema_check"]["ok"], true, "{fits:#}");
+    assert_eq!(fits["schema_check"]["checked"], 1, "{fits:#}");
+    let dropped = consumer(&plan, "dropped-column");
+    assert_eq!(dropped["schema_check"]["ok"], false, "{dropped:#}");
+    let failure = &dropped["schema_check"]["failures"][0];
+    assert_eq!(failure["path"], "q.sql");
+    assert_eq!(failure["line"], 1);
+    assert!(
+        failure["reason"]
+            .as_str()
+            .unwrap()
+            .contains("`country` is not a column of `lake.plays`"),
+        "{failure:#}"
+    );
+
+    let o = tern(root, &["run", "s.yaml", "--json"]);
+    let status = json(&tern(root, &["status", "schema", "--json"]));
+    let fits = consumer(&status, "fits");
+    assert_eq!(fits["state"], "merged", "{}{status:#}", stderr(&o));
+    assert_eq!(fits["schema_check"]["ok"], true);
+    let dropped = consumer(&status, "dropped-column");
+    assert_eq!(dropped["state"], "needs_attention", "{status:#}");
+    assert_eq!(dropped["branch"], serde_json::Value::Null, "{status:#}");
+    assert_eq!(dropped["schema_check"]["ok"], false, "{status:#}");
+    assert!(
+        dropped["unresolved"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("schema check:"),
+        "{dropped:#}"
+    );
+    let dir = root.join("repos/dropped-column");
+    assert_eq!(sh(&dir, "git branch --list 'tern/*'"), "");
+    assert_eq!(
+        sh(&dir, "git show main:q.sql"),
+        "SELECT user_id, country FROM legacy.plays;"
+    );
+
+    // `tern rewrite` leaves the failing statement whole and says why.
+    let o = tern(
+        root,
+        &[
+            "rewrite",
+            "--spec",
+            "s.yaml",
+            "repos/dropped-column",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = json(&o);
+    assert_eq!(out["schema_check"]["ok"], false, "{out:#}");
+    assert_eq!(out["files_changed"], serde_json::json!([]), "{out:#}");
+}

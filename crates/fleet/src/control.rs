@@ -175,6 +175,7 @@ impl Fleet<'_> {
             change.files.clear();
             change.edits = 0;
             change.unresolved.clear();
+            change.schema_check = None;
             change.updated_at = now();
             self.store.put_change(&change, "retry requested")?;
         }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde::Serialize;
-use tern_catalog::{Consumer, Unresolved, Via};
+use tern_catalog::{Consumer, SchemaCheck, Unresolved, Via};
 use tern_forge::Forge;
 use tern_rewrite::Engine;
 use tern_spec::Spec;
@@ -37,6 +37,9 @@ pub struct ConsumerPlan {
     pub edits: usize,
     /// References left for a person.
     pub unresolved: Vec<Unresolved>,
+    /// The schema check of the rewritten SQL (rule 11); a failure means
+    /// nothing would be proposed.
+    pub schema_check: SchemaCheck,
     /// Why the repository could not be planned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -156,6 +159,10 @@ pub(crate) fn plan_one(
         files: vec![],
         edits: 0,
         unresolved: vec![],
+        schema_check: SchemaCheck {
+            ok: true,
+            ..SchemaCheck::default()
+        },
         error: None,
     };
     let scanned = forge
@@ -165,6 +172,7 @@ pub(crate) fn plan_one(
     match scanned {
         Ok(report) => {
             plan.edits = report.edits();
+            plan.schema_check = schema_check(&report.schema);
             plan.files = report.files.into_iter().map(|f| f.path).collect();
             plan.unresolved = report.findings.into_iter().map(to_unresolved).collect();
         }
@@ -185,6 +193,15 @@ pub(crate) fn scan_commit(
     let files =
         forge.read_matching(repo, rev, engine.rules().needles(), &|b| engine.mentions(b))?;
     Ok(tern_scan::scan_files(engine, files))
+}
+
+/// The catalog's record of a tree's schema check.
+pub(crate) fn schema_check(r: &tern_scan::SchemaReport) -> SchemaCheck {
+    SchemaCheck {
+        ok: r.ok(),
+        checked: r.checked,
+        failures: r.failures.iter().cloned().map(to_unresolved).collect(),
+    }
 }
 
 pub(crate) fn to_unresolved(f: tern_scan::PathFinding) -> Unresolved {

@@ -292,6 +292,17 @@ impl Fleet<'_> {
             .into_iter()
             .map(to_unresolved)
             .collect();
+        change.schema_check = Some(crate::plan::schema_check(&report.schema));
+        if !report.schema.ok() {
+            // Rule 11: tern's own analysis sees the rewrite would break a
+            // query, so nothing is proposed; the failures say where.
+            change.state = ChangeState::NeedsAttention;
+            self.save(
+                change,
+                "the schema check failed on the rewritten SQL; nothing proposed",
+            )?;
+            return Ok(None);
+        }
         if report.files.is_empty() {
             change.state = if change.unresolved.is_empty() {
                 ChangeState::Skipped

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use tern_catalog::{now, Change, ChangeState, MigrationState, Unresolved, Via};
+use tern_catalog::{now, Change, ChangeState, MigrationState, SchemaCheck, Unresolved, Via};
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -81,6 +81,9 @@ pub struct ConsumerStatus {
     pub verify: Option<VerifySummary>,
     /// References left for a person.
     pub unresolved: Vec<Unresolved>,
+    /// The schema check of the rewritten SQL (SPEC §3 rule 11); `null`
+    /// until the change has been patched.
+    pub schema_check: Option<SchemaCheck>,
     /// Owner team.
     pub owner: Option<String>,
     /// Repository.
@@ -237,6 +240,7 @@ fn consumer_status(c: Change) -> ConsumerStatus {
             log_tail: v.log_tail,
         }),
         unresolved: c.unresolved,
+        schema_check: c.schema_check,
         owner: c.owner,
         repo: c.repo,
         via: c.via,

@@ -96,7 +96,9 @@ pub fn document() -> Value {
                     "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "consumers": {"type": "array", "items": {"type": "object", "properties": {
                         "id": {"type": "string"}, "state": {"type": "string"}, "branch": {"type": "string", "nullable": true},
-                        "verify": {"type": "object", "nullable": true}, "unresolved": {"type": "array"}}}},
+                        "verify": {"type": "object", "nullable": true}, "unresolved": {"type": "array"},
+                        "schema_check": {"type": "object", "nullable": true, "properties": {
+                            "ok": {"type": "boolean"}, "checked": {"type": "integer"}, "failures": {"type": "array"}}}}}},
                     "time_to_completion_s": {"type": "integer", "nullable": true},
                     "breakage_rate": {"type": "number"},
                     "manual_interventions": {"type": "integer"}}},

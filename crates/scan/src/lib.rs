@@ -68,13 +68,34 @@ pub struct FileChange {
     pub after: Vec<u8>,
 }
 
+/// Rule 11 over a tree: rewritten SQL statements checked against the new
+/// schema, and the references that failed. Any failure means the change
+/// must not be proposed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SchemaReport {
+    /// Rewritten statements checked.
+    pub checked: usize,
+    /// References that failed, also listed among the tree's findings.
+    pub failures: Vec<PathFinding>,
+}
+
+impl SchemaReport {
+    /// True when nothing failed.
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
 /// Everything the rules would do to one tree.
 #[derive(Debug, Clone, Default)]
 pub struct TreeReport {
     /// Changed files, sorted by path.
     pub files: Vec<FileChange>,
-    /// Unresolved references, sorted by path and line.
+    /// Unresolved references, sorted by path and line; schema-check
+    /// failures included.
     pub findings: Vec<PathFinding>,
+    /// The schema check of the rewritten SQL (rule 11).
+    pub schema: SchemaReport,
     /// Files looked at.
     pub files_scanned: u64,
     /// Bytes read.
@@ -128,7 +149,11 @@ pub fn scan_tree(
                     bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
                     let out = engine.rewrite(&rel, data);
                     // Most files do not name the dataset: nothing to keep.
-                    if out.output.is_some() || !out.findings.is_empty() || !out.dbt.is_empty() {
+                    if out.output.is_some()
+                        || !out.findings.is_empty()
+                        || !out.dbt.is_empty()
+                        || !out.schema.failures.is_empty()
+                    {
                         found.lock().unwrap_or_else(|e| e.into_inner()).add(
                             rel.into_owned(),
                             data.clone(),
@@ -178,6 +203,7 @@ pub fn scan_files(
 struct Collect {
     files: Vec<FileChange>,
     findings: Vec<PathFinding>,
+    schema: SchemaReport,
     /// Files naming a dbt source, held back until the tree is settled.
     dbt: Vec<(String, Vec<u8>, FileRewrite)>,
 }
@@ -192,12 +218,16 @@ impl Collect {
     }
 
     fn settled(&mut self, path: String, data: Vec<u8>, out: FileRewrite) {
-        self.findings
-            .extend(out.findings.into_iter().map(|f| PathFinding {
-                path: path.clone(),
-                line: f.line,
-                reason: f.reason,
-            }));
+        let at = |f: tern_rewrite::Finding| PathFinding {
+            path: path.clone(),
+            line: f.line,
+            reason: f.reason,
+        };
+        self.schema.checked += out.schema.checked;
+        let failures: Vec<PathFinding> = out.schema.failures.into_iter().map(at).collect();
+        self.findings.extend(failures.iter().cloned());
+        self.schema.failures.extend(failures);
+        self.findings.extend(out.findings.into_iter().map(at));
         if let Some(after) = out.output {
             self.files.push(FileChange {
                 path,
@@ -227,9 +257,11 @@ impl Collect {
         }
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         self.findings.sort();
+        self.schema.failures.sort();
         TreeReport {
             files: self.files,
             findings: self.findings,
+            schema: self.schema,
             files_scanned,
             bytes_scanned,
         }

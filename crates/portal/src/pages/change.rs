@@ -108,6 +108,19 @@ pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
                 }
             }
         }
+        @if let Some(s) = &c.schema_check {
+            section.card.schema {
+                h3 { "Schema check " @if s.ok { span.good { "✓ passed" } } @else { span.bad { "✗ failed" } } }
+                p.small.muted {
+                    @if s.checked == 0 { "No SQL was rewritten, so there was nothing to check." }
+                    @else { "Every rewritten SQL statement that names the new dataset was parsed again and its columns held against the new schema: " (s.checked) " statement" @if s.checked != 1 { "s" } " checked." }
+                }
+                @if !s.ok {
+                    p { "tern's own analysis sees that the rewrite would break these references, so it proposed nothing:" }
+                    ul { @for u in &s.failures { li { code { (u.path) ":" (u.line) } " — " (u.reason) } } }
+                }
+            }
+        }
         @if let Some(v) = &c.verify {
             section.card {
                 h3 { "Verification " @if v.ok { span.good { "✓ passed" } } @else { span.bad { "✗ failed" } } " " span.muted.small { (format!("{:.1}s", v.seconds)) } }
