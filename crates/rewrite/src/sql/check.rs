@@ -155,7 +155,8 @@ pub(super) fn statement(
         let why = match bind {
             Bind::Target(s, rel) => verdict(&known, col, true, Some(s), &table(Some(rel))),
             Bind::Ambiguous(_) => verdict(&known, col, false, None, &table(None)),
-            Bind::Other => None,
+            Bind::Unbound(true) => verdict(&known, col, true, None, &table(None)),
+            Bind::Other | Bind::Unbound(false) => None,
         };
         if let Some(why) = why {
             fail(col, why);

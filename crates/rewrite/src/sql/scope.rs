@@ -54,8 +54,12 @@ pub(super) struct Scope {
     pub rels: Vec<Rel>,
     /// Output names given with `AS`, lower-cased.
     pub aliases: HashSet<String>,
-    /// `HAVING`, `QUALIFY` and `ORDER BY`: there an output name wins.
+    /// `HAVING` and `QUALIFY`: there an output name given with `AS` wins.
     pub late: Vec<Range<usize>>,
+    /// `ORDER BY`: there any output name wins, a bare column's included.
+    pub order: Vec<Range<usize>>,
+    /// Every output name, lower-cased: `AS` aliases and bare columns.
+    pub outputs: HashSet<String>,
     /// `GROUP BY`: engines differ on an output name there.
     pub group: Vec<Range<usize>>,
     /// Whether the statement writes keywords in lower case.
@@ -94,6 +98,9 @@ pub(super) struct Analysis {
     pub lambdas: Vec<(String, Range<usize>)>,
     /// `ORDER BY` of a `UNION` and the like: only output names are visible there.
     pub set_orders: Vec<Range<usize>>,
+    /// Where the selects that are the body of an `EXISTS` start: their
+    /// select list is never read, so a `*` there renames nothing.
+    pub exists: Vec<usize>,
 }
 
 /// Names the rules know: renamed columns, the new schema, other tables.
@@ -514,6 +521,8 @@ impl Walk<'_> {
             rels,
             aliases: HashSet::new(),
             late: vec![],
+            order: vec![],
+            outputs: HashSet::new(),
             group: vec![],
             lower,
         });
@@ -595,11 +604,12 @@ impl Visitor for Walk<'_> {
             return ControlFlow::Continue(());
         };
         let select = self.lines.range(s.span()).unwrap_or(kw.clone());
-        let (region, mut late) = self
+        let (region, order) = self
             .query_regions
             .get(&kw.start)
             .cloned()
             .unwrap_or((select.clone(), vec![]));
+        let mut late = Vec::new();
         late.extend(
             s.having
                 .iter()
@@ -618,7 +628,10 @@ impl Visitor for Walk<'_> {
             self.joined(twj, &mut rels);
         }
         let mut aliases = HashSet::new();
-        let blocks_star = self.mode == Mode::Rewrite && !self.known.rules.columns().is_empty();
+        let mut outputs = HashSet::new();
+        let blocks_star = self.mode == Mode::Rewrite
+            && !self.known.rules.columns().is_empty()
+            && !self.out.exists.contains(&kw.start);
         for item in &s.projection {
             match item {
                 SelectItem::Wildcard(_) if blocks_star && rels.iter().any(|r| r.target) => {
@@ -637,14 +650,19 @@ impl Visitor for Walk<'_> {
                     if let Some(r) = self.lines.range(id.span) {
                         self.out.outputs.insert(r.start);
                     }
+                    outputs.insert(id.value.to_ascii_lowercase());
                 }
                 SelectItem::UnnamedExpr(Expr::CompoundIdentifier(ids)) => {
-                    if let Some(r) = ids.last().and_then(|id| self.lines.range(id.span)) {
-                        self.out.outputs.insert(r.start);
+                    if let Some(id) = ids.last() {
+                        if let Some(r) = self.lines.range(id.span) {
+                            self.out.outputs.insert(r.start);
+                        }
+                        outputs.insert(id.value.to_ascii_lowercase());
                     }
                 }
                 SelectItem::ExprWithAlias { alias, .. } => {
                     aliases.insert(alias.value.to_ascii_lowercase());
+                    outputs.insert(alias.value.to_ascii_lowercase());
                 }
                 _ => {}
             }
@@ -655,6 +673,8 @@ impl Visitor for Walk<'_> {
             rels,
             aliases,
             late,
+            order,
+            outputs,
             group,
             lower,
         });
@@ -680,6 +700,13 @@ impl Visitor for Walk<'_> {
                 if f.over.is_some() || AGGREGATES.contains(&name.as_str()) {
                     if let Some(r) = self.lines.range(e.span()) {
                         self.out.aggregates.push(r);
+                    }
+                }
+            }
+            Expr::Exists { subquery, .. } => {
+                if let SetExpr::Select(sel) = subquery.body.as_ref() {
+                    if let Some(r) = self.lines.range(sel.select_token.0.span) {
+                        self.out.exists.push(r.start);
                     }
                 }
             }
@@ -808,6 +835,9 @@ pub(super) enum Bind<'a> {
     Other,
     /// It may be the target table's or another's: tern cannot decide.
     Ambiguous(String),
+    /// No table in scope has it, though every table's columns are known;
+    /// the flag says whether the target table is among them.
+    Unbound(bool),
 }
 
 /// Does relation `r` have column `c`? `Some(true)`, `Some(false)`, or `None` (unknown).
@@ -816,7 +846,10 @@ fn has(known: &Known, mode: Mode, r: &Rel, c: &Ident) -> Option<bool> {
         return match mode {
             // Only renamed columns are ever asked about the old table.
             Mode::Rewrite => Some(known.renamed(c).is_some()).filter(|h| *h),
-            Mode::Check => None,
+            Mode::Check => known
+                .rules
+                .schema()
+                .map(|s| s.iter().any(|k| c.value.eq_ignore_ascii_case(k))),
         };
     }
     r.columns
@@ -875,6 +908,9 @@ impl Analysis {
         for (depth, s) in chain.iter().enumerate() {
             let inside =
                 |rs: &[Range<usize>]| rs.iter().any(|r| r.start <= at.start && at.end <= r.end);
+            if s.outputs.contains(&lc) && !self.in_aggregate(at) && inside(&s.order) {
+                return Bind::Other;
+            }
             if s.aliases.contains(&lc) && !self.in_aggregate(at) {
                 if inside(&s.late) {
                     return Bind::Other;
@@ -929,7 +965,7 @@ impl Analysis {
                 }
             }
         }
-        Bind::Other
+        Bind::Unbound(chain.iter().any(|s| s.rels.iter().any(|r| r.target)))
     }
 
     /// Binds a reference: the longest qualifier that names a table in scope,
