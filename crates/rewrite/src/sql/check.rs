@@ -14,7 +14,7 @@ use sqlparser::ast::{Ident, Visit};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Tokenizer;
 
-use super::scope::{same, Bind, Known, Mode, Rel, Scope, Walk};
+use super::scope::{same, Bind, Known, Mode, Rel, Scope, TargetNames, Walk};
 use super::{dialects, Lines};
 use crate::rules::Rules;
 use crate::{text, Edit};
@@ -120,12 +120,13 @@ pub(super) fn statement(
     let mut walk = Walk::new(
         &new,
         &lines,
-        checker,
-        rules,
+        (checker, rules),
         Mode::Check,
-        &found.matches,
-        &also_new,
-        db,
+        TargetNames {
+            matches: &found.matches,
+            also: &also_new,
+            db,
+        },
     );
     let _ = st.visit(&mut walk);
     let a = walk.out;
@@ -152,11 +153,23 @@ pub(super) fn statement(
         };
         let (bind, k) = a.bind(&known, Mode::Check, r, &at);
         let col = &r.idents[k];
+        // A qualifier naming no table in scope that is the old table's name
+        // is a qualifier the rewrite left behind.
+        if k == 0 && r.idents.len() > 1 && old_table_part(rules, &r.idents[0]) {
+            fail(
+                &r.idents[0],
+                format!(
+                    "the qualifier `{}` names no table in scope (the old table's name left behind?)",
+                    r.idents[0].value
+                ),
+            );
+            continue;
+        }
         let why = match bind {
             Bind::Target(s, rel) => verdict(&known, col, true, Some(s), &table(Some(rel))),
             Bind::Ambiguous(_) => verdict(&known, col, false, None, &table(None)),
-            Bind::Unbound(true) => verdict(&known, col, true, None, &table(None)),
-            Bind::Other | Bind::Unbound(false) => None,
+            Bind::Unbound(Some(rel)) => verdict(&known, col, true, None, &table(Some(rel))),
+            Bind::Other | Bind::Unbound(None) => None,
         };
         if let Some(why) = why {
             fail(col, why);
@@ -182,6 +195,15 @@ pub(super) fn statement(
             (base + at, why)
         })
         .collect()
+}
+
+/// Whether `id` is a part of an old table name that the new name does not share.
+fn old_table_part(rules: &Rules, id: &Ident) -> bool {
+    rules.locators().iter().any(|l| {
+        l.kind == tern_spec::LocatorKind::Table
+            && l.old_parts.iter().any(|p| id.value.eq_ignore_ascii_case(p))
+            && !l.new_parts.iter().any(|p| id.value.eq_ignore_ascii_case(p))
+    })
 }
 
 /// Whether column `c`, bound to the new table (`certain`) or perhaps bound
@@ -246,4 +268,155 @@ fn preview(cols: &[String]) -> String {
         s.push_str(&format!(" and {} more", cols.len() - 8));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_spec::LocatorKind;
+
+    fn rules(schema: Option<&[&str]>) -> Rules {
+        Rules::new(crate::RuleInput {
+            replace: vec![(
+                LocatorKind::Table,
+                vec!["legacy.plays".into()],
+                "lake.plays_v2".into(),
+            )],
+            columns: vec![("user_id".into(), "account_id".into())],
+            schema: schema.map(|s| s.iter().map(|c| c.to_string()).collect()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    /// The check of `sql` rewritten by `edits` (old text, new text), found in order.
+    fn check(rules: &Rules, sql: &str, edits: &[(&str, &str)]) -> Vec<String> {
+        let mut from = 0;
+        let edits: Vec<Edit> = edits
+            .iter()
+            .map(|(old, new)| {
+                let at = from + sql[from..].find(old).unwrap();
+                from = at + old.len();
+                Edit {
+                    range: at..at + old.len(),
+                    replacement: new.to_string(),
+                }
+            })
+            .collect();
+        statement(rules, sql, 0..sql.len(), &edits, &[], None, 0)
+            .into_iter()
+            .map(|(_, why)| why)
+            .collect()
+    }
+
+    #[test]
+    fn a_right_rewrite_passes() {
+        let r = rules(None);
+        let sql = "SELECT p.user_id FROM legacy.plays p";
+        let got = check(
+            &r,
+            sql,
+            &[
+                ("user_id", "account_id AS user_id"),
+                ("legacy.plays", "lake.plays_v2"),
+            ],
+        );
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn an_old_column_name_left_behind_fails() {
+        let r = rules(None);
+        let sql = "SELECT user_id FROM legacy.plays WHERE user_id > 0";
+        // The second reference was never renamed.
+        let got = check(
+            &r,
+            sql,
+            &[
+                ("user_id", "account_id AS user_id"),
+                ("legacy.plays", "lake.plays_v2"),
+            ],
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].contains("`user_id` still names the old column"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_qualifier_left_behind_fails() {
+        let r = rules(None);
+        let sql = "SELECT plays.user_id FROM legacy.plays";
+        let got = check(
+            &r,
+            sql,
+            &[
+                ("user_id", "account_id AS user_id"),
+                ("legacy.plays", "lake.plays_v2"),
+            ],
+        );
+        assert!(
+            got[0].contains("the qualifier `plays` names no table"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_correlated_reference_left_behind_fails() {
+        let r = rules(None);
+        let sql = "SELECT 1 FROM legacy.plays p WHERE EXISTS (SELECT 1 FROM legacy.users u WHERE u.id = user_id)";
+        let got = check(&r, sql, &[("legacy.plays", "lake.plays_v2")]);
+        assert!(got[0].contains("may still name the old column"), "{got:?}");
+    }
+
+    #[test]
+    fn a_column_the_new_schema_lacks_fails() {
+        let r = rules(Some(&["account_id", "track_id"]));
+        let sql = "SELECT user_id, country FROM legacy.plays";
+        let got = check(
+            &r,
+            sql,
+            &[
+                ("user_id", "account_id AS user_id"),
+                ("legacy.plays", "lake.plays_v2"),
+            ],
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].contains("`country` is not a column of `lake.plays_v2`"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn output_names_and_date_parts_are_not_columns() {
+        let r = rules(Some(&["account_id", "ts"]));
+        let sql =
+            "SELECT user_id, DATE_TRUNC(ts, MONTH) AS m FROM legacy.plays ORDER BY m, user_id";
+        let got = check(
+            &r,
+            sql,
+            &[
+                ("user_id", "account_id AS user_id"),
+                ("legacy.plays", "lake.plays_v2"),
+            ],
+        );
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_rewrite_that_breaks_the_syntax_fails() {
+        let r = rules(None);
+        let sql = "SELECT user_id FROM legacy.plays";
+        let got = check(
+            &r,
+            sql,
+            &[
+                ("user_id", "account_id AS AS user_id"),
+                ("legacy.plays", "lake.plays_v2"),
+            ],
+        );
+        assert!(got[0].contains("no longer parses"), "{got:?}");
+    }
 }

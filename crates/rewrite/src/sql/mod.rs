@@ -28,7 +28,7 @@ use crate::name::follow_case;
 use crate::rules::Rules;
 use crate::text::{self, Match};
 use crate::{Edit, Finding, Language, Outcome};
-use scope::{use_db, Analysis, Bind, Known, Mode, Rel, Walk};
+use scope::{use_db, Analysis, Bind, Known, Mode, Rel, TargetNames, Walk};
 
 /// SQL scripts, Hive and Spark queries, Flink DDL, and dbt models.
 pub struct SqlModule;
@@ -359,12 +359,13 @@ pub(crate) fn rewrite_sql(
         let mut walk = Walk::new(
             sql,
             &lines,
-            rules,
-            rules,
+            (rules, rules),
             Mode::Rewrite,
-            &matches,
-            &also_ranges,
-            db.clone(),
+            TargetNames {
+                matches: &matches,
+                also: &also_ranges,
+                db: db.clone(),
+            },
         );
         let _ = st.visit(&mut walk);
         let mut a = walk.out;

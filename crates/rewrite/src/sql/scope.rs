@@ -168,6 +168,16 @@ pub(super) struct Walk<'a> {
     pub out: Analysis,
 }
 
+/// What names the target table in a statement.
+pub(super) struct TargetNames<'a> {
+    /// Locator matches of the statement.
+    pub matches: &'a [Match],
+    /// Masked dbt `source()` calls.
+    pub also: &'a [Range<usize>],
+    /// `USE db` in force, lower-cased.
+    pub db: Option<String>,
+}
+
 pub(super) fn parts(name: &ObjectName) -> Vec<&Ident> {
     name.0
         .iter()
@@ -269,15 +279,13 @@ fn output_columns(q: &Query) -> Option<Vec<String>> {
 }
 
 impl Walk<'_> {
+    /// A walk over `sql`; `rules` give the locators, `known` the columns.
     pub fn new<'a>(
         sql: &'a str,
         lines: &'a Lines<'a>,
-        rules: &'a Rules,
-        known: &'a Rules,
+        (rules, known): (&'a Rules, &'a Rules),
         mode: Mode,
-        matches: &'a [Match],
-        also_target: &'a [Range<usize>],
-        db: Option<String>,
+        target: TargetNames<'a>,
     ) -> Walk<'a> {
         Walk {
             sql,
@@ -285,9 +293,9 @@ impl Walk<'_> {
             rules,
             known: Known { rules: known },
             mode,
-            matches,
-            also_target,
-            db,
+            matches: target.matches,
+            also_target: target.also,
+            db: target.db,
             query_regions: HashMap::new(),
             ctes: Vec::new(),
             out: Analysis::default(),
@@ -836,8 +844,8 @@ pub(super) enum Bind<'a> {
     /// It may be the target table's or another's: tern cannot decide.
     Ambiguous(String),
     /// No table in scope has it, though every table's columns are known;
-    /// the flag says whether the target table is among them.
-    Unbound(bool),
+    /// with the target table, when it is among them.
+    Unbound(Option<&'a Rel>),
 }
 
 /// Does relation `r` have column `c`? `Some(true)`, `Some(false)`, or `None` (unknown).
@@ -965,7 +973,7 @@ impl Analysis {
                 }
             }
         }
-        Bind::Unbound(chain.iter().any(|s| s.rels.iter().any(|r| r.target)))
+        Bind::Unbound(chain.iter().flat_map(|s| &s.rels).find(|r| r.target))
     }
 
     /// Binds a reference: the longest qualifier that names a table in scope,

@@ -1,0 +1,1 @@
+SELECT t.title, s.n FROM legacy.tracks t JOIN (SELECT track_id, COUNT(DISTINCT user_id) AS n FROM (SELECT user_id, track_id FROM legacy.plays WHERE ms_played > 0) AS q GROUP BY track_id) AS s ON s.track_id = t.track_id

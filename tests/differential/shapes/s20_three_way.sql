@@ -1,0 +1,1 @@
+SELECT a.name AS artist, COUNT(*) AS plays FROM legacy.plays p JOIN legacy.tracks t ON p.track_id = t.track_id JOIN legacy.artists a ON a.artist_id = t.artist_id WHERE p.country = a.country GROUP BY a.name
