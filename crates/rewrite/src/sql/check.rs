@@ -89,6 +89,19 @@ pub(super) fn statement(
         .filter(|(_, es)| es.iter().all(|e| kept.contains(&e)))
         .map(|(r, _)| shift(r.start)..shift(r.end))
         .collect();
+    // Masked names (dbt `source()` calls, legacy SQL's bracketed tables)
+    // are masked again once their edits are in.
+    if !also_new.is_empty() {
+        let mut bytes = new.into_bytes();
+        for r in &also_new {
+            if let Some(span) = bytes.get_mut(r.clone()) {
+                for c in span.iter_mut().filter(|c| **c != b'\n') {
+                    *c = b'_';
+                }
+            }
+        }
+        new = String::from_utf8(bytes).unwrap_or_default();
+    }
     let lines = Lines::new(&new);
     let found = text::find(checker, new.as_bytes());
     let order = std::iter::once(dialect).chain((0..dialects().len()).filter(|d| *d != dialect));
@@ -98,6 +111,13 @@ pub(super) fn statement(
     for d in order {
         let Ok(tokens) = Tokenizer::new(ds[d].as_ref(), &new).tokenize_with_location() else {
             continue;
+        };
+        let tokens = match super::forms::reduce(rules, tokens) {
+            Ok(t) => t,
+            Err(e) => {
+                why = e;
+                continue;
+            }
         };
         match Parser::new(ds[d].as_ref())
             .with_tokens_with_locations(tokens)

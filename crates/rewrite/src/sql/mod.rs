@@ -12,6 +12,7 @@
 //! at its columns.
 
 mod check;
+mod forms;
 mod scope;
 
 use std::ops::Range;
@@ -141,7 +142,7 @@ type Parsed = Result<Statement, String>;
 
 /// Splits and parses `sql` with the first dialect that reads every statement
 /// (else the one that reads most); also says which dialect that was.
-fn parse_all(sql: &str, lines: &Lines) -> Option<(Vec<Stmt>, Vec<Parsed>, usize)> {
+fn parse_all(rules: &Rules, sql: &str, lines: &Lines) -> Option<(Vec<Stmt>, Vec<Parsed>, usize)> {
     let mut best: Option<(Vec<Stmt>, Vec<Parsed>, usize, usize)> = None;
     for (di, d) in dialects().iter().enumerate() {
         let Ok(tokens) = Tokenizer::new(d.as_ref(), sql).tokenize_with_location() else {
@@ -158,7 +159,8 @@ fn parse_all(sql: &str, lines: &Lines) -> Option<(Vec<Stmt>, Vec<Parsed>, usize)
                 if only_comments {
                     return Err(String::new());
                 }
-                let mut p = Parser::new(d.as_ref()).with_tokens_with_locations(s.tokens.clone());
+                let tokens = forms::reduce(rules, s.tokens.clone())?;
+                let mut p = Parser::new(d.as_ref()).with_tokens_with_locations(tokens);
                 match p.parse_statements() {
                     Ok(mut v) if v.len() == 1 => Ok(v.remove(0)),
                     Ok(_) => Err("more than one statement".into()),
@@ -252,6 +254,65 @@ pub(crate) fn rewrite_sql(
     sql: &str,
     also_migrated: &[(Range<usize>, Vec<Edit>)],
 ) -> Outcome {
+    if let Some((masked, mut also)) = legacy_masked(rules, sql) {
+        also.extend(also_migrated.iter().cloned());
+        // The masked text keeps every offset and line of the original.
+        return rewrite_statements(rules, &masked, &also);
+    }
+    rewrite_statements(rules, sql, also_migrated)
+}
+
+/// BigQuery legacy SQL (`#legacySQL` first, tables as `[project:dataset.table]`)
+/// as standard SQL sqlparser reads: the directive becomes spaces and each
+/// bracketed table an identifier of the same length, which names the
+/// migrated table (with the text matcher's edits) when a locator lies in it.
+fn legacy_masked(rules: &Rules, sql: &str) -> Option<(String, Vec<(Range<usize>, Vec<Edit>)>)> {
+    let start = sql.len() - sql.trim_start().len();
+    let head = sql.get(start..start + 10)?;
+    if !head.eq_ignore_ascii_case("#legacysql") {
+        return None;
+    }
+    let mut masked = sql.as_bytes().to_vec();
+    let line_end = memchr::memchr(b'\n', &masked[start..]).map_or(masked.len(), |e| start + e);
+    masked[start..line_end].fill(b' ');
+    let found = text::find(rules, sql.as_bytes());
+    let mut also = Vec::new();
+    let b = sql.as_bytes();
+    let mut i = line_end;
+    while let Some(off) = memchr::memchr(b'[', &b[i..]) {
+        let open = i + off;
+        let len = b[open + 1..]
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || b"_-:.".contains(c)))
+            .unwrap_or(b.len() - open - 1);
+        let close = open + 1 + len;
+        i = open + 1;
+        if b.get(close) != Some(&b']')
+            || !b[open + 1..close].iter().any(|c| *c == b':' || *c == b'.')
+        {
+            continue;
+        }
+        let range = open..close + 1;
+        masked[range.clone()].fill(b'_');
+        let edits: Vec<Edit> = found
+            .matches
+            .iter()
+            .filter(|m| m.range.start >= range.start && m.range.end <= range.end)
+            .flat_map(Match::edits)
+            .collect();
+        if !edits.is_empty() {
+            also.push((range, edits));
+        }
+        i = close + 1;
+    }
+    Some((String::from_utf8(masked).ok()?, also))
+}
+
+fn rewrite_statements(
+    rules: &Rules,
+    sql: &str,
+    also_migrated: &[(Range<usize>, Vec<Edit>)],
+) -> Outcome {
     let bytes = sql.as_bytes();
     let found = text::find(rules, bytes);
     let mut out = Outcome {
@@ -260,7 +321,7 @@ pub(crate) fn rewrite_sql(
     };
     let columns_renamed = !rules.columns().is_empty();
     let lines = Lines::new(sql);
-    let Some((stmts, parsed, dialect)) = parse_all(sql, &lines) else {
+    let Some((stmts, parsed, dialect)) = parse_all(rules, sql, &lines) else {
         // Not even tokens.
         if let Some(at) = found
             .matches

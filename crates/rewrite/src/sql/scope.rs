@@ -12,10 +12,10 @@ use std::collections::{HashMap, HashSet};
 use std::ops::{ControlFlow, Range};
 
 use sqlparser::ast::{
-    AssignmentTarget, Expr, FromTable, Ident, JoinConstraint, JoinOperator, ObjectName,
-    ObjectNamePart, OrderByKind, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, Spanned, Statement, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind,
-    Use, Visitor,
+    AssignmentTarget, ExcludeSelectItem, Expr, FromTable, Ident, JoinConstraint, JoinOperator,
+    ObjectName, ObjectNamePart, OrderByKind, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Spanned, Statement, TableFactor, TableObject,
+    TableWithJoins, UpdateTableFromKind, Use, Visitor, WildcardAdditionalOptions,
 };
 
 use super::Lines;
@@ -514,6 +514,40 @@ impl Walk<'_> {
         kw.bytes().any(|c| c.is_ascii_lowercase())
     }
 
+    /// A `*` over the target table: it passes the renamed columns on under
+    /// their new names, unless `EXCEPT`/`EXCLUDE` leaves every one of them
+    /// out, when the names it excepts are the target's columns.
+    fn star(&mut self, opts: &WildcardAdditionalOptions, blocks: bool, at: usize) {
+        let mut excepted: Vec<Ident> = Vec::new();
+        if let Some(e) = &opts.opt_except {
+            excepted.push(e.first_element.clone());
+            excepted.extend(e.additional_elements.iter().cloned());
+        }
+        match &opts.opt_exclude {
+            Some(ExcludeSelectItem::Single(n)) => {
+                excepted.extend(parts(n).last().map(|i| (*i).clone()))
+            }
+            Some(ExcludeSelectItem::Multiple(ns)) => excepted.extend(
+                ns.iter()
+                    .filter_map(|n| parts(n).last().map(|i| (*i).clone())),
+            ),
+            None => {}
+        }
+        let all_left_out = opts.opt_replace.is_none()
+            && opts.opt_rename.is_none()
+            && self
+                .known
+                .rules
+                .columns()
+                .iter()
+                .all(|(old, _)| excepted.iter().any(|i| same(i, old)));
+        if blocks && !all_left_out {
+            self.out.blockers.push((at, star_reason()));
+            return;
+        }
+        self.out.target_columns.extend(excepted);
+    }
+
     /// A scope for `UPDATE` and `DELETE`, which name columns outside any `SELECT`.
     fn dml_scope(&mut self, st: &Statement, twjs: &[&TableWithJoins]) {
         let Some(region) = self.lines.range(st.span()) else {
@@ -640,18 +674,32 @@ impl Visitor for Walk<'_> {
         let blocks_star = self.mode == Mode::Rewrite
             && !self.known.rules.columns().is_empty()
             && !self.out.exists.contains(&kw.start);
+        for lv in &s.lateral_views {
+            rels.push(Rel {
+                name: vec![],
+                alias: lower_parts(&lv.lateral_view_name).last().cloned(),
+                target: false,
+                locator: None,
+                columns: Some(
+                    lv.lateral_col_alias
+                        .iter()
+                        .map(|c| c.value.to_ascii_lowercase())
+                        .collect(),
+                ),
+            });
+        }
         for item in &s.projection {
             match item {
-                SelectItem::Wildcard(_) if blocks_star && rels.iter().any(|r| r.target) => {
-                    self.out.blockers.push((kw.start, star_reason()));
+                SelectItem::Wildcard(opts) if rels.iter().any(|r| r.target) => {
+                    self.star(opts, blocks_star, kw.start);
                 }
                 SelectItem::QualifiedWildcard(
                     SelectItemQualifiedWildcardKind::ObjectName(n),
-                    _,
-                ) if blocks_star => {
+                    opts,
+                ) => {
                     let q = lower_parts(n);
                     if rels.iter().any(|r| r.target && names(r, &q)) {
-                        self.out.blockers.push((kw.start, star_reason()));
+                        self.star(opts, blocks_star, kw.start);
                     }
                 }
                 SelectItem::UnnamedExpr(Expr::Identifier(id)) => {
