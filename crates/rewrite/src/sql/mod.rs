@@ -262,11 +262,14 @@ pub(crate) fn rewrite_sql(
     rewrite_statements(rules, sql, also_migrated)
 }
 
+/// A masked name's range and the edits that rename it.
+type Masked = (Range<usize>, Vec<Edit>);
+
 /// BigQuery legacy SQL (`#legacySQL` first, tables as `[project:dataset.table]`)
 /// as standard SQL sqlparser reads: the directive becomes spaces and each
 /// bracketed table an identifier of the same length, which names the
 /// migrated table (with the text matcher's edits) when a locator lies in it.
-fn legacy_masked(rules: &Rules, sql: &str) -> Option<(String, Vec<(Range<usize>, Vec<Edit>)>)> {
+fn legacy_masked(rules: &Rules, sql: &str) -> Option<(String, Vec<Masked>)> {
     let start = sql.len() - sql.trim_start().len();
     let head = sql.get(start..start + 10)?;
     if !head.eq_ignore_ascii_case("#legacysql") {
