@@ -513,6 +513,14 @@ fn unsure_one_part(rules: &Rules, m: &Match) -> String {
     )
 }
 
+/// The text of a written identifier inside its quotes.
+fn unquoted<'s>(written: &'s str, id: &Ident) -> &'s str {
+    match id.quote_style {
+        Some(_) if written.len() >= 2 => &written[1..written.len() - 1],
+        _ => written,
+    }
+}
+
 fn quoted(quote: Option<char>, s: &str) -> String {
     match quote {
         Some('[') => format!("[{s}]"),
@@ -540,10 +548,7 @@ fn columns(
         };
         let written = &sql[r.clone()];
         // Only splice where the span holds exactly the identifier.
-        let inner = match id.quote_style {
-            Some(_) if written.len() >= 2 => &written[1..written.len() - 1],
-            _ => written,
-        };
+        let inner = unquoted(written, id);
         if !inner.eq_ignore_ascii_case(&id.value) {
             return;
         }
@@ -640,11 +645,7 @@ fn qualifier(
             };
             let old = &l.old_parts[l.old_parts.len() - q.len() + i];
             let new = &l.new_parts[l.new_parts.len() - q.len() + i];
-            let written = &sql[r.clone()];
-            let inner = match id.quote_style {
-                Some(_) if written.len() >= 2 => &written[1..written.len() - 1],
-                _ => written,
-            };
+            let inner = unquoted(&sql[r.clone()], id);
             edits.push(Edit {
                 range: r,
                 replacement: quoted(id.quote_style, &follow_case(inner, old, new, false)),
