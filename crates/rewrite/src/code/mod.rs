@@ -20,9 +20,12 @@ use std::ops::Range;
 use tern_spec::LocatorKind;
 use tree_sitter::{Node, Parser, Tree};
 
+mod sql_text;
+
 use crate::rules::Rules;
 use crate::text::{self, Match};
 use crate::{line_of, Edit, Finding, Language, Outcome};
+use sql_text::{Part, SqlText};
 
 /// Which grammar a file is read with, and what its nodes are called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +260,7 @@ impl<'a, 't> File<'a, 't> {
         let mut bearing: Vec<Node> = Vec::new();
         let mut constants: HashSet<String> = HashSet::new();
         let mut constant_defs: HashSet<usize> = HashSet::new();
+        let sql = self.sql_values(&strings);
         for s in &strings {
             let r = s.byte_range();
             let holds = self.matches.iter().any(|m| {
@@ -268,7 +272,7 @@ impl<'a, 't> File<'a, 't> {
                 self.run_time_path(*s);
                 continue;
             }
-            if self.computed_prefix(*s) || self.sql_content(*s).is_some() {
+            if self.computed_prefix(*s) || sql.contains(&s.id()) {
                 continue;
             }
             if let Some(name) = self.constant_name(*s) {
@@ -276,9 +280,6 @@ impl<'a, 't> File<'a, 't> {
                 constants.insert(self.text(name).to_string());
             }
             bearing.push(*s);
-        }
-        for s in &strings {
-            self.sql_string(*s);
         }
         if !constants.is_empty() {
             for n in &nodes {
@@ -590,66 +591,179 @@ impl<'a, 't> File<'a, 't> {
         }
     }
 
-    /// A string that holds SQL goes to the SQL module; its edits replace the text edits.
-    fn sql_string(&mut self, s: Node<'t>) {
-        let Some((content, holes)) = self.sql_content(s) else {
-            return;
-        };
-        let raw = &self.src[content.clone()];
-        if !self
-            .matches
-            .iter()
-            .any(|m| m.range.start >= content.start && m.range.end <= content.end)
-        {
-            return;
+    /// The SQL values in the file: each concatenation of strings that holds
+    /// SQL (`"SELECT a " + "FROM t"`), then each other string that does.
+    /// Returns the string nodes they were read from.
+    fn sql_values(&mut self, strings: &[Node<'t>]) -> HashSet<usize> {
+        let mut done = HashSet::new();
+        let mut roots = HashSet::new();
+        for s in strings {
+            let Some(root) = self.concat_root(*s) else {
+                continue;
+            };
+            if !roots.insert(root.id()) {
+                continue;
+            }
+            let mut parts = Vec::new();
+            self.parts(root, &mut parts);
+            if let Some(value) = self.sql_value(&parts) {
+                for p in &parts {
+                    if let Part::Str { node, .. } = p {
+                        done.insert(node.id());
+                    }
+                }
+                self.sql_rewrite(value);
+            }
         }
-        let mut masked = raw.to_vec();
-        for h in &holes {
-            for c in &mut masked[h.start - content.start..h.end - content.start] {
-                if *c != b'\n' {
-                    *c = b'_';
+        for s in strings {
+            if done.contains(&s.id()) {
+                continue;
+            }
+            let Some((content, holes)) = self.content(*s) else {
+                continue;
+            };
+            let part = Part::Str {
+                node: *s,
+                content,
+                holes,
+            };
+            if let Some(value) = self.sql_value(std::slice::from_ref(&part)) {
+                done.insert(s.id());
+                self.sql_rewrite(value);
+            }
+        }
+        done
+    }
+
+    /// The top of the `+` chain (or Python's implicit concatenation) that
+    /// string `s` is an operand of.
+    fn concat_root(&self, s: Node<'t>) -> Option<Node<'t>> {
+        let mut n = match s.parent() {
+            Some(p) if p.kind() == "interpolated_string_expression" => p,
+            _ => s,
+        };
+        let start = n.id();
+        while let Some(p) = n.parent() {
+            let joins = self.lang.is_concat(p, self.src)
+                || p.kind() == "concatenated_string"
+                || (p.kind() == "parenthesized_expression"
+                    && p.parent().is_some_and(|g| self.lang.is_concat(g, self.src)));
+            if !joins {
+                break;
+            }
+            n = p;
+        }
+        (n.id() != start).then_some(n)
+    }
+
+    /// The operands of a concatenation, in order.
+    fn parts(&self, n: Node<'t>, out: &mut Vec<Part<'t>>) {
+        let mut cur = n.walk();
+        if self.lang.is_concat(n, self.src) {
+            for side in ["left", "right"] {
+                if let Some(c) = n.child_by_field_name(side) {
+                    self.parts(c, out);
+                }
+            }
+        } else if n.kind() == "concatenated_string" || n.kind() == "parenthesized_expression" {
+            for c in n.named_children(&mut cur) {
+                self.parts(c, out);
+            }
+        } else if n.kind() == "interpolated_string_expression" {
+            match n.named_children(&mut cur).find(|c| self.lang.is_string(*c)) {
+                Some(c) => self.parts(c, out),
+                None => out.push(Part::Code(n.byte_range())),
+            }
+        } else if let Some((content, holes)) =
+            self.lang.is_string(n).then(|| self.content(n)).flatten()
+        {
+            out.push(Part::Str {
+                node: n,
+                content,
+                holes,
+            });
+        } else {
+            out.push(Part::Code(n.byte_range()));
+        }
+    }
+
+    /// The SQL value of the parts, when they name a locator and hold SQL: a
+    /// statement, or a fragment naming a table after `FROM`, `JOIN`, `INTO`,
+    /// `UPDATE` or `TABLE`. An error when they hold SQL tern cannot read.
+    fn sql_value(&self, parts: &[Part<'t>]) -> Option<Result<SqlText, (Range<usize>, String)>> {
+        let strings = || {
+            parts.iter().filter_map(|p| match p {
+                Part::Str { content, .. } => Some(content.clone()),
+                Part::Code(_) => None,
+            })
+        };
+        let names = strings().any(|c| {
+            self.matches
+                .iter()
+                .any(|m| m.range.start >= c.start && m.range.end <= c.end)
+        });
+        if !names {
+            return None;
+        }
+        match SqlText::read(self.lang, self.src, parts) {
+            Ok(t) => is_sql(self.rules, t.text.as_bytes()).then_some(Ok(t)),
+            Err(reason) => strings()
+                .any(|c| is_sql(self.rules, &self.src[c]))
+                .then(|| {
+                    let start = strings().map(|c| c.start).min().unwrap_or(0);
+                    let end = strings().map(|c| c.end).max().unwrap_or(start);
+                    let span = start..end;
+                    Err((span, reason))
+                }),
+        }
+    }
+
+    /// SQL goes to the SQL module; its edits replace the text edits. The
+    /// value changes whole or not at all: when an edit cannot be written back
+    /// into the string it lands in, the value is left whole and reported.
+    fn sql_rewrite(&mut self, value: Result<SqlText, (Range<usize>, String)>) {
+        let t = match value {
+            Ok(t) => t,
+            Err((span, reason)) => {
+                self.replaced.push(span.clone());
+                self.findings.push((
+                    span.start,
+                    format!("this string holds SQL that tern cannot read ({reason}); left whole, table name included"),
+                ));
+                return;
+            }
+        };
+        let out = crate::sql::rewrite_sql(self.rules, &t.text, &[]);
+        self.replaced.push(t.span.clone());
+        let mut edits = Vec::with_capacity(out.edits.len());
+        for e in &out.edits {
+            match (t.source(&e.range), t.encode(&e.range, &e.replacement)) {
+                (Some(range), Some(replacement)) => edits.push(Edit { range, replacement }),
+                _ => {
+                    let at = t.line_offset(line_of(t.text.as_bytes(), e.range.start));
+                    self.findings.push((
+                        at,
+                        format!(
+                            "the SQL here needs `{}` where its string cannot hold it as written (an interpolation, an escape, a margin, a quote or a `+` is in the way); left whole, table name included",
+                            e.replacement
+                        ),
+                    ));
+                    edits.clear();
+                    break;
                 }
             }
         }
-        let Ok(sql) = String::from_utf8(masked) else {
-            return;
-        };
-        let out = crate::sql::rewrite_sql(self.rules, &sql, &[]);
-        let first_line = line_of(self.src, content.start);
-        self.replaced.push(content.clone());
-        for e in out.edits {
-            let range = e.range.start + content.start..e.range.end + content.start;
-            if holes
-                .iter()
-                .any(|h| range.start < h.end && h.start < range.end)
-            {
-                continue;
-            }
-            self.edits.push(Edit {
-                range,
-                replacement: e.replacement,
-            });
-        }
+        self.edits.extend(edits);
         for f in out.findings {
-            let at = line_start(self.src, first_line + f.line - 1);
-            self.findings.push((at, f.reason));
+            self.findings.push((t.line_offset(f.line), f.reason));
         }
         self.schema.checked += out.schema.checked;
         for f in out.schema.failures {
             self.schema.failures.push(Finding {
-                line: first_line + f.line - 1,
+                line: line_of(self.src, t.line_offset(f.line)),
                 reason: f.reason,
             });
         }
-    }
-
-    /// The string's content and holes when it is SQL the SQL module can
-    /// read (no escapes to undo), which it then reads instead.
-    fn sql_content(&self, s: Node<'t>) -> Option<(Range<usize>, Vec<Range<usize>>)> {
-        self.content(s).filter(|(c, _)| {
-            let raw = &self.src[c.clone()];
-            !raw.contains(&b'\\') && looks_like_sql(raw)
-        })
     }
 
     /// `base + "/warehouse/plays"`, `s"$base/warehouse/plays"`: a whole alias
@@ -886,24 +1000,35 @@ fn kotlin_holes(src: &[u8], content: Range<usize>) -> Vec<Range<usize>> {
     holes
 }
 
-fn looks_like_sql(raw: &[u8]) -> bool {
+/// A statement, or a fragment that names one of the rules' tables where
+/// SQL names a table.
+fn is_sql(rules: &Rules, raw: &[u8]) -> bool {
     let s = std::str::from_utf8(raw).unwrap_or("").trim_start();
     let word: String = s.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
     let rest = &s[word.len()..];
-    [
+    let statement = [
         "select", "with", "insert", "create", "merge", "update", "delete",
     ]
     .iter()
     .any(|k| word.eq_ignore_ascii_case(k))
-        && rest.starts_with(|c: char| c.is_whitespace() || c == '(')
+        && rest.starts_with(|c: char| c.is_whitespace() || c == '(');
+    statement
+        || text::find(rules, raw).matches.iter().any(|m| {
+            rules.locators()[m.locator].kind == LocatorKind::Table
+                && after_table_keyword(&raw[..m.range.start])
+        })
 }
 
-/// Byte offset where 1-based `line` starts.
-fn line_start(src: &[u8], line: usize) -> usize {
-    if line <= 1 {
-        return 0;
-    }
-    memchr::memchr_iter(b'\n', src)
-        .nth(line - 2)
-        .map_or(src.len(), |i| i + 1)
+/// Whether `before` ends with a keyword after which SQL names a table.
+fn after_table_keyword(before: &[u8]) -> bool {
+    let trimmed = before.trim_ascii_end();
+    let start = trimmed
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .map_or(0, |i| i + 1);
+    let word = &trimmed[start..];
+    ["from", "join", "into", "update", "table"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k.as_bytes()))
+        && trimmed.len() < before.len()
 }

@@ -1,0 +1,414 @@
+//! A code string's SQL as the program sees it (SPEC §3 rule 5 inside code).
+//!
+//! The SQL module reads a string's value, not its source text: escapes are
+//! undone (`\n`, `\"`, `$$`, `{{`), `stripMargin` and `trimMargin` margins
+//! become spaces and interpolations are masked. Each byte of the value keeps
+//! the source range it came from, so the SQL module's edits map back, and a
+//! replacement is written in the string's own escaping. What cannot be read
+//! or written back is refused, and the caller leaves the string whole.
+
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use super::Lang;
+
+/// How a replacement must be written inside the string it lands in.
+#[derive(Debug, Clone)]
+struct Style {
+    /// Backslash escapes are processed (`"..."`, Java text blocks, `s"""..."""`).
+    escapes: bool,
+    quote: u8,
+    triple: bool,
+    /// A margin prefix that `stripMargin` / `trimMargin` strips from each line.
+    margin: Option<Vec<u8>>,
+    dollar: Dollar,
+    /// Python f-strings: `{` and `}` are written doubled.
+    braces: bool,
+}
+
+/// What a literal `$` must be written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dollar {
+    Plain,
+    /// Scala interpolators: `$$`.
+    Doubled,
+    /// Kotlin string literals: `\$`.
+    Backslash,
+    /// Kotlin raw strings: `${'$'}`.
+    Template,
+}
+
+/// One operand of the SQL a program builds: a string literal, or code
+/// whose value is not known here (masked like an interpolation).
+pub(super) enum Part<'t> {
+    Str {
+        node: Node<'t>,
+        content: Range<usize>,
+        holes: Vec<Range<usize>>,
+    },
+    Code(Range<usize>),
+}
+
+/// A string's SQL value (or a concatenation's) with the map back to its
+/// source bytes.
+pub(super) struct SqlText {
+    /// The source the value is read from, quotes and operators included.
+    pub span: Range<usize>,
+    /// The value the program passes to the SQL engine, holes masked.
+    pub text: String,
+    /// For each byte of `text`, the source range it was read from.
+    from: Vec<Range<usize>>,
+    /// Interpolations and code operands, as ranges of `text`.
+    holes: Vec<Range<usize>>,
+    /// Each string literal's range of `text` and how it writes its value.
+    pieces: Vec<(Range<usize>, Style)>,
+}
+
+impl SqlText {
+    /// Reads the value of the parts, in order. The error says why a part
+    /// cannot be read.
+    pub(super) fn read(lang: Lang, src: &[u8], parts: &[Part]) -> Result<SqlText, String> {
+        let mut t = SqlText {
+            span: 0..0,
+            text: String::new(),
+            from: Vec::new(),
+            holes: Vec::new(),
+            pieces: Vec::new(),
+        };
+        let mut bytes = Vec::new();
+        for part in parts {
+            match part {
+                Part::Code(r) => t.mask(src, r.clone(), &mut bytes),
+                Part::Str {
+                    node,
+                    content,
+                    holes,
+                } => {
+                    let start = bytes.len();
+                    let style =
+                        t.read_string(lang, src, *node, content.clone(), holes, &mut bytes)?;
+                    t.pieces.push((start..bytes.len(), style));
+                }
+            }
+        }
+        let span = |p: &Part| match p {
+            Part::Str { node, .. } => node.byte_range(),
+            Part::Code(r) => r.clone(),
+        };
+        t.span = match (parts.first(), parts.last()) {
+            (Some(a), Some(b)) => span(a).start..span(b).end,
+            _ => 0..0,
+        };
+        t.text = String::from_utf8(bytes).map_err(|_| "its value is not UTF-8".to_string())?;
+        Ok(t)
+    }
+
+    /// A hole: each byte masked, line breaks kept, so lines still count.
+    fn mask(&mut self, src: &[u8], r: Range<usize>, bytes: &mut Vec<u8>) {
+        let start = bytes.len();
+        for j in r {
+            bytes.push(if src[j] == b'\n' { b'\n' } else { b'_' });
+            self.from.push(j..j + 1);
+        }
+        self.holes.push(start..bytes.len());
+    }
+
+    fn read_string(
+        &mut self,
+        lang: Lang,
+        src: &[u8],
+        s: Node,
+        content: Range<usize>,
+        source_holes: &[Range<usize>],
+        text: &mut Vec<u8>,
+    ) -> Result<Style, String> {
+        let style = style(lang, src, s, &content)?;
+        let mut escapes = Vec::new();
+        collect_escapes(s, &style, &mut escapes);
+        escapes.retain(|e| e.start >= content.start && e.end <= content.end);
+        escapes.sort_by_key(|e| e.start);
+        let (mut esc, mut hole) = (escapes.iter().peekable(), source_holes.iter().peekable());
+        let mut i = content.start;
+        while i < content.end {
+            if let Some(h) = hole.next_if(|h| h.start <= i) {
+                let r = i.max(h.start)..h.end.min(content.end);
+                i = i.max(h.end);
+                self.mask(src, r, text);
+                continue;
+            }
+            let from = &mut self.from;
+            if let Some(e) = esc.next_if(|e| e.start <= i) {
+                let value = unescape(&src[e.clone()])?;
+                for b in value.bytes() {
+                    text.push(b);
+                    from.push(e.clone());
+                }
+                i = i.max(e.end);
+                continue;
+            }
+            if let Some(prefix) = &style.margin {
+                if i == content.start || src[i - 1] == b'\n' {
+                    let blank = src[i..content.end]
+                        .iter()
+                        .take_while(|b| matches!(b, b' ' | b'\t'))
+                        .count();
+                    if src[i + blank..content.end].starts_with(prefix) {
+                        let end = i + blank + prefix.len();
+                        for (j, b) in src[i..end].iter().enumerate() {
+                            text.push(if j < blank { *b } else { b' ' });
+                            from.push(i + j..i + j + 1);
+                        }
+                        i += blank + prefix.len();
+                        continue;
+                    }
+                }
+            }
+            if style.escapes && src[i] == b'\\' {
+                // An escape the grammar does not name: Java's line continuation.
+                if lang == Lang::Java && src.get(i + 1) == Some(&b'\n') {
+                    i += 2;
+                    continue;
+                }
+                return Err(format!(
+                    "the escape `{}` is one tern cannot read",
+                    String::from_utf8_lossy(&src[i..(i + 2).min(content.end)])
+                ));
+            }
+            text.push(src[i]);
+            from.push(i..i + 1);
+            i += 1;
+        }
+        Ok(style)
+    }
+
+    /// The source range an edit of `text` replaces, when it lies in one
+    /// string literal, touches no interpolation and splits no escape.
+    pub(super) fn source(&self, r: &Range<usize>) -> Option<Range<usize>> {
+        if self
+            .holes
+            .iter()
+            .any(|h| r.start < h.end && h.start < r.end)
+        {
+            return None;
+        }
+        let splits =
+            |at: usize| at > 0 && at < self.from.len() && self.from[at - 1] == self.from[at];
+        if splits(r.start) || splits(r.end) {
+            return None;
+        }
+        self.piece(r)?;
+        if r.is_empty() {
+            // An insertion goes after the byte before it, inside its string.
+            let at = match r.start.checked_sub(1) {
+                Some(b) => self.from.get(b)?.end,
+                None => self.from.first()?.start,
+            };
+            return Some(at..at);
+        }
+        Some(self.from.get(r.start)?.start..self.from.get(r.end - 1)?.end)
+    }
+
+    /// The string literal an edit of `text` lies in.
+    fn piece(&self, r: &Range<usize>) -> Option<&Style> {
+        let (first, last) = if r.is_empty() {
+            let b = r.start.saturating_sub(1);
+            (b, b)
+        } else {
+            (r.start, r.end - 1)
+        };
+        self.pieces
+            .iter()
+            .find(|(p, _)| p.start <= first && last < p.end)
+            .map(|(_, st)| st)
+    }
+
+    /// `replacement` written as the string writes its value, or `None` when
+    /// it cannot be (a line break under a margin, a quote in a raw string).
+    pub(super) fn encode(&self, r: &Range<usize>, replacement: &str) -> Option<String> {
+        let st = self.piece(r)?;
+        let mut out = String::with_capacity(replacement.len());
+        for c in replacement.chars() {
+            match c {
+                '\\' if st.escapes => out.push_str("\\\\"),
+                '\n' if st.margin.is_some() => return None,
+                '\n' if st.triple => out.push('\n'),
+                '\n' if st.escapes => out.push_str("\\n"),
+                '\n' => return None,
+                c if c as u32 == st.quote as u32 && !st.triple => {
+                    if !st.escapes {
+                        return None;
+                    }
+                    out.push('\\');
+                    out.push(c);
+                }
+                '$' => match st.dollar {
+                    Dollar::Plain => out.push('$'),
+                    Dollar::Doubled => out.push_str("$$"),
+                    Dollar::Backslash => out.push_str("\\$"),
+                    Dollar::Template => out.push_str("${'$'}"),
+                },
+                '{' if st.braces => out.push_str("{{"),
+                '}' if st.braces => out.push_str("}}"),
+                c => out.push(c),
+            }
+        }
+        let q = st.quote as char;
+        if st.triple && out.contains(&format!("{q}{q}{q}")) {
+            return None;
+        }
+        Some(out)
+    }
+
+    /// The source offset where 1-based `line` of `text` starts.
+    pub(super) fn line_offset(&self, line: usize) -> usize {
+        let at = if line <= 1 {
+            0
+        } else {
+            memchr::memchr_iter(b'\n', self.text.as_bytes())
+                .nth(line - 2)
+                .map_or(self.text.len(), |i| i + 1)
+        };
+        self.from.get(at).map_or(self.span.end, |f| f.start)
+    }
+}
+
+fn style(lang: Lang, src: &[u8], s: Node, content: &Range<usize>) -> Result<Style, String> {
+    let head = &src[s.start_byte()..content.start];
+    let triple = head.ends_with(b"\"\"\"") || head.ends_with(b"'''");
+    let quote = head.last().copied().unwrap_or(b'"');
+    // The expression the string is: Scala's interpolated string sits in an
+    // `interpolated_string_expression` with its interpolator.
+    let (expr, interpolator) = match s.parent() {
+        Some(p) if p.kind() == "interpolated_string_expression" => {
+            let name = p
+                .child_by_field_name("interpolator")
+                .map(|n| &src[n.byte_range()]);
+            (p, name)
+        }
+        _ => (s, None),
+    };
+    let (escapes, dollar, braces) = match lang {
+        Lang::Python => {
+            let prefix = head.to_ascii_lowercase();
+            (
+                !prefix.contains(&b'r'),
+                Dollar::Plain,
+                prefix.contains(&b'f'),
+            )
+        }
+        Lang::Scala => match interpolator {
+            Some(name) => (name != b"raw", Dollar::Doubled, false),
+            None => (!triple, Dollar::Plain, false),
+        },
+        Lang::Java => (true, Dollar::Plain, false),
+        Lang::Kotlin if triple => (false, Dollar::Template, false),
+        Lang::Kotlin => (true, Dollar::Backslash, false),
+    };
+    Ok(Style {
+        escapes,
+        quote,
+        triple,
+        margin: margin(lang, src, expr)?,
+        dollar,
+        braces,
+    })
+}
+
+/// The prefix `.stripMargin` (Scala) or `.trimMargin()` (Kotlin) strips
+/// from the lines of `expr`, if it is called on it.
+fn margin(lang: Lang, src: &[u8], expr: Node) -> Result<Option<Vec<u8>>, String> {
+    let Some(parent) = expr.parent() else {
+        return Ok(None);
+    };
+    let text = |n: Node| &src[n.byte_range()];
+    let (method, field_kind) = match lang {
+        Lang::Scala => (&b"stripMargin"[..], "field_expression"),
+        Lang::Kotlin => (&b"trimMargin"[..], "navigation_expression"),
+        _ => return Ok(None),
+    };
+    if parent.kind() != field_kind || parent.named_child(0) != Some(expr) {
+        return Ok(None);
+    }
+    let named = parent.named_child_count();
+    let called = parent
+        .named_child(named.saturating_sub(1) as u32)
+        .is_some_and(|f| f != expr && text(f) == method);
+    if !called {
+        return Ok(None);
+    }
+    // The argument, if any: `stripMargin('#')`, `trimMargin("#")`.
+    let arg = parent
+        .parent()
+        .filter(|c| c.kind() == "call_expression" && c.named_child(0) == Some(parent))
+        .and_then(|c| c.named_child(1))
+        .filter(|a| a.named_child_count() > 0)
+        .and_then(|a| a.named_child(0));
+    let Some(arg) = arg else {
+        return Ok(Some(b"|".to_vec()));
+    };
+    let arg = if arg.kind() == "value_argument" {
+        arg.named_child(0).unwrap_or(arg)
+    } else {
+        arg
+    };
+    let t = text(arg);
+    let inner = match arg.kind() {
+        "character_literal" | "string_literal" if t.len() >= 3 => &t[1..t.len() - 1],
+        _ => &b""[..],
+    };
+    if inner.is_empty() || inner.iter().any(|b| matches!(b, b'\\' | b'$' | b'\n')) {
+        return Err(format!(
+            "its margin `{}` is not a literal tern can read",
+            String::from_utf8_lossy(t)
+        ));
+    }
+    Ok(Some(inner.to_vec()))
+}
+
+/// Escape nodes of the string, outside its interpolations.
+fn collect_escapes(n: Node, style: &Style, out: &mut Vec<Range<usize>>) {
+    let mut cur = n.walk();
+    for ch in n.children(&mut cur) {
+        match ch.kind() {
+            "interpolation" | "string_interpolation" => {}
+            "escape_sequence" if style.escapes || style.dollar == Dollar::Doubled => {
+                out.push(ch.byte_range())
+            }
+            "escape_interpolation" => out.push(ch.byte_range()),
+            _ => collect_escapes(ch, style, out),
+        }
+    }
+}
+
+/// The value of one escape, or why it cannot be read.
+fn unescape(e: &[u8]) -> Result<String, String> {
+    let unreadable = || {
+        format!(
+            "the escape `{}` is one tern cannot read",
+            String::from_utf8_lossy(e)
+        )
+    };
+    Ok(match e {
+        b"$$" | b"\\$" => "$".into(),
+        b"{{" => "{".into(),
+        b"}}" => "}".into(),
+        b"\\n" => "\n".into(),
+        b"\\t" => "\t".into(),
+        b"\\r" => "\r".into(),
+        b"\\s" => " ".into(),
+        b"\\\\" => "\\".into(),
+        b"\\\"" => "\"".into(),
+        b"\\'" => "'".into(),
+        b"\\\n" => String::new(),
+        [b'\\', b'u', hex @ ..] | [b'\\', b'x', hex @ ..] if !hex.is_empty() => {
+            let hex = std::str::from_utf8(hex).map_err(|_| unreadable())?;
+            let c = u32::from_str_radix(hex, 16)
+                .ok()
+                .and_then(char::from_u32)
+                .ok_or_else(unreadable)?;
+            c.to_string()
+        }
+        _ => return Err(unreadable()),
+    })
+}
