@@ -32,12 +32,29 @@ pub(crate) enum Tree {
     Scalar {
         text: String,
         range: Option<Range<usize>>,
+        /// Where the value's content starts and how it is quoted, when it
+        /// can be read back byte by byte (for SQL held in a value).
+        value: Option<(usize, Quoting)>,
     },
     /// Entries in file order.
     Map(Vec<(String, Tree)>),
     Seq(Vec<Tree>),
     /// Numbers, templates, anything the rules do not read.
     Other,
+}
+
+/// How a scalar writes its value, so SQL edits can be written back into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quoting {
+    /// `"..."` with backslash escapes (JSON, YAML, TOML basic strings).
+    Escaped { triple: bool },
+    /// YAML `'...'`: a quote is written twice.
+    Doubled,
+    /// TOML literal strings, HOCON `"""`: no escapes, so no quote inside.
+    Literal { quote: u8, triple: bool },
+    /// YAML plain and block scalars, HOCON unquoted and unescaped values,
+    /// `.properties` values without escapes: the bytes are the value.
+    Bare,
 }
 
 /// Which parser a file is read with.
@@ -95,17 +112,28 @@ impl Language for ConfigModule {
         };
         let mut cx = Cx {
             rules,
+            src: bytes,
+            replaced: vec![],
+            schema: crate::SchemaCheck::default(),
             matches: &found.matches,
             edits: vec![],
             findings: vec![],
             dbt: vec![],
         };
         for t in &trees {
+            cx.sql_values(t);
             cx.walk(t);
             if format == Format::Yaml {
                 cx.dbt_sources(t);
             }
         }
+        let replaced = std::mem::take(&mut cx.replaced);
+        out.edits.retain(|e| {
+            !replaced
+                .iter()
+                .any(|r| r.start <= e.range.start && e.range.end <= r.end)
+        });
+        out.schema = std::mem::take(&mut cx.schema);
         out.edits.extend(cx.edits);
         out.dbt.extend(cx.dbt);
         out.findings.extend(
@@ -152,6 +180,10 @@ const PROJECT_KEYS: &[&str] = &["project", "project_id", "projectid", "project-i
 
 struct Cx<'a> {
     rules: &'a Rules,
+    src: &'a [u8],
+    /// Values whose SQL the SQL module rewrote: text edits inside give way.
+    replaced: Vec<Range<usize>>,
+    schema: crate::SchemaCheck,
     matches: &'a [Match],
     edits: Vec<Edit>,
     findings: Vec<(usize, String)>,
@@ -161,7 +193,7 @@ struct Cx<'a> {
 
 fn scalar(t: &Tree) -> Option<(&str, Option<&Range<usize>>)> {
     match t {
-        Tree::Scalar { text, range } => Some((text.as_str(), range.as_ref())),
+        Tree::Scalar { text, range, .. } => Some((text.as_str(), range.as_ref())),
         _ => None,
     }
 }
@@ -186,6 +218,64 @@ impl Cx<'_> {
                 .any(|i| matches!(i, Tree::Scalar { range: Some(r), .. } if inside(r))),
             _ => false,
         }
+    }
+
+    /// Rule 5 in values: a scalar that holds SQL naming a locator (a
+    /// scheduled query's `query: |`, a check's `sql`) goes to the SQL module,
+    /// whose edits replace the text edits inside it.
+    fn sql_values(&mut self, t: &Tree) {
+        match t {
+            Tree::Map(entries) => entries.iter().for_each(|(_, v)| self.sql_values(v)),
+            Tree::Seq(items) => items.iter().for_each(|v| self.sql_values(v)),
+            Tree::Scalar {
+                text,
+                value: Some((at, quoting)),
+                ..
+            } => self.sql_value(text, *at, *quoting),
+            Tree::Scalar { .. } | Tree::Other => {}
+        }
+    }
+
+    fn sql_value(&mut self, text: &str, at: usize, quoting: Quoting) {
+        if !text.is_empty() && !self.matches.iter().any(|m| m.range.start >= at) {
+            return;
+        }
+        let value = match align(self.src, at, text, quoting) {
+            Ok(v) => v,
+            Err(stop) => {
+                let span = at..stop;
+                if self.names_locator(&span)
+                    && crate::sql::holds_sql(self.rules, text.as_bytes(), false)
+                {
+                    self.replaced.push(span);
+                    self.findings.push((
+                        at,
+                        "this value holds SQL written with escapes tern cannot map back; left whole, table name included".to_string(),
+                    ));
+                }
+                return;
+            }
+        };
+        if !self.names_locator(&value.span)
+            || !crate::sql::holds_sql(self.rules, value.text.as_bytes(), false)
+        {
+            return;
+        }
+        self.replaced.push(value.span.clone());
+        let out =
+            crate::mapped::rewrite_sql(self.rules, self.src, &value, |_, r| encode(quoting, r));
+        self.edits.extend(out.edits);
+        self.findings.extend(out.findings);
+        self.schema.checked += out.schema.checked;
+        self.schema.failures.extend(out.schema.failures);
+    }
+
+    fn names_locator(&self, span: &Range<usize>) -> bool {
+        self.matches.iter().any(|m| {
+            m.range.start >= span.start
+                && m.range.end <= span.end
+                && self.rules.locators()[m.locator].kind != LocatorKind::Entity
+        })
     }
 
     fn walk(&mut self, t: &Tree) {
@@ -371,6 +461,137 @@ impl Cx<'_> {
 
 /// Inserts `value` at a dotted key path, merging with an existing mapping of
 /// the same name, so `a.path` and `a.format` are siblings.
+/// The value `text` read back from `src` from its content start `at`: each
+/// byte of the value paired with the source bytes it was written as. Only
+/// whitespace is skipped (indentation, folded line breaks); any other
+/// difference stops it, and `Err` says where.
+fn align(
+    src: &[u8],
+    at: usize,
+    text: &str,
+    quoting: Quoting,
+) -> Result<crate::mapped::Mapped, usize> {
+    let value = text.as_bytes();
+    let escapes = matches!(quoting, Quoting::Escaped { .. });
+    let mut b = crate::mapped::Builder::default();
+    let (mut i, mut k) = (at, 0);
+    while k < value.len() {
+        let v = value[k];
+        let here = src.get(i).copied();
+        if escapes && here == Some(b'\\') {
+            // YAML's escaped line break: nothing of the value.
+            if src.get(i + 1) == Some(&b'\n') {
+                i += 2;
+                while src.get(i).is_some_and(|c| matches!(c, b' ' | b'\t')) {
+                    i += 1;
+                }
+                continue;
+            }
+            let (len, c) = escape_at(src, i).ok_or(i)?;
+            let mut buf = [0; 4];
+            let enc = c.encode_utf8(&mut buf).as_bytes();
+            if value.get(k..k + enc.len()) != Some(enc) {
+                return Err(i);
+            }
+            for x in enc {
+                b.push(*x, i..i + len);
+            }
+            (i, k) = (i + len, k + enc.len());
+            continue;
+        }
+        // A `.properties` line continued with `\`: the break and the next
+        // line's indentation are nothing of the value.
+        if quoting == Quoting::Bare && v != b'\\' && here == Some(b'\\') {
+            let mut j = i + 1;
+            if src.get(j) == Some(&b'\r') {
+                j += 1;
+            }
+            if src.get(j) == Some(&b'\n') {
+                i = j + 1;
+                while src.get(i).is_some_and(|c| matches!(c, b' ' | b'\t')) {
+                    i += 1;
+                }
+                continue;
+            }
+        }
+        if quoting == Quoting::Doubled && v == b'\'' {
+            if src.get(i..i + 2) != Some(b"''") {
+                return Err(i);
+            }
+            b.push(v, i..i + 2);
+            (i, k) = (i + 2, k + 1);
+            continue;
+        }
+        let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+        if ws(v) {
+            if !here.is_some_and(ws) {
+                return Err(i);
+            }
+        } else {
+            while src.get(i).copied().is_some_and(ws) {
+                i += 1;
+            }
+            if src.get(i) != Some(&v) {
+                return Err(i);
+            }
+        }
+        b.push(v, i..i + 1);
+        (i, k) = (i + 1, k + 1);
+    }
+    b.piece(0);
+    b.finish(at..i).ok_or(i)
+}
+
+/// A backslash escape at `i`: its length and the character it stands for.
+fn escape_at(src: &[u8], i: usize) -> Option<(usize, char)> {
+    let hex = |n: usize| {
+        let h = std::str::from_utf8(src.get(i + 2..i + 2 + n)?).ok()?;
+        char::from_u32(u32::from_str_radix(h, 16).ok()?).map(|c| (n + 2, c))
+    };
+    Some(match src.get(i + 1)? {
+        b'n' => (2, '\n'),
+        b't' => (2, '\t'),
+        b'r' => (2, '\r'),
+        b'\\' => (2, '\\'),
+        b'"' => (2, '"'),
+        b'/' => (2, '/'),
+        b'\'' => (2, '\''),
+        b' ' => (2, ' '),
+        b'x' => hex(2)?,
+        b'u' => hex(4)?,
+        b'U' => hex(8)?,
+        _ => return None,
+    })
+}
+
+/// `replacement` written in the value's quoting, or `None` when it cannot
+/// be: a line break, a quote a literal string cannot hold, a `: ` or ` #`
+/// that would end a bare YAML scalar.
+fn encode(quoting: Quoting, replacement: &str) -> Option<String> {
+    if replacement.contains('\n') {
+        return None;
+    }
+    Some(match quoting {
+        Quoting::Escaped { .. } => replacement.replace('\\', "\\\\").replace('"', "\\\""),
+        Quoting::Doubled => replacement.replace('\'', "''"),
+        Quoting::Literal { quote, .. } => {
+            if replacement.contains(quote as char) {
+                return None;
+            }
+            replacement.to_string()
+        }
+        Quoting::Bare => {
+            if replacement.contains(": ")
+                || replacement.contains(" #")
+                || replacement.contains('\\')
+            {
+                return None;
+            }
+            replacement.to_string()
+        }
+    })
+}
+
 fn insert(entries: &mut Vec<(String, Tree)>, path: &[String], value: Tree) {
     match path {
         [] => {}
@@ -414,10 +635,21 @@ fn yaml(src: &str) -> Vec<Tree> {
     };
     fn conv(n: &tern_yaml::Node, src: &str, byte: &dyn Fn(usize) -> usize) -> Tree {
         match &n.value {
-            tern_yaml::Value::Scalar { text, .. } => Tree::Scalar {
-                range: content_at(src, byte(n.index), text),
-                text: text.clone(),
-            },
+            tern_yaml::Value::Scalar { text, quoted } => {
+                let at = byte(n.index);
+                let value = match (quoted, src.as_bytes().get(at)) {
+                    (false, _) => Some((at, Quoting::Bare)),
+                    (true, Some(b'"')) => Some((at + 1, Quoting::Escaped { triple: false })),
+                    (true, Some(b'\'')) => Some((at + 1, Quoting::Doubled)),
+                    // Block scalars (`|`, `>`) start at their first line's text.
+                    (true, _) => Some((at, Quoting::Bare)),
+                };
+                Tree::Scalar {
+                    range: content_at(src, at, text),
+                    text: text.clone(),
+                    value,
+                }
+            }
             tern_yaml::Value::Map(entries) => Tree::Map(
                 entries
                     .iter()
@@ -440,7 +672,8 @@ fn toml(src: &str) -> Option<Tree> {
         match v {
             Value::String(s) => {
                 let text = s.value().to_string();
-                let range = s.span().and_then(|sp| {
+                let span = s.span();
+                let range = span.clone().and_then(|sp| {
                     let raw = src.get(sp.clone())?;
                     let q = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
                         3
@@ -450,7 +683,16 @@ fn toml(src: &str) -> Option<Tree> {
                     let r = sp.start + q..sp.end.checked_sub(q)?;
                     (src.get(r.clone())? == text).then_some(r)
                 });
-                Tree::Scalar { text, range }
+                let value = span.and_then(|sp| {
+                    let raw = src.get(sp.clone())?.as_bytes();
+                    let triple = raw.starts_with(b"\"\"\"") || raw.starts_with(b"'''");
+                    let start = sp.start + if triple { 3 } else { 1 };
+                    Some(match raw.first()? {
+                        b'"' => (start, Quoting::Escaped { triple }),
+                        q => (start, Quoting::Literal { quote: *q, triple }),
+                    })
+                });
+                Tree::Scalar { text, range, value }
             }
             Value::Array(a) => Tree::Seq(a.iter().map(|v| value(v, src)).collect()),
             Value::InlineTable(t) => Tree::Map(
@@ -499,7 +741,11 @@ fn hcl(src: &str) -> Option<Tree> {
                     let r = sp.start + 1..sp.end.checked_sub(1)?;
                     (src.get(r.clone())? == text).then_some(r)
                 });
-                Tree::Scalar { text, range }
+                Tree::Scalar {
+                    text,
+                    range,
+                    value: None,
+                }
             }
             Expression::Array(a) => Tree::Seq(a.iter().map(|v| expr(v, src)).collect()),
             _ => Tree::Other,
@@ -527,12 +773,14 @@ fn properties(src: &str) -> Tree {
     let mut entries = Vec::new();
     let mut at = 0;
     let mut continued = false;
-    for line in src.split_inclusive('\n') {
+    let lines: Vec<&str> = src.split_inclusive('\n').collect();
+    let continues = |body: &str| body.ends_with('\\') && !body.ends_with("\\\\");
+    for (n, line) in lines.iter().enumerate() {
         let start = at;
         at += line.len();
         let body = line.trim_end_matches(['\n', '\r']);
         let was_continued = continued;
-        continued = body.ends_with('\\') && !body.ends_with("\\\\");
+        continued = continues(body);
         if was_continued {
             continue;
         }
@@ -553,11 +801,26 @@ fn properties(src: &str) -> Tree {
             rest += after.len() - after.trim_start_matches([' ', '\t']).len();
         }
         let value = &trimmed[rest..];
-        let editable = !value.contains('\\');
         let vstart = start + lead + rest;
+        // The logical value: continued lines joined, each break and the
+        // next line's indentation dropped.
+        let mut text = value.to_string();
+        let mut k = n;
+        while continues(&text) {
+            text.pop();
+            k += 1;
+            let Some(next) = lines.get(k) else { break };
+            text.push_str(
+                next.trim_end_matches(['\n', '\r'])
+                    .trim_start_matches([' ', '\t']),
+            );
+        }
+        let editable = !value.contains('\\');
+        let readable = !text.contains('\\');
         let tree = Tree::Scalar {
-            text: value.to_string(),
             range: editable.then_some(vstart..vstart + value.len()),
+            value: readable.then_some((vstart, Quoting::Bare)),
+            text: if readable { text } else { value.to_string() },
         };
         let path: Vec<String> = key.split('.').map(str::to_string).collect();
         insert(&mut entries, &path, tree);
@@ -567,7 +830,7 @@ fn properties(src: &str) -> Tree {
 
 /// JSON with byte spans: serde_json keeps none.
 mod json {
-    use super::Tree;
+    use super::{Quoting, Tree};
 
     const MAX_DEPTH: usize = 128;
 
@@ -664,8 +927,13 @@ mod json {
                     }
                 }
                 b'"' => {
+                    let at = self.i + 1;
                     let (text, range) = self.string()?;
-                    Some(Tree::Scalar { text, range })
+                    Some(Tree::Scalar {
+                        text,
+                        range,
+                        value: Some((at, Quoting::Escaped { triple: false })),
+                    })
                 }
                 c if c == b'-' || c.is_ascii_alphanumeric() => {
                     while self.b.get(self.i).is_some_and(|c| {
@@ -681,7 +949,7 @@ mod json {
     }
 
     /// Decodes JSON escapes; `None` on a malformed one.
-    fn serde_json_like_unescape(raw: &str) -> Option<String> {
+    pub(super) fn serde_json_like_unescape(raw: &str) -> Option<String> {
         let mut out = String::with_capacity(raw.len());
         let mut chars = raw.chars();
         while let Some(c) = chars.next() {
@@ -712,7 +980,7 @@ mod json {
 /// keys, quoted and unquoted strings, `#` and `//` comments. Substitutions
 /// (`${...}`) and includes are read as values nobody edits.
 mod hocon {
-    use super::{insert, Tree};
+    use super::{insert, Quoting, Tree};
 
     const MAX_DEPTH: usize = 128;
 
@@ -870,7 +1138,7 @@ mod hocon {
             let raw = self.s.get(start..self.i)?.to_string();
             self.i += 1;
             Some(if escaped {
-                (raw, None)
+                (super::json::serde_json_like_unescape(&raw)?, None)
             } else {
                 (raw.clone(), Some(start..start + raw.len()))
             })
@@ -901,9 +1169,20 @@ mod hocon {
                     }
                 }
                 b'"' => {
+                    let triple = self.s[self.i..].starts_with("\"\"\"");
+                    let at = self.i + if triple { 3 } else { 1 };
                     let (text, range) = self.quoted()?;
                     self.rest_of_value();
-                    Some(Tree::Scalar { text, range })
+                    let quoting = if triple {
+                        Quoting::Literal {
+                            quote: b'"',
+                            triple,
+                        }
+                    } else {
+                        Quoting::Escaped { triple }
+                    };
+                    let value = Some((at, quoting));
+                    Some(Tree::Scalar { text, range, value })
                 }
                 _ => {
                     // An unquoted value runs to the end of the line, a comma,
@@ -929,6 +1208,7 @@ mod hocon {
                     Some(Tree::Scalar {
                         text: raw.to_string(),
                         range: Some(start..start + raw.len()),
+                        value: Some((start, Quoting::Bare)),
                     })
                 }
             }

@@ -23,6 +23,7 @@
 mod code;
 mod config;
 mod jinja;
+mod mapped;
 mod name;
 mod rules;
 mod sql;

@@ -24,7 +24,7 @@ mod sql_text;
 
 use crate::rules::Rules;
 use crate::text::{self, Match};
-use crate::{line_of, Edit, Finding, Language, Outcome};
+use crate::{Edit, Finding, Language, Outcome};
 use sql_text::{Part, SqlText};
 
 /// Which grammar a file is read with, and what its nodes are called.
@@ -706,9 +706,11 @@ impl<'a, 't> File<'a, 't> {
             return None;
         }
         match SqlText::read(self.lang, self.src, parts) {
-            Ok(t) => is_sql(self.rules, t.text.as_bytes()).then_some(Ok(t)),
+            Ok(t) => {
+                crate::sql::holds_sql(self.rules, t.value.text.as_bytes(), true).then_some(Ok(t))
+            }
             Err(reason) => strings()
-                .any(|c| is_sql(self.rules, &self.src[c]))
+                .any(|c| crate::sql::holds_sql(self.rules, &self.src[c], true))
                 .then(|| {
                     let start = strings().map(|c| c.start).min().unwrap_or(0);
                     let end = strings().map(|c| c.end).max().unwrap_or(start);
@@ -733,37 +735,14 @@ impl<'a, 't> File<'a, 't> {
                 return;
             }
         };
-        let out = crate::sql::rewrite_sql(self.rules, &t.text, &[]);
-        self.replaced.push(t.span.clone());
-        let mut edits = Vec::with_capacity(out.edits.len());
-        for e in &out.edits {
-            match (t.source(&e.range), t.encode(&e.range, &e.replacement)) {
-                (Some(range), Some(replacement)) => edits.push(Edit { range, replacement }),
-                _ => {
-                    let at = t.line_offset(line_of(t.text.as_bytes(), e.range.start));
-                    self.findings.push((
-                        at,
-                        format!(
-                            "the SQL here needs `{}` where its string cannot hold it as written (an interpolation, an escape, a margin, a quote or a `+` is in the way); left whole, table name included",
-                            e.replacement
-                        ),
-                    ));
-                    edits.clear();
-                    break;
-                }
-            }
-        }
-        self.edits.extend(edits);
-        for f in out.findings {
-            self.findings.push((t.line_offset(f.line), f.reason));
-        }
+        self.replaced.push(t.value.span.clone());
+        let out = crate::mapped::rewrite_sql(self.rules, self.src, &t.value, |piece, r| {
+            t.encode(piece, r)
+        });
+        self.edits.extend(out.edits);
+        self.findings.extend(out.findings);
         self.schema.checked += out.schema.checked;
-        for f in out.schema.failures {
-            self.schema.failures.push(Finding {
-                line: line_of(self.src, t.line_offset(f.line)),
-                reason: f.reason,
-            });
-        }
+        self.schema.failures.extend(out.schema.failures);
     }
 
     /// `base + "/warehouse/plays"`, `s"$base/warehouse/plays"`: a whole alias
@@ -998,37 +977,4 @@ fn kotlin_holes(src: &[u8], content: Range<usize>) -> Vec<Range<usize>> {
         i += 1;
     }
     holes
-}
-
-/// A statement, or a fragment that names one of the rules' tables where
-/// SQL names a table.
-fn is_sql(rules: &Rules, raw: &[u8]) -> bool {
-    let s = std::str::from_utf8(raw).unwrap_or("").trim_start();
-    let word: String = s.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    let rest = &s[word.len()..];
-    let statement = [
-        "select", "with", "insert", "create", "merge", "update", "delete",
-    ]
-    .iter()
-    .any(|k| word.eq_ignore_ascii_case(k))
-        && rest.starts_with(|c: char| c.is_whitespace() || c == '(');
-    statement
-        || text::find(rules, raw).matches.iter().any(|m| {
-            rules.locators()[m.locator].kind == LocatorKind::Table
-                && after_table_keyword(&raw[..m.range.start])
-        })
-}
-
-/// Whether `before` ends with a keyword after which SQL names a table.
-fn after_table_keyword(before: &[u8]) -> bool {
-    let trimmed = before.trim_ascii_end();
-    let start = trimmed
-        .iter()
-        .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-        .map_or(0, |i| i + 1);
-    let word = &trimmed[start..];
-    ["from", "join", "into", "update", "table"]
-        .iter()
-        .any(|k| word.eq_ignore_ascii_case(k.as_bytes()))
-        && trimmed.len() < before.len()
 }

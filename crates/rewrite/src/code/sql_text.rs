@@ -12,6 +12,7 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use super::Lang;
+use crate::mapped::{Builder, Mapped};
 
 /// How a replacement must be written inside the string it lands in.
 #[derive(Debug, Clone)]
@@ -50,45 +51,37 @@ pub(super) enum Part<'t> {
     Code(Range<usize>),
 }
 
-/// A string's SQL value (or a concatenation's) with the map back to its
-/// source bytes.
+/// A string's SQL value (or a concatenation's), with how each of its
+/// literals writes a replacement.
 pub(super) struct SqlText {
-    /// The source the value is read from, quotes and operators included.
-    pub span: Range<usize>,
-    /// The value the program passes to the SQL engine, holes masked.
-    pub text: String,
-    /// For each byte of `text`, the source range it was read from.
-    from: Vec<Range<usize>>,
-    /// Interpolations and code operands, as ranges of `text`.
-    holes: Vec<Range<usize>>,
-    /// Each string literal's range of `text` and how it writes its value.
-    pieces: Vec<(Range<usize>, Style)>,
+    pub value: Mapped,
+    styles: Vec<Style>,
 }
 
 impl SqlText {
     /// Reads the value of the parts, in order. The error says why a part
     /// cannot be read.
     pub(super) fn read(lang: Lang, src: &[u8], parts: &[Part]) -> Result<SqlText, String> {
-        let mut t = SqlText {
-            span: 0..0,
-            text: String::new(),
-            from: Vec::new(),
-            holes: Vec::new(),
-            pieces: Vec::new(),
-        };
-        let mut bytes = Vec::new();
+        let mut b = Builder::default();
+        let mut styles = Vec::new();
         for part in parts {
             match part {
-                Part::Code(r) => t.mask(src, r.clone(), &mut bytes),
+                Part::Code(r) => b.mask(src, r.clone()),
                 Part::Str {
                     node,
                     content,
                     holes,
                 } => {
-                    let start = bytes.len();
-                    let style =
-                        t.read_string(lang, src, *node, content.clone(), holes, &mut bytes)?;
-                    t.pieces.push((start..bytes.len(), style));
+                    let start = b.len();
+                    styles.push(read_string(
+                        lang,
+                        src,
+                        *node,
+                        content.clone(),
+                        holes,
+                        &mut b,
+                    )?);
+                    b.piece(start);
                 }
             }
         }
@@ -96,137 +89,18 @@ impl SqlText {
             Part::Str { node, .. } => node.byte_range(),
             Part::Code(r) => r.clone(),
         };
-        t.span = match (parts.first(), parts.last()) {
-            (Some(a), Some(b)) => span(a).start..span(b).end,
+        let span = match (parts.first(), parts.last()) {
+            (Some(a), Some(z)) => span(a).start..span(z).end,
             _ => 0..0,
         };
-        t.text = String::from_utf8(bytes).map_err(|_| "its value is not UTF-8".to_string())?;
-        Ok(t)
-    }
-
-    /// A hole: each byte masked, line breaks kept, so lines still count.
-    fn mask(&mut self, src: &[u8], r: Range<usize>, bytes: &mut Vec<u8>) {
-        let start = bytes.len();
-        for j in r {
-            bytes.push(if src[j] == b'\n' { b'\n' } else { b'_' });
-            self.from.push(j..j + 1);
-        }
-        self.holes.push(start..bytes.len());
-    }
-
-    fn read_string(
-        &mut self,
-        lang: Lang,
-        src: &[u8],
-        s: Node,
-        content: Range<usize>,
-        source_holes: &[Range<usize>],
-        text: &mut Vec<u8>,
-    ) -> Result<Style, String> {
-        let style = style(lang, src, s, &content)?;
-        let mut escapes = Vec::new();
-        collect_escapes(s, &style, &mut escapes);
-        escapes.retain(|e| e.start >= content.start && e.end <= content.end);
-        escapes.sort_by_key(|e| e.start);
-        let (mut esc, mut hole) = (escapes.iter().peekable(), source_holes.iter().peekable());
-        let mut i = content.start;
-        while i < content.end {
-            if let Some(h) = hole.next_if(|h| h.start <= i) {
-                let r = i.max(h.start)..h.end.min(content.end);
-                i = i.max(h.end);
-                self.mask(src, r, text);
-                continue;
-            }
-            let from = &mut self.from;
-            if let Some(e) = esc.next_if(|e| e.start <= i) {
-                let value = unescape(&src[e.clone()])?;
-                for b in value.bytes() {
-                    text.push(b);
-                    from.push(e.clone());
-                }
-                i = i.max(e.end);
-                continue;
-            }
-            if let Some(prefix) = &style.margin {
-                if i == content.start || src[i - 1] == b'\n' {
-                    let blank = src[i..content.end]
-                        .iter()
-                        .take_while(|b| matches!(b, b' ' | b'\t'))
-                        .count();
-                    if src[i + blank..content.end].starts_with(prefix) {
-                        let end = i + blank + prefix.len();
-                        for (j, b) in src[i..end].iter().enumerate() {
-                            text.push(if j < blank { *b } else { b' ' });
-                            from.push(i + j..i + j + 1);
-                        }
-                        i += blank + prefix.len();
-                        continue;
-                    }
-                }
-            }
-            if style.escapes && src[i] == b'\\' {
-                // An escape the grammar does not name: Java's line continuation.
-                if lang == Lang::Java && src.get(i + 1) == Some(&b'\n') {
-                    i += 2;
-                    continue;
-                }
-                return Err(format!(
-                    "the escape `{}` is one tern cannot read",
-                    String::from_utf8_lossy(&src[i..(i + 2).min(content.end)])
-                ));
-            }
-            text.push(src[i]);
-            from.push(i..i + 1);
-            i += 1;
-        }
-        Ok(style)
-    }
-
-    /// The source range an edit of `text` replaces, when it lies in one
-    /// string literal, touches no interpolation and splits no escape.
-    pub(super) fn source(&self, r: &Range<usize>) -> Option<Range<usize>> {
-        if self
-            .holes
-            .iter()
-            .any(|h| r.start < h.end && h.start < r.end)
-        {
-            return None;
-        }
-        let splits =
-            |at: usize| at > 0 && at < self.from.len() && self.from[at - 1] == self.from[at];
-        if splits(r.start) || splits(r.end) {
-            return None;
-        }
-        self.piece(r)?;
-        if r.is_empty() {
-            // An insertion goes after the byte before it, inside its string.
-            let at = match r.start.checked_sub(1) {
-                Some(b) => self.from.get(b)?.end,
-                None => self.from.first()?.start,
-            };
-            return Some(at..at);
-        }
-        Some(self.from.get(r.start)?.start..self.from.get(r.end - 1)?.end)
-    }
-
-    /// The string literal an edit of `text` lies in.
-    fn piece(&self, r: &Range<usize>) -> Option<&Style> {
-        let (first, last) = if r.is_empty() {
-            let b = r.start.saturating_sub(1);
-            (b, b)
-        } else {
-            (r.start, r.end - 1)
-        };
-        self.pieces
-            .iter()
-            .find(|(p, _)| p.start <= first && last < p.end)
-            .map(|(_, st)| st)
+        let value = b.finish(span).ok_or("its value is not UTF-8")?;
+        Ok(SqlText { value, styles })
     }
 
     /// `replacement` written as the string writes its value, or `None` when
     /// it cannot be (a line break under a margin, a quote in a raw string).
-    pub(super) fn encode(&self, r: &Range<usize>, replacement: &str) -> Option<String> {
-        let st = self.piece(r)?;
+    pub(super) fn encode(&self, piece: usize, replacement: &str) -> Option<String> {
+        let st = self.styles.get(piece)?;
         let mut out = String::with_capacity(replacement.len());
         for c in replacement.chars() {
             match c {
@@ -259,18 +133,70 @@ impl SqlText {
         }
         Some(out)
     }
+}
 
-    /// The source offset where 1-based `line` of `text` starts.
-    pub(super) fn line_offset(&self, line: usize) -> usize {
-        let at = if line <= 1 {
-            0
-        } else {
-            memchr::memchr_iter(b'\n', self.text.as_bytes())
-                .nth(line - 2)
-                .map_or(self.text.len(), |i| i + 1)
-        };
-        self.from.get(at).map_or(self.span.end, |f| f.start)
+/// Reads one string literal's value into `b`.
+fn read_string(
+    lang: Lang,
+    src: &[u8],
+    s: Node,
+    content: Range<usize>,
+    source_holes: &[Range<usize>],
+    b: &mut Builder,
+) -> Result<Style, String> {
+    let style = style(lang, src, s, &content)?;
+    let mut escapes = Vec::new();
+    collect_escapes(s, &style, &mut escapes);
+    escapes.retain(|e| e.start >= content.start && e.end <= content.end);
+    escapes.sort_by_key(|e| e.start);
+    let (mut esc, mut hole) = (escapes.iter().peekable(), source_holes.iter().peekable());
+    let mut i = content.start;
+    while i < content.end {
+        if let Some(h) = hole.next_if(|h| h.start <= i) {
+            let r = i.max(h.start)..h.end.min(content.end);
+            i = i.max(h.end);
+            b.mask(src, r);
+            continue;
+        }
+        if let Some(e) = esc.next_if(|e| e.start <= i) {
+            let value = unescape(&src[e.clone()])?;
+            for v in value.bytes() {
+                b.push(v, e.clone());
+            }
+            i = i.max(e.end);
+            continue;
+        }
+        if let Some(prefix) = &style.margin {
+            if i == content.start || src[i - 1] == b'\n' {
+                let blank = src[i..content.end]
+                    .iter()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+                if src[i + blank..content.end].starts_with(prefix) {
+                    let end = i + blank + prefix.len();
+                    for (j, c) in src[i..end].iter().enumerate() {
+                        b.push(if j < blank { *c } else { b' ' }, i + j..i + j + 1);
+                    }
+                    i += blank + prefix.len();
+                    continue;
+                }
+            }
+        }
+        if style.escapes && src[i] == b'\\' {
+            // An escape the grammar does not name: Java's line continuation.
+            if lang == Lang::Java && src.get(i + 1) == Some(&b'\n') {
+                i += 2;
+                continue;
+            }
+            return Err(format!(
+                "the escape `{}` is one tern cannot read",
+                String::from_utf8_lossy(&src[i..(i + 2).min(content.end)])
+            ));
+        }
+        b.push(src[i], i..i + 1);
+        i += 1;
     }
+    Ok(style)
 }
 
 fn style(lang: Lang, src: &[u8], s: Node, content: &Range<usize>) -> Result<Style, String> {

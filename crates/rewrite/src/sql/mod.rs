@@ -728,6 +728,32 @@ fn is_format_key(k: &str) -> bool {
         .any(|f| k.eq_ignore_ascii_case(f))
 }
 
+/// A statement, or (with `fragments`) a fragment that names one of the
+/// rules' tables where SQL names a table: `"FROM legacy.plays "` in code.
+pub(crate) fn holds_sql(rules: &Rules, raw: &[u8], fragments: bool) -> bool {
+    let Ok(s) = std::str::from_utf8(raw) else {
+        return false;
+    };
+    let head = s.trim_start();
+    let word: String = head
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let rest = &head[word.len()..];
+    let statement = [
+        "select", "with", "insert", "create", "merge", "update", "delete",
+    ]
+    .iter()
+    .any(|k| word.eq_ignore_ascii_case(k))
+        && rest.starts_with(|c: char| c.is_whitespace() || c == '(');
+    statement
+        || fragments
+            && text::find(rules, raw).matches.iter().any(|m| {
+                rules.locators()[m.locator].kind == LocatorKind::Table
+                    && after_table_keyword(s, m.range.start)
+            })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
