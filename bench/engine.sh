@@ -2,7 +2,9 @@
 # The rewrite engine's scan against ripgrep, same tree, same locators, same
 # run: a synthetic fleet of N repositories of F files each (Scala, Python,
 # Java, SQL, YAML, HOCON, properties, Terraform; about 2% name the dataset,
-# many more name look-alikes such as plays_archive or legacy.tracks).
+# many more name look-alikes such as plays_archive or legacy.tracks; 0.22%
+# are CSV/TSV/JSONL data files of 1-3 MB and 0.1% code files of 200-400 KB,
+# which together hold most of the bytes).
 #   bench/engine.sh [N] [F]        (default 1000 repositories, 100 files)
 # Needs ripgrep (apt-get install ripgrep), GNU time and git; ast-grep
 # (pip install ast-grep-cli) for the per-file comparison.
@@ -16,7 +18,11 @@ tern="$root/target/release/tern"
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
 
-python3 - "$w/tree" "$N" "$F" <<'PY'
+# TERN_BENCH_TREE=DIR keeps the generated tree there (and reuses it).
+if [ -n "${TERN_BENCH_TREE:-}" ]; then
+  mkdir -p "$TERN_BENCH_TREE"; ln -s "$(cd "$TERN_BENCH_TREE" && pwd)" "$w/tree"
+fi
+[ -d "$w/tree/r0000" ] || python3 - "$w/tree" "$N" "$F" <<'PY'
 import os, random, sys
 out, n, f = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rnd = random.Random(7)
@@ -35,11 +41,50 @@ kinds = [
     ("properties", "#", "", 'input.table={tab}\n', '# props {i}\njob.name=j{i}\n{body}'),
     ("tf", "#", "", 'resource "x" "y" {{\n  table_id = "{tab}"\n}}\n', '# terraform {i}\nresource "google_bigquery_table" "t{i}" {{\n  table_id = "legacy.tracks"\n}}\n{body}'),
 ]
-files = hits = size = 0
+# Data files (CSV, TSV, JSONL of 1-3 MB) and large code files (200-400 KB),
+# as real repositories hold them: test fixtures, samples, generated code.
+def data_file(ext, size):
+    row = {"csv": "{i},user{u},track{t},2026-01-{d:02d}T10:00:00Z,{ms},GB\n",
+           "tsv": "{i}\tuser{u}\ttrack{t}\t2026-01-{d:02d}T10:00:00Z\t{ms}\tSE\n",
+           "jsonl": '{{"id": {i}, "user": "user{u}", "track": "track{t}", "ts": "2026-01-{d:02d}T10:00:00Z", "ms": {ms}}}\n'}[ext]
+    out, i, total = [], 0, 0
+    while total < size:
+        line = row.format(i=i, u=rnd.randrange(10**6), t=rnd.randrange(10**5), d=1 + i % 28, ms=rnd.randrange(10**6))
+        out.append(line)
+        total += len(line)
+        i += 1
+    return "".join(out)
+def big_code(ext, size, i):
+    unit = {"scala": "  def f{k}(x: Int): Int = x * {k} + legacyTracks.size // helper {k}\n",
+            "py": "def f{k}(x):\n    return x * {k} + len(LEGACY_TRACKS)  # helper {k}\n",
+            "java": "  static int f{k}(int x) {{ return x * {k} + LEGACY_TRACKS.length(); }} // helper {k}\n"}[ext]
+    out, k, total = [], 0, 0
+    while total < size:
+        line = unit.format(k=k)
+        out.append(line)
+        total += len(line)
+        k += 1
+    return "".join(out)
+files = hits = size = data = big = 0
 for r in range(n):
     d = os.path.join(out, f"r{r:04d}")
     os.makedirs(os.path.join(d, "src"), exist_ok=True)
     for i in range(f):
+        roll = rnd.random()
+        if roll < 0.0022:
+            ext = ("csv", "tsv", "jsonl")[i % 3]
+            text = data_file(ext, rnd.randrange(1_000_000, 3_000_000))
+            with open(os.path.join(d, "src", f"f{i:03d}.{ext}"), "w") as fh:
+                fh.write(text)
+            files += 1; data += 1; size += len(text)
+            continue
+        if roll < 0.0032:
+            ext = ("scala", "py", "java")[i % 3]
+            text = big_code(ext, rnd.randrange(200_000, 400_000), i)
+            with open(os.path.join(d, "src", f"f{i:03d}.{ext}"), "w") as fh:
+                fh.write(text)
+            files += 1; big += 1; size += len(text)
+            continue
         ext, comment, indent, use, shell = kinds[(r + i) % len(kinds)]
         body = "".join(f"{indent}{comment} line {k}: nothing to see here, just code that reads other data\n" for k in range(30))
         if rnd.random() < 0.02:
@@ -50,7 +95,7 @@ for r in range(n):
             fh.write(text)
         files += 1
         size += len(text)
-print(f"tree: {n} repositories, {files} files, {size / 1e6:.1f} MB, {hits} naming the dataset", file=sys.stderr)
+print(f"tree: {n} repositories, {files} files, {size / 1e6:.1f} MB, {hits} naming the dataset, {data} data files of 1-3 MB, {big} code files of 200-400 KB", file=sys.stderr)
 PY
 
 cat > "$w/spec.yaml" <<'SPEC'
@@ -63,10 +108,10 @@ replace:
 format: {old: avro, new: parquet}
 columns: {user_id: account_id, ts: event_time}
 SPEC
-bytes=$(du -sb "$w/tree" | cut -f1)
-files=$(find "$w/tree" -type f | wc -l)
+bytes=$(du -sbL "$w/tree/" | cut -f1)
+files=$(find "$w/tree/" -type f | wc -l)
 # Warm the page cache so both read from memory.
-rg -F -l -e x "$w/tree" >/dev/null || true
+rg -F -l -e x "$w/tree/" >/dev/null || true
 
 measure() {  # measure NAME CMD...: wall seconds and peak RSS, best of 3
   local name=$1 best="" mem=""
@@ -83,9 +128,9 @@ measure() {  # measure NAME CMD...: wall seconds and peak RSS, best of 3
     "$(awk -v m="$mem" 'BEGIN { print m / 1024 }')"
   echo "$best" >"$w/last"
 }
-measure "rg -F -l (4 locators)" rg -F -l -e hdfs://prod-nn:8020/warehouse/plays -e /warehouse/plays -e legacy.plays -e LEGACY.PLAYS "$w/tree"
+measure "rg -F -l (4 locators)" rg -F -l -e hdfs://prod-nn:8020/warehouse/plays -e /warehouse/plays -e legacy.plays -e LEGACY.PLAYS "$w/tree/"
 rg_s=$(cat "$w/last"); rg_hits=$(wc -l <"$w/out")
-measure "tern rewrite --dry-run --json" "$tern" rewrite --spec "$w/spec.yaml" --dry-run --json "$w/tree"
+measure "tern rewrite --dry-run --json" "$tern" rewrite --spec "$w/spec.yaml" --dry-run --json "$w/tree/"
 tern_s=$(cat "$w/last")
 tern_files=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["files_changed"]))' "$w/out")
 printf 'files ripgrep lists: %s   files tern would change: %s   tern / rg = %sx\n' "$rg_hits" "$tern_files" \
@@ -109,7 +154,7 @@ for side in ("tern", "sg"):
             shutil.copy(os.path.join(sys.argv[2], p), dst)
 PY
   }
-  "$tern" rewrite --spec "$w/spec.yaml" --dry-run --json "$w/tree" >"$w/out"
+  "$tern" rewrite --spec "$w/spec.yaml" --dry-run --json "$w/tree/" >"$w/out"
   cat >"$w/sg.sh" <<SG
 set -e
 ast-grep run -l scala -p 'spark.read.format("avro").load(\$P)' -r 'spark.read.format("parquet").load(\$P)' -U "$w/hits/sg" >/dev/null 2>&1

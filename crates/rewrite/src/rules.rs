@@ -89,6 +89,8 @@ pub struct Rules {
     entities: Option<AhoCorasick>,
     paths: Option<AhoCorasick>,
     tables: Option<AhoCorasick>,
+    /// The same needles as one SIMD literal search, when they fit one.
+    fragments: Option<Fragments>,
     /// The last part of every path and table locator (`plays`): a file where
     /// none occurs as a whole word holds nothing for a language module's
     /// structural rules, so it can skip parsing.
@@ -262,6 +264,7 @@ impl Rules {
                 .map(Some)
                 .map_err(|e| RuleError::TooLarge(e.to_string()))
         };
+        let fragments = Fragments::new(&patterns, &needles, &locators);
         let entities = group(LocatorKind::Entity, true)?;
         let paths = group(LocatorKind::Path, false)?;
         let table_parts = group(LocatorKind::Table, true)?;
@@ -269,6 +272,7 @@ impl Rules {
             entities,
             paths,
             tables: table_parts,
+            fragments,
             tails,
             locators,
             patterns,
@@ -326,12 +330,18 @@ impl Rules {
     /// A path or table name needs that word too, so a file naming only
     /// `legacy.tracks` or `.../plays_archive` is passed over.
     pub(crate) fn prefilter(&self, bytes: &[u8]) -> Option<bool> {
-        let names = self.paths.as_ref().is_some_and(|a| a.is_match(bytes))
-            || self.tables.as_ref().is_some_and(|a| a.is_match(bytes));
+        let (names, entities) = match &self.fragments {
+            Some(f) => f.scan(bytes),
+            None => {
+                let names = self.paths.as_ref().is_some_and(|a| a.is_match(bytes))
+                    || self.tables.as_ref().is_some_and(|a| a.is_match(bytes));
+                let entities = self.entities.as_ref().is_some_and(|a| a.is_match(bytes));
+                (names, entities)
+            }
+        };
         if names && self.tail_occurs(bytes) {
             return Some(true);
         }
-        let entities = self.entities.as_ref().is_some_and(|a| a.is_match(bytes));
         // With a name needle present, the tail was just searched for in vain.
         entities.then(|| !names && self.tail_occurs(bytes))
     }
@@ -367,6 +377,114 @@ impl Rules {
     }
 }
 
+/// The prefilter as one pass of a SIMD literal search (Teddy), which an
+/// ASCII-case-insensitive automaton cannot use: the first four bytes of
+/// every needle, in each of their ASCII cases where the needle matches in
+/// any case, each hit then checked against its whole needle. All fragments
+/// have one length, so no two can start at one byte, and the search resumes
+/// one byte after each hit: no occurrence is passed over.
+#[derive(Debug, Clone)]
+struct Fragments {
+    searcher: aho_corasick::packed::Searcher,
+    /// For each fragment, the needles (indices into `whole`) it starts.
+    starts: Vec<Vec<usize>>,
+    /// Each needle's bytes, whether it matches in any ASCII case, and
+    /// whether it is an entity ref (else a path or table name).
+    whole: Vec<(Vec<u8>, bool, bool)>,
+    entities: bool,
+}
+
+/// Fragment length: long enough to be rare, short enough to have few cases.
+const FRAGMENT: usize = 4;
+
+impl Fragments {
+    fn new(patterns: &[String], needles: &[Needle], locators: &[Locator]) -> Option<Fragments> {
+        let mut whole = Vec::new();
+        let mut frags: Vec<(Vec<u8>, Vec<usize>)> = Vec::new();
+        for (p, n) in patterns.iter().zip(needles) {
+            let (Needle::Whole(i) | Needle::TablePart(i, _)) = *n;
+            let kind = locators[i].kind;
+            let any_case = kind != LocatorKind::Path;
+            let bytes = p.as_bytes();
+            let head = bytes.get(..FRAGMENT)?;
+            let w = whole.len();
+            whole.push((bytes.to_vec(), any_case, kind == LocatorKind::Entity));
+            let mut cases = vec![head.to_vec()];
+            if any_case {
+                for k in 0..FRAGMENT {
+                    if head[k].is_ascii_alphabetic() {
+                        let flipped: Vec<Vec<u8>> = cases
+                            .iter()
+                            .map(|c| {
+                                let mut c = c.clone();
+                                c[k] ^= 0x20;
+                                c
+                            })
+                            .collect();
+                        cases.extend(flipped);
+                    }
+                }
+            }
+            for c in cases {
+                match frags.iter_mut().find(|(f, _)| *f == c) {
+                    Some((_, ws)) => ws.push(w),
+                    None => frags.push((c, vec![w])),
+                }
+            }
+        }
+        if frags.len() > 64 {
+            return None;
+        }
+        let mut b = aho_corasick::packed::Config::new().builder();
+        for (f, _) in &frags {
+            b.add(f);
+        }
+        let searcher = b.build()?;
+        Some(Fragments {
+            searcher,
+            entities: whole.iter().any(|w| w.2),
+            starts: frags.into_iter().map(|(_, ws)| ws).collect(),
+            whole,
+        })
+    }
+
+    /// Whether a path or table needle occurs, and whether an entity ref does.
+    fn scan(&self, b: &[u8]) -> (bool, bool) {
+        let (mut names, mut entities) = (false, false);
+        let mut at = 0;
+        while at < b.len() {
+            let Some(m) = self
+                .searcher
+                .find_in(b, aho_corasick::Span::from(at..b.len()))
+            else {
+                break;
+            };
+            for &w in &self.starts[m.pattern().as_usize()] {
+                let (needle, any_case, entity) = &self.whole[w];
+                let found = b.get(m.start()..m.start() + needle.len()).is_some_and(|s| {
+                    if *any_case {
+                        s.eq_ignore_ascii_case(needle)
+                    } else {
+                        s == needle
+                    }
+                });
+                if found {
+                    if *entity {
+                        entities = true;
+                    } else {
+                        names = true;
+                    }
+                }
+            }
+            if names && (entities || !self.entities) {
+                break;
+            }
+            at = m.start() + 1;
+        }
+        (names, entities)
+    }
+}
+
 fn trim_path(s: &str) -> String {
     let t = s.trim_end_matches('/');
     if t.is_empty() {
@@ -390,5 +508,83 @@ fn locator(kind: LocatorKind, old: String, new: String) -> Locator {
         new_parts: split(&new),
         old,
         new,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass fragment search agrees with the automata it replaces on
+    /// haystacks made of needles, their near misses and their case variants,
+    /// overlapping in every way a short alphabet of pieces can produce.
+    #[test]
+    fn fragments_agree_with_the_automata() {
+        let rules = Rules::new(RuleInput {
+            replace: vec![
+                (
+                    LocatorKind::Path,
+                    vec![
+                        "hdfs://prod-nn:8020/warehouse/plays".into(),
+                        "/warehouse/plays".into(),
+                    ],
+                    "gs://lake/plays".into(),
+                ),
+                (
+                    LocatorKind::Table,
+                    vec!["legacy.plays".into()],
+                    "lake.plays".into(),
+                ),
+            ],
+            entity: Some(("hdfs-plays".into(), "lake-plays".into())),
+            ..RuleInput::default()
+        })
+        .expect("rules");
+        let f = rules
+            .fragments
+            .as_ref()
+            .expect("the needles fit one search");
+        let pieces: &[&str] = &[
+            "legacy",
+            "LEGACY",
+            "LeGaCy",
+            "lega",
+            "leg",
+            "l",
+            "L",
+            "egacy",
+            "/warehouse/plays",
+            "/war",
+            "/warehouse",
+            "hdfs://prod-nn:8020",
+            "hdfs-plays",
+            "HDFS-PLAYS",
+            "hdfs-",
+            "x",
+            " ",
+            ".",
+            "resource:",
+            "dataset:",
+        ];
+        let mut seed: u64 = 7;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..20_000 {
+            let len = 1 + next(8);
+            let hay: String = (0..len).map(|_| pieces[next(pieces.len())]).collect();
+            let b = hay.as_bytes();
+            let names = rules.paths.as_ref().is_some_and(|a| a.is_match(b))
+                || rules.tables.as_ref().is_some_and(|a| a.is_match(b));
+            let entities = rules.entities.as_ref().is_some_and(|a| a.is_match(b));
+            let (n, e) = f.scan(b);
+            assert_eq!(n, names, "names in {hay:?}");
+            if !names || f.entities {
+                assert_eq!(e, entities, "entities in {hay:?}");
+            }
+        }
     }
 }
