@@ -39,7 +39,10 @@ pub(crate) enum Tree {
     /// Entries in file order.
     Map(Vec<(String, Tree)>),
     Seq(Vec<Tree>),
-    /// Numbers, templates, anything the rules do not read.
+    /// An HCL template (`"...${x}..."`, a heredoc) read as the value it
+    /// evaluates to, interpolations masked: only SQL is read from it.
+    Template(std::sync::Arc<crate::mapped::Mapped>, Quoting),
+    /// Numbers, anything the rules do not read.
     Other,
 }
 
@@ -52,9 +55,11 @@ pub(crate) enum Quoting {
     Doubled,
     /// TOML literal strings, HOCON `"""`: no escapes, so no quote inside.
     Literal { quote: u8, triple: bool },
-    /// YAML plain and block scalars, HOCON unquoted and unescaped values,
-    /// `.properties` values without escapes: the bytes are the value.
+    /// YAML plain and block scalars, HOCON unquoted values: the bytes are
+    /// the value, but for whitespace.
     Bare,
+    /// `.properties` values: backslash escapes, lines continued with `\`.
+    Properties,
 }
 
 /// Which parser a file is read with.
@@ -232,6 +237,7 @@ impl Cx<'_> {
                 value: Some((at, quoting)),
                 ..
             } => self.sql_value(text, *at, *quoting),
+            Tree::Template(value, quoting) => self.sql_mapped(value, *quoting),
             Tree::Scalar { .. } | Tree::Other => {}
         }
     }
@@ -256,6 +262,10 @@ impl Cx<'_> {
                 return;
             }
         };
+        self.sql_mapped(&value, quoting);
+    }
+
+    fn sql_mapped(&mut self, value: &crate::mapped::Mapped, quoting: Quoting) {
         if !self.names_locator(&value.span)
             || !crate::sql::holds_sql(self.rules, value.text.as_bytes(), false)
         {
@@ -263,7 +273,7 @@ impl Cx<'_> {
         }
         self.replaced.push(value.span.clone());
         let out =
-            crate::mapped::rewrite_sql(self.rules, self.src, &value, |_, r| encode(quoting, r));
+            crate::mapped::rewrite_sql(self.rules, self.src, value, |_, r| encode(quoting, r));
         self.edits.extend(out.edits);
         self.findings.extend(out.findings);
         self.schema.checked += out.schema.checked;
@@ -471,9 +481,24 @@ fn align(
     text: &str,
     quoting: Quoting,
 ) -> Result<crate::mapped::Mapped, usize> {
+    let mut b = crate::mapped::Builder::default();
+    let end = align_into(&mut b, src, at, text, quoting)?;
+    b.piece(0);
+    b.finish(at..end).ok_or(end)
+}
+
+/// [`align`] into a builder that may hold other parts; returns where the
+/// value ends in `src`.
+fn align_into(
+    b: &mut crate::mapped::Builder,
+    src: &[u8],
+    at: usize,
+    text: &str,
+    quoting: Quoting,
+) -> Result<usize, usize> {
     let value = text.as_bytes();
     let escapes = matches!(quoting, Quoting::Escaped { .. });
-    let mut b = crate::mapped::Builder::default();
+    let properties = quoting == Quoting::Properties;
     let (mut i, mut k) = (at, 0);
     while k < value.len() {
         let v = value[k];
@@ -499,9 +524,9 @@ fn align(
             (i, k) = (i + len, k + enc.len());
             continue;
         }
-        // A `.properties` line continued with `\`: the break and the next
-        // line's indentation are nothing of the value.
-        if quoting == Quoting::Bare && v != b'\\' && here == Some(b'\\') {
+        if properties && here == Some(b'\\') {
+            // A line continued with `\`: the break and the next line's
+            // indentation are nothing of the value.
             let mut j = i + 1;
             if src.get(j) == Some(&b'\r') {
                 j += 1;
@@ -513,6 +538,25 @@ fn align(
                 }
                 continue;
             }
+            let (len, c) = match src.get(i + 1) {
+                Some(b'u') => escape_at(src, i).ok_or(i)?,
+                Some(b't') => (2, '\t'),
+                Some(b'n') => (2, '\n'),
+                Some(b'r') => (2, '\r'),
+                Some(b'f') => (2, '\u{c}'),
+                Some(c) if c.is_ascii() => (2, *c as char),
+                _ => return Err(i),
+            };
+            let mut buf = [0; 4];
+            let enc = c.encode_utf8(&mut buf).as_bytes();
+            if value.get(k..k + enc.len()) != Some(enc) {
+                return Err(i);
+            }
+            for x in enc {
+                b.push(*x, i..i + len);
+            }
+            (i, k) = (i + len, k + enc.len());
+            continue;
         }
         if quoting == Quoting::Doubled && v == b'\'' {
             if src.get(i..i + 2) != Some(b"''") {
@@ -538,8 +582,7 @@ fn align(
         b.push(v, i..i + 1);
         (i, k) = (i + 1, k + 1);
     }
-    b.piece(0);
-    b.finish(at..i).ok_or(i)
+    Ok(i)
 }
 
 /// A backslash escape at `i`: its length and the character it stands for.
@@ -589,6 +632,7 @@ fn encode(quoting: Quoting, replacement: &str) -> Option<String> {
             }
             replacement.to_string()
         }
+        Quoting::Properties => replacement.replace('\\', "\\\\"),
     })
 }
 
@@ -741,14 +785,58 @@ fn hcl(src: &str) -> Option<Tree> {
                     let r = sp.start + 1..sp.end.checked_sub(1)?;
                     (src.get(r.clone())? == text).then_some(r)
                 });
-                Tree::Scalar {
-                    text,
-                    range,
-                    value: None,
-                }
+                let value = s
+                    .span()
+                    .map(|sp| (sp.start + 1, Quoting::Escaped { triple: false }));
+                Tree::Scalar { text, range, value }
             }
             Expression::Array(a) => Tree::Seq(a.iter().map(|v| expr(v, src)).collect()),
+            Expression::Object(o) => Tree::Map(
+                o.iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            hcl_edit::expr::ObjectKey::Ident(i) => i.value().to_string(),
+                            hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => {
+                                s.value().to_string()
+                            }
+                            hcl_edit::expr::ObjectKey::Expression(_) => String::new(),
+                        };
+                        (key, expr(v.expr(), src))
+                    })
+                    .collect(),
+            ),
+            Expression::Parenthesis(p) => expr(p.inner(), src),
+            Expression::StringTemplate(t) => template(t, src, Quoting::Escaped { triple: false }),
+            Expression::HeredocTemplate(h) => template(&h.template, src, Quoting::Bare),
             _ => Tree::Other,
+        }
+    }
+    /// A template's value: literals read back byte by byte, each
+    /// interpolation and directive masked.
+    fn template(t: &hcl_edit::template::Template, src: &str, quoting: Quoting) -> Tree {
+        use hcl_edit::template::Element;
+        let mut b = crate::mapped::Builder::default();
+        let (mut start, mut end) = (usize::MAX, 0);
+        for e in t.iter() {
+            let Some(span) = e.span() else {
+                return Tree::Other;
+            };
+            start = start.min(span.start);
+            end = end.max(span.end);
+            match e {
+                Element::Literal(l) => {
+                    let from = b.len();
+                    if align_into(&mut b, src.as_bytes(), span.start, l.value(), quoting).is_err() {
+                        return Tree::Other;
+                    }
+                    b.piece(from);
+                }
+                Element::Interpolation(_) | Element::Directive(_) => b.mask(src.as_bytes(), span),
+            }
+        }
+        match b.finish(start.min(end)..end) {
+            Some(m) => Tree::Template(std::sync::Arc::new(m), quoting),
+            None => Tree::Other,
         }
     }
     fn body_tree(b: &Body, src: &str) -> Tree {
@@ -803,29 +891,60 @@ fn properties(src: &str) -> Tree {
         let value = &trimmed[rest..];
         let vstart = start + lead + rest;
         // The logical value: continued lines joined, each break and the
-        // next line's indentation dropped.
-        let mut text = value.to_string();
+        // next line's indentation dropped, escapes decoded.
+        let mut raw = value.to_string();
         let mut k = n;
-        while continues(&text) {
-            text.pop();
+        while continues(&raw) {
+            raw.pop();
             k += 1;
             let Some(next) = lines.get(k) else { break };
-            text.push_str(
+            raw.push_str(
                 next.trim_end_matches(['\n', '\r'])
                     .trim_start_matches([' ', '\t']),
             );
         }
         let editable = !value.contains('\\');
-        let readable = !text.contains('\\');
         let tree = Tree::Scalar {
             range: editable.then_some(vstart..vstart + value.len()),
-            value: readable.then_some((vstart, Quoting::Bare)),
-            text: if readable { text } else { value.to_string() },
+            value: Some((vstart, Quoting::Properties)),
+            text: properties_unescape(&raw),
         };
         let path: Vec<String> = key.split('.').map(str::to_string).collect();
         insert(&mut entries, &path, tree);
     }
     Tree::Map(entries)
+}
+
+/// A `.properties` value's escapes: `\t`, `\n`, `\uXXXX`, and any other
+/// character after a backslash standing for itself.
+fn properties_unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(c) => out.push(c),
+                    None => {
+                        out.push_str("\\u");
+                        out.push_str(&hex);
+                    }
+                }
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// JSON with byte spans: serde_json keeps none.

@@ -65,6 +65,7 @@ impl Builder {
 }
 
 /// A value with the map back to its source bytes.
+#[derive(Debug)]
 pub(crate) struct Mapped {
     /// The value, holes masked.
     pub text: String,
