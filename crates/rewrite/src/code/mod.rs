@@ -137,7 +137,30 @@ impl Language for CodeModule {
         let tree = parse(self.lang, text);
         match tree {
             Some(tree) if !tree.root_node().has_error() => {
-                File::new(self.lang, rules, text, &tree).run()
+                let out = File::new(self.lang, rules, text, &tree).run();
+                if out.edits.is_empty() {
+                    return out;
+                }
+                // The grammar reads the output again: a rewrite that breaks
+                // the file's syntax is not proposed (and would not settle).
+                let written = crate::apply(text, out.clone()).output;
+                let broken = written.is_some_and(|w| {
+                    parse(self.lang, &w).is_none_or(|t| t.root_node().has_error())
+                });
+                if !broken {
+                    return out;
+                }
+                let mut findings = out.findings;
+                findings.push(Finding {
+                    line: 1,
+                    reason: format!("tern's rewrite of this {} file would not parse again; nothing changed, check it by hand", self.name()),
+                });
+                Outcome {
+                    edits: vec![],
+                    findings,
+                    dbt: out.dbt,
+                    schema: out.schema,
+                }
             }
             _ => {
                 let mut out = crate::TextModule.rewrite(rules, path, text);
