@@ -35,7 +35,8 @@ fn only_repository_text_files_change() {
     fs::write(root.join(".gitignore"), "build/\n*.log\n").unwrap();
     fs::write(root.join("build/out.txt"), line).unwrap();
     fs::write(root.join("run.log"), line).unwrap();
-    fs::write(root.join("src/job.py"), line).unwrap();
+    // Python that stays Python after the rewrite (the grammar reads it again).
+    fs::write(root.join("src/job.py"), "p = \"/warehouse/plays\"\n").unwrap();
     fs::write(
         root.join("src/blob.bin"),
         b"\x00\x00read /warehouse/plays\x00",
@@ -57,7 +58,7 @@ fn only_repository_text_files_change() {
     tern_scan::write_changes(&root, &report).unwrap();
     assert_eq!(
         fs::read_to_string(root.join("src/job.py")).unwrap(),
-        "read gs://lake/plays\n"
+        "p = \"gs://lake/plays\"\n"
     );
     for untouched in [".git/config", "build/out.txt", "run.log"] {
         assert_eq!(
