@@ -214,6 +214,14 @@ const WRITES: &[&str] = &[
 /// DataFrameReader shorthands a format change can call instead of `avro(p)`.
 const READER_METHODS: &[&str] = &["parquet", "orc", "json", "csv", "text", "avro"];
 
+/// A name bound in a scope, and whether it is bound to a locator.
+struct Binding<'a> {
+    name: &'a str,
+    id: usize,
+    scope: Range<usize>,
+    bearing: bool,
+}
+
 /// A call split into receiver, method name and argument list.
 struct Call<'t> {
     receiver: Option<Node<'t>>,
@@ -305,12 +313,52 @@ impl<'a, 't> File<'a, 't> {
             bearing.push(*s);
         }
         if !constants.is_empty() {
+            // Every binding of those names, so a use reads the binding in
+            // scope: a same-named local in another function, a parameter
+            // or a reassignment is not the dataset.
+            let defs: Vec<Binding> = nodes
+                .iter()
+                .filter_map(|n| self.binding(*n))
+                .filter(|(name, _)| constants.contains(self.text(*name)))
+                .map(|(name, scope)| Binding {
+                    name: self.text(name),
+                    id: name.id(),
+                    scope,
+                    bearing: constant_defs.contains(&name.id()),
+                })
+                .collect();
             for n in &nodes {
-                if n.kind() == "identifier"
-                    && !constant_defs.contains(&n.id())
-                    && constants.contains(self.text(*n))
-                {
+                if n.kind() != "identifier" || defs.iter().any(|d| d.id == n.id()) {
+                    continue;
+                }
+                let name = self.text(*n);
+                if !constants.contains(name) {
+                    continue;
+                }
+                let at = n.byte_range();
+                let Some(inner) = defs
+                    .iter()
+                    .filter(|d| {
+                        d.name == name && d.scope.start <= at.start && at.end <= d.scope.end
+                    })
+                    .map(|d| d.scope.len())
+                    .min()
+                else {
+                    continue;
+                };
+                let mut visible = defs.iter().filter(|d| {
+                    d.name == name && d.scope.len() == inner && d.scope.start <= at.start
+                });
+                let (any, all) = visible.by_ref().fold((false, true), |(any, all), d| {
+                    (any || d.bearing, all && d.bearing)
+                });
+                if any && all {
                     bearing.push(*n);
+                } else if any {
+                    self.findings.push((
+                        at.start,
+                        format!("`{name}` is bound to the dataset's location here and to another value in the same scope; tern cannot tell which this use reads, so check it by hand"),
+                    ));
                 }
             }
         }
@@ -377,6 +425,81 @@ impl<'a, 't> File<'a, 't> {
         }
         let n = p.child_by_field_name(name)?;
         (n.kind() == "identifier").then_some(n)
+    }
+
+    /// A name node `n` binds, and the byte range of the scope it binds in:
+    /// assignments and declarations of every grammar, and parameters.
+    fn binding(&self, n: Node<'t>) -> Option<(Node<'t>, Range<usize>)> {
+        let ident = |x: Option<Node<'t>>| x.filter(|x| x.kind() == "identifier");
+        let first_ident = |x: Node<'t>| {
+            let mut cur = x.walk();
+            let found = x
+                .named_children(&mut cur)
+                .find(|c| c.kind() == "identifier");
+            found
+        };
+        let name = match (self.lang, n.kind()) {
+            (Lang::Python, "assignment") => ident(n.child_by_field_name("left")),
+            (Lang::Python, "default_parameter" | "typed_default_parameter") => {
+                ident(n.child_by_field_name("name"))
+            }
+            (Lang::Python, "typed_parameter") => first_ident(n),
+            (Lang::Python, "identifier")
+                if n.parent().is_some_and(|p| p.kind() == "parameters") =>
+            {
+                Some(n)
+            }
+            (Lang::Scala, "val_definition" | "var_definition") => {
+                ident(n.child_by_field_name("pattern"))
+            }
+            (Lang::Scala, "parameter") | (Lang::Java, "formal_parameter") => {
+                ident(n.child_by_field_name("name"))
+            }
+            (Lang::Java, "variable_declarator") => ident(n.child_by_field_name("name")),
+            (Lang::Kotlin, "property_declaration") => {
+                let mut cur = n.walk();
+                let decl = n
+                    .named_children(&mut cur)
+                    .find(|c| c.kind() == "variable_declaration");
+                decl.and_then(first_ident)
+            }
+            (Lang::Kotlin, "parameter" | "function_value_parameter" | "class_parameter") => {
+                first_ident(n)
+            }
+            _ => None,
+        }?;
+        let scopes: &[&str] = match self.lang {
+            Lang::Python => &["function_definition", "lambda", "class_definition"],
+            Lang::Scala => &[
+                "function_definition",
+                "block",
+                "template_body",
+                "lambda_expression",
+                "case_clause",
+            ],
+            Lang::Java => &[
+                "method_declaration",
+                "constructor_declaration",
+                "block",
+                "class_body",
+                "lambda_expression",
+            ],
+            Lang::Kotlin => &[
+                "function_declaration",
+                "function_body",
+                "block",
+                "class_body",
+                "lambda_literal",
+            ],
+        };
+        let mut up = n.parent();
+        while let Some(p) = up {
+            if scopes.contains(&p.kind()) {
+                return Some((name, p.byte_range()));
+            }
+            up = p.parent();
+        }
+        Some((name, self.tree.root_node().byte_range()))
     }
 
     fn call(&self, n: Node<'t>) -> Option<Call<'t>> {
