@@ -51,9 +51,15 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
     let mut replace: Vec<(LocatorKind, Vec<String>, String)> = spec
         .replace
         .iter()
-        .map(|r| (r.kind, r.old.clone(), r.new.clone()))
+        .filter_map(|r| Some((r.kind, r.old.clone(), r.new.clone()?)))
         .collect();
-    if replace.is_empty() {
+    let stays: Vec<(LocatorKind, Vec<String>)> = spec
+        .replace
+        .iter()
+        .filter(|r| r.new.is_none())
+        .map(|r| (r.kind, r.old.clone()))
+        .collect();
+    if spec.replace.is_empty() {
         let from = from.as_ref().ok_or_else(|| {
             FleetError::Spec(format!("{spec_file}: give `replace` or `dataset.from`"))
         })?;
@@ -96,6 +102,7 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
     let (schema, tables) = schemas(spec, store, from.as_ref(), to.as_ref())?;
     let rules = Rules::new(RuleInput {
         replace,
+        stays,
         entity,
         format,
         columns: spec.columns.clone(),

@@ -30,6 +30,9 @@ impl Locator {
 pub struct RuleInput {
     /// (kind, old aliases, new) per `replace` entry.
     pub replace: Vec<(LocatorKind, Vec<String>, String)>,
+    /// (kind, aliases) per `replace` entry without `new`: the dataset stays
+    /// where it is, and these locators only find its consumers (SPEC §2).
+    pub stays: Vec<(LocatorKind, Vec<String>)>,
     /// `dataset.from` and `dataset.to` ids, for Backstage entity refs.
     pub entity: Option<(String, String)>,
     /// File format change.
@@ -138,6 +141,15 @@ impl Rules {
                     _ => old.clone(),
                 };
                 locators.push(locator(*kind, old, new.clone()));
+            }
+        }
+        for (kind, olds) in &input.stays {
+            for old in olds {
+                let old = match kind {
+                    LocatorKind::Path => trim_path(old),
+                    _ => old.clone(),
+                };
+                locators.push(locator(*kind, old.clone(), old));
             }
         }
         if let Some((from, to)) = &input.entity {
@@ -360,7 +372,8 @@ impl Rules {
 
     /// Every `new` (with a sample suffix) must be left alone by the rules.
     fn check_idempotent(&self) -> Result<(), RuleError> {
-        for l in &self.locators {
+        // A locator that stays (no `new` in the spec) only finds consumers.
+        for l in self.locators.iter().filter(|l| l.old != l.new) {
             let sample = match l.kind {
                 LocatorKind::Path => format!(" {}/x ", l.new),
                 _ => format!(" {} ", l.new),

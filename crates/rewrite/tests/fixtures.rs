@@ -75,7 +75,13 @@ fn engine_for(case: &Path) -> Engine {
             replace: spec
                 .replace
                 .iter()
-                .map(|r| (r.kind, r.old.clone(), r.new.clone()))
+                .filter_map(|r| Some((r.kind, r.old.clone(), r.new.clone()?)))
+                .collect(),
+            stays: spec
+                .replace
+                .iter()
+                .filter(|r| r.new.is_none())
+                .map(|r| (r.kind, r.old.clone()))
                 .collect(),
             entity,
             format: spec.format.clone(),

@@ -79,8 +79,9 @@ pub struct Replace {
     pub kind: LocatorKind,
     /// Aliases of the old locator.
     pub old: Vec<String>,
-    /// The new locator.
-    pub new: String,
+    /// The new locator; `None` when the dataset stays where it is and only
+    /// its columns or format change (its locators then only find consumers).
+    pub new: Option<String>,
     /// Line of the entry in the spec file, for later errors.
     pub line: usize,
 }

@@ -268,6 +268,19 @@ impl Spec {
                 out
             }
         };
+        if format.is_none() && columns.is_empty() {
+            if let (Some(i), Some(n)) = (
+                replace.iter().position(|r| r.new.is_none()),
+                top.get("replace"),
+            ) {
+                let at = n.as_seq().and_then(|items| items.get(i)).unwrap_or(n);
+                return Err(cx.err(
+                    at,
+                    &format!("replace[{i}].new"),
+                    "required key is missing (it may be left out only when `columns` or `format` changes)",
+                ));
+            }
+        }
         let verify = match top.get("verify") {
             None => Verify {
                 command: None,
@@ -350,9 +363,14 @@ fn parse_replace(cx: &Ctx, node: &Node) -> Result<Vec<Replace>, SpecError> {
                 "give at least one old locator",
             ));
         }
-        let new_node = field("new")?;
-        let new = cx.string(new_node, &format!("{key}.new"))?;
-        check_shape(cx, kind, new_node, &format!("{key}.new"), &new)?;
+        let new = match m.get("new").copied() {
+            Some(new_node) => {
+                let new = cx.string(new_node, &format!("{key}.new"))?;
+                check_shape(cx, kind, new_node, &format!("{key}.new"), &new)?;
+                Some(new)
+            }
+            None => None,
+        };
         for (j, (alias, line)) in old.iter().enumerate() {
             let at = Node {
                 line: *line,
@@ -364,7 +382,10 @@ fn parse_replace(cx: &Ctx, node: &Node) -> Result<Vec<Replace>, SpecError> {
                 format!("{key}.old")
             };
             check_shape(cx, kind, &at, &akey, alias)?;
-            if normalise(kind, alias) == normalise(kind, &new) {
+            if new
+                .as_ref()
+                .is_some_and(|new| normalise(kind, alias) == normalise(kind, new))
+            {
                 return Err(cx.err(&at, &akey, format!("{alias:?} is the same as its `new`")));
             }
             if let Some(first) = seen.insert(normalise(kind, alias), *line) {

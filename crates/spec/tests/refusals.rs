@@ -157,3 +157,19 @@ fn bad_table_and_column_names() {
     let e = refuse(&base("format: {old: avro, new: AVRO}\n"));
     assert_eq!(e.key, "format.new");
 }
+
+#[test]
+fn new_may_be_left_out_when_columns_or_format_change() {
+    let stays = "version: 1\nid: m1\ntitle: T\nreplace:\n  - {kind: table, old: legacy.plays}\ncolumns: {user_id: account_id}\n";
+    let s = Spec::parse(stays, "s.yaml").unwrap();
+    assert_eq!(s.replace[0].new, None);
+    let format_only = "version: 1\nid: m1\ntitle: T\nreplace:\n  - {kind: path, old: /w/plays}\nformat: {old: avro, new: parquet}\n";
+    assert!(Spec::parse(format_only, "s.yaml").is_ok());
+}
+
+#[test]
+fn new_left_out_with_nothing_else_changing() {
+    let e = refuse("version: 1\nid: m1\ntitle: T\nreplace:\n  - {kind: path, old: /w/plays, new: /l/plays}\n  - {kind: table, old: legacy.plays}\n");
+    assert_eq!(e.key, "replace[1].new");
+    assert_eq!(e.line, 6);
+}

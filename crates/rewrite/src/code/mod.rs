@@ -664,6 +664,10 @@ impl<'a, 't> File<'a, 't> {
             .iter()
             .map(|(old, new)| format!(".withColumnRenamed(\"{new}\", \"{old}\")"))
             .collect();
+        // Already there (a dataset that stays where it is is found again).
+        if self.src[call.end_byte()..].starts_with(renames.as_bytes()) {
+            return;
+        }
         self.edits.push(Edit {
             range: call.end_byte()..call.end_byte(),
             replacement: renames,
