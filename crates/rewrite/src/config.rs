@@ -151,7 +151,7 @@ impl Language for ConfigModule {
 }
 
 /// Keys that name a dataset's file format.
-const FORMAT_KEYS: &[&str] = &[
+pub(crate) const FORMAT_KEYS: &[&str] = &[
     "format",
     "file_format",
     "fileformat",

@@ -362,6 +362,11 @@ impl<'a, 't> File<'a, 't> {
                 }
             }
         }
+        if let Some(f) = self.rules.format().cloned() {
+            for n in &bearing {
+                self.mapping_format(*n, &f.old, &f.new);
+            }
+        }
         let mut reads_done: HashSet<usize> = HashSet::new();
         for n in bearing {
             if self.bigquery(n) {
@@ -691,6 +696,105 @@ impl<'a, 't> File<'a, 't> {
             range: call.end_byte()..call.end_byte(),
             replacement: renames,
         });
+    }
+
+    /// Rule 4 in code: `{"path": p, "format": "avro"}`, `Map("path" -> p,
+    /// "format" -> "avro")`, `Map.of("path", p, "format", "avro")`,
+    /// `mapOf("path" to p, "format" to "avro")` holding a locator (or a
+    /// constant bound to one) as a value: the format beside it changes.
+    fn mapping_format(&mut self, v: Node<'t>, old: &str, new: &str) {
+        let v = match v.parent() {
+            Some(p) if p.kind() == "interpolated_string_expression" => p,
+            _ => v,
+        };
+        let Some(parent) = v.parent() else { return };
+        let mut entries: Vec<(Node<'t>, Node<'t>)> = Vec::new();
+        let mut cur = parent.walk();
+        match (self.lang, parent.kind()) {
+            (Lang::Python, "pair") if parent.child_by_field_name("value") == Some(v) => {
+                let Some(dict) = parent.parent() else { return };
+                let mut cur = dict.walk();
+                for p in dict.named_children(&mut cur) {
+                    if let (Some(k), Some(val)) =
+                        (p.child_by_field_name("key"), p.child_by_field_name("value"))
+                    {
+                        entries.push((k, val));
+                    }
+                }
+            }
+            (Lang::Scala, "infix_expression")
+                if parent.child_by_field_name("right") == Some(v)
+                    && parent
+                        .child_by_field_name("operator")
+                        .is_some_and(|o| self.text(o) == "->") =>
+            {
+                let Some(args) = parent.parent() else { return };
+                let mut cur = args.walk();
+                for e in args.named_children(&mut cur) {
+                    if let (Some(k), Some(val)) = (
+                        e.child_by_field_name("left"),
+                        e.child_by_field_name("right"),
+                    ) {
+                        entries.push((k, val));
+                    }
+                }
+            }
+            (Lang::Kotlin, "infix_expression") => {
+                let kids: Vec<Node> = parent.named_children(&mut cur).collect();
+                if kids.len() != 3 || kids[2] != v || self.text(kids[1]) != "to" {
+                    return;
+                }
+                let Some(args) = parent.parent().and_then(|a| a.parent()) else {
+                    return;
+                };
+                let mut cur = args.walk();
+                for a in args.named_children(&mut cur) {
+                    let mut c2 = a.walk();
+                    let inner: Vec<Node> = a
+                        .named_children(&mut c2)
+                        .filter(|x| x.kind() == "infix_expression")
+                        .collect();
+                    for e in inner {
+                        let mut c3 = e.walk();
+                        let k: Vec<Node> = e.named_children(&mut c3).collect();
+                        if k.len() == 3 && self.text(k[1]) == "to" {
+                            entries.push((k[0], k[2]));
+                        }
+                    }
+                }
+            }
+            (Lang::Java, "argument_list") => {
+                let is_map_of = parent.parent().and_then(|c| self.call(c)).is_some_and(|c| {
+                    self.text(c.name) == "of"
+                        && c.receiver
+                            .is_some_and(|r| matches!(self.text(r), "Map" | "ImmutableMap"))
+                });
+                if !is_map_of {
+                    return;
+                }
+                let args: Vec<Node> = parent.named_children(&mut cur).collect();
+                if args.iter().position(|a| *a == v).is_none_or(|i| i % 2 == 0) {
+                    return;
+                }
+                for pair in args.chunks(2) {
+                    if let [k, val] = pair {
+                        entries.push((*k, *val));
+                    }
+                }
+            }
+            _ => return,
+        }
+        for (k, val) in entries {
+            let key = self.content(k).map(|(c, _)| &self.src[c]);
+            let is_format = key.is_some_and(|key| {
+                crate::config::FORMAT_KEYS
+                    .iter()
+                    .any(|f| key.eq_ignore_ascii_case(f.as_bytes()))
+            });
+            if is_format && self.lang.is_string(val) {
+                self.swap_format(val, old, new);
+            }
+        }
     }
 
     fn first_string(&self, args: Node<'t>) -> Option<Node<'t>> {
