@@ -219,7 +219,8 @@ struct Binding<'a> {
     name: &'a str,
     id: usize,
     scope: Range<usize>,
-    bearing: bool,
+    /// The string bound, when it holds a locator.
+    value: Option<Range<usize>>,
 }
 
 /// A call split into receiver, method name and argument list.
@@ -243,6 +244,9 @@ struct File<'a, 't> {
     replaced: Vec<Range<usize>>,
     /// The schema check of the SQL strings, by file line.
     schema: crate::SchemaCheck,
+    /// Names read as bound to a locator: identifier node id to the string
+    /// that binds it.
+    bound: std::collections::HashMap<usize, Range<usize>>,
 }
 
 impl<'a, 't> File<'a, 't> {
@@ -258,6 +262,7 @@ impl<'a, 't> File<'a, 't> {
             findings: found.unresolved,
             replaced: vec![],
             schema: crate::SchemaCheck::default(),
+            bound: std::collections::HashMap::new(),
         }
     }
 
@@ -290,7 +295,8 @@ impl<'a, 't> File<'a, 't> {
         // Strings holding a locator, and the constants they initialise.
         let mut bearing: Vec<Node> = Vec::new();
         let mut constants: HashSet<String> = HashSet::new();
-        let mut constant_defs: HashSet<usize> = HashSet::new();
+        let mut constant_defs: std::collections::HashMap<usize, Range<usize>> =
+            std::collections::HashMap::new();
         let sql = self.sql_values(&strings);
         for s in &strings {
             let r = s.byte_range();
@@ -307,7 +313,7 @@ impl<'a, 't> File<'a, 't> {
                 continue;
             }
             if let Some(name) = self.constant_name(*s) {
-                constant_defs.insert(name.id());
+                constant_defs.insert(name.id(), s.byte_range());
                 constants.insert(self.text(name).to_string());
             }
             bearing.push(*s);
@@ -324,7 +330,7 @@ impl<'a, 't> File<'a, 't> {
                     name: self.text(name),
                     id: name.id(),
                     scope,
-                    bearing: constant_defs.contains(&name.id()),
+                    value: constant_defs.get(&name.id()).cloned(),
                 })
                 .collect();
             for n in &nodes {
@@ -349,10 +355,17 @@ impl<'a, 't> File<'a, 't> {
                 let mut visible = defs.iter().filter(|d| {
                     d.name == name && d.scope.len() == inner && d.scope.start <= at.start
                 });
-                let (any, all) = visible.by_ref().fold((false, true), |(any, all), d| {
-                    (any || d.bearing, all && d.bearing)
-                });
+                let (any, all, value) =
+                    visible
+                        .by_ref()
+                        .fold((false, true, None), |(any, all, value), d| {
+                            let holds = d.value.is_some();
+                            (any || holds, all && holds, value.or(d.value.clone()))
+                        });
                 if any && all {
+                    if let Some(v) = value {
+                        self.bound.insert(n.id(), v);
+                    }
                     bearing.push(*n);
                 } else if any {
                     self.findings.push((
@@ -611,6 +624,16 @@ impl<'a, 't> File<'a, 't> {
         let chain = self.chain(call);
         let has = |names: &[&str]| chain.iter().any(|(n, _)| names.contains(&n.as_str()));
         let method = self.text(c.name).to_string();
+        // Beam is not Spark: its reads never get `.withColumnRenamed`.
+        if has(&["BigQueryIO"]) {
+            if !self.rules.columns().is_empty() {
+                self.findings.push((
+                    call.start_byte(),
+                    "a Beam BigQueryIO read or write of the dataset that tern cannot turn into a renaming query; rename its columns by hand".into(),
+                ));
+            }
+            return;
+        }
         let is_write = has(WRITES);
         let is_read = !is_write && (has(READS) || method == "table");
         if !is_read && !is_write {
@@ -1107,10 +1130,15 @@ impl<'a, 't> File<'a, 't> {
     /// Scio and Beam BigQuery table reads, when columns are renamed: the same
     /// API's query read over a query that gives the old names back.
     fn bigquery(&mut self, n: Node<'t>) -> bool {
-        if self.rules.columns().is_empty() || !self.lang.is_string(n) {
+        if self.rules.columns().is_empty() {
             return false;
         }
-        let r = n.byte_range();
+        // A string, or a name bound to one (`from(TABLE)`, `from(t)`).
+        let r = match self.bound.get(&n.id()) {
+            Some(r) => r.clone(),
+            None if self.lang.is_string(n) => n.byte_range(),
+            None => return false,
+        };
         let Some(m) = self.matches.iter().find(|m| {
             m.range.start >= r.start
                 && m.range.end <= r.end
