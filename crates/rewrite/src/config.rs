@@ -1308,6 +1308,16 @@ mod hocon {
                     // a closing bracket or a comment.
                     let start = self.i;
                     while let Some(c) = self.peek() {
+                        // A substitution `${?NAME}` is one piece of the value.
+                        if c == b'$' && self.s.as_bytes().get(self.i + 1) == Some(&b'{') {
+                            match self.s[self.i..].find('}') {
+                                Some(end) => {
+                                    self.i += end + 1;
+                                    continue;
+                                }
+                                None => return None,
+                            }
+                        }
                         if matches!(c, b'\n' | b',' | b'}' | b']' | b'#')
                             || (c == b'/' && self.s.as_bytes().get(self.i + 1) == Some(&b'/'))
                         {
