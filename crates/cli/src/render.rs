@@ -13,6 +13,8 @@ pub struct RewriteOutput {
     pub files_changed: Vec<String>,
     pub edits: usize,
     pub unresolved: Vec<PathFinding>,
+    /// Binary and oversized files that name the dataset (SPEC §7).
+    pub notes: Vec<PathFinding>,
     /// Rule 11 over every tree: statements checked, and what failed (the
     /// failing statements were left whole, and are among `unresolved`).
     pub schema_check: SchemaOutput,
@@ -47,6 +49,7 @@ impl RewriteOutput {
         self.files_changed
             .extend(report.files.into_iter().map(|f| f.path));
         self.unresolved.extend(report.findings);
+        self.notes.extend(report.notes);
     }
 }
 
@@ -120,6 +123,9 @@ pub fn rewrite(out: &RewriteOutput, dry_run: bool) {
     for u in &out.unresolved {
         outln!("unresolved {}:{}: {}", u.path, u.line, u.reason);
     }
+    for n in &out.notes {
+        outln!("note {}:{}: {}", n.path, n.line, n.reason);
+    }
     outln!(
         "{verb} {} files with {} edits; {} unresolved",
         out.files_changed.len(),
@@ -188,6 +194,9 @@ pub fn plan(plan: &Plan) {
     for c in &plan.consumers {
         for u in &c.unresolved {
             outln!("  {} {}:{}: {}", c.id, u.path, u.line, u.reason);
+        }
+        for n in &c.notes {
+            outln!("  {} note {}:{}: {}", c.id, n.path, n.line, n.reason);
         }
     }
 }

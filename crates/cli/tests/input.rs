@@ -146,6 +146,7 @@ fn rewrite_prints_diffs_json_and_writes_in_place() {
         json(&o),
         serde_json::json!({"files_changed": ["jobs/a.sql", "jobs/b.py"], "edits": 2,
             "unresolved": [{"path": "jobs/b.py", "line": 1, "reason": "path built at run time: the name continues with a computed value"}],
+            "notes": [],
             "schema_check": {"ok": true, "checked": 1, "failures": []}})
     );
     assert_eq!(

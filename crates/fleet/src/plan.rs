@@ -37,6 +37,9 @@ pub struct ConsumerPlan {
     pub edits: usize,
     /// References left for a person.
     pub unresolved: Vec<Unresolved>,
+    /// Files tern does not rewrite by design (binary, oversized) that name
+    /// the dataset: told, but never a reason for attention.
+    pub notes: Vec<Unresolved>,
     /// The schema check of the rewritten SQL (rule 11); a failure means
     /// nothing would be proposed.
     pub schema_check: SchemaCheck,
@@ -159,6 +162,7 @@ pub(crate) fn plan_one(
         files: vec![],
         edits: 0,
         unresolved: vec![],
+        notes: vec![],
         schema_check: SchemaCheck {
             ok: true,
             ..SchemaCheck::default()
@@ -175,6 +179,7 @@ pub(crate) fn plan_one(
             plan.schema_check = schema_check(&report.schema);
             plan.files = report.files.into_iter().map(|f| f.path).collect();
             plan.unresolved = report.findings.into_iter().map(to_unresolved).collect();
+            plan.notes = report.notes.into_iter().map(to_unresolved).collect();
         }
         Err(e) => plan.error = Some(e),
     }

@@ -150,6 +150,10 @@ pub struct FileRewrite {
     pub edits: usize,
     /// References left alone, sorted by line.
     pub findings: Vec<Finding>,
+    /// Files tern does not rewrite by design (binary, oversized) that name
+    /// the dataset: told, but they do not make a consumer need attention
+    /// (SPEC §7 `notes`).
+    pub notes: Vec<Finding>,
     /// dbt sources of the dataset the file names (see [`Engine::settle`]).
     pub dbt: Vec<DbtSource>,
     /// Rule 11's verdict on the file's rewritten SQL.
@@ -281,7 +285,7 @@ impl Engine {
             "binary file names the dataset; tern does not rewrite binary files"
         };
         let found = text::find(&self.rules, bytes);
-        let findings = found
+        let notes = found
             .matches
             .iter()
             .map(|m| m.range.start)
@@ -292,7 +296,8 @@ impl Engine {
         FileRewrite {
             output: None,
             edits: 0,
-            findings,
+            findings: vec![],
+            notes,
             dbt: vec![],
             schema: SchemaCheck::default(),
         }
@@ -339,6 +344,7 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
             output: None,
             edits: 0,
             findings: outcome.findings,
+            notes: vec![],
             dbt: outcome.dbt,
             schema: outcome.schema,
         };
@@ -355,6 +361,7 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
         output: Some(out),
         edits: kept.len(),
         findings: outcome.findings,
+        notes: vec![],
         dbt: outcome.dbt,
         schema: outcome.schema,
     }

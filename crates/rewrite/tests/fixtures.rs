@@ -1,6 +1,6 @@
 //! The fixture harness: every `tests/fixtures/<case>/` holds a `spec.yaml`, a
 //! `before/` tree, the expected `after/` tree and, when the case has any, the
-//! expected `unresolved.json`. One test walks them all.
+//! expected `unresolved.json` (and `notes.json`, SPEC §7). One test walks them all.
 //!
 //! `UPDATE_FIXTURES=1 cargo test -p tern-rewrite --test fixtures` writes
 //! `after/` and `unresolved.json` from the engine, for review as a diff.
@@ -125,12 +125,16 @@ fn fixtures() {
         };
         let mut after = BTreeMap::new();
         let mut unresolved = Vec::new();
+        let mut notes = Vec::new();
         for (path, out) in rewrite_tree(&before) {
             let rewritten = out.output.clone().unwrap_or_else(|| before[&path].clone());
             // Schema-check failures (rule 11) are findings too; their
             // reasons start with "schema check:".
             for f in out.findings.into_iter().chain(out.schema.failures) {
                 unresolved.push(json!({"path": path, "line": f.line, "reason": f.reason}));
+            }
+            for f in out.notes {
+                notes.push(json!({"path": path, "line": f.line, "reason": f.reason}));
             }
             after.insert(path, rewritten);
         }
@@ -141,6 +145,7 @@ fn fixtures() {
             }
         }
         let unresolved = serde_json::Value::Array(unresolved);
+        let notes = serde_json::Value::Array(notes);
         if bless {
             let _ = fs::remove_dir_all(case.join("after"));
             for (path, bytes) in &after {
@@ -148,11 +153,13 @@ fn fixtures() {
                 fs::create_dir_all(p.parent().unwrap()).unwrap();
                 fs::write(p, bytes).unwrap();
             }
-            let u = case.join("unresolved.json");
-            if unresolved.as_array().unwrap().is_empty() {
-                let _ = fs::remove_file(u);
-            } else {
-                fs::write(u, serde_json::to_string_pretty(&unresolved).unwrap() + "\n").unwrap();
+            for (file, found) in [("unresolved.json", &unresolved), ("notes.json", &notes)] {
+                let u = case.join(file);
+                if found.as_array().is_none_or(|a| a.is_empty()) {
+                    let _ = fs::remove_file(u);
+                } else {
+                    fs::write(u, serde_json::to_string_pretty(found).unwrap() + "\n").unwrap();
+                }
             }
             continue;
         }
@@ -171,14 +178,15 @@ fn fixtures() {
                 }
             }
         }
-        let expected_unresolved: serde_json::Value =
-            fs::read_to_string(case.join("unresolved.json"))
+        for (file, found) in [("unresolved.json", &unresolved), ("notes.json", &notes)] {
+            let expected: serde_json::Value = fs::read_to_string(case.join(file))
                 .map(|t| serde_json::from_str(&t).unwrap())
                 .unwrap_or_else(|_| json!([]));
-        if expected_unresolved != unresolved {
-            failures.push(format!(
-                "{name}: unresolved got {unresolved:#} expected {expected_unresolved:#}"
-            ));
+            if expected != *found {
+                failures.push(format!(
+                    "{name}: {file} got {found:#} expected {expected:#}"
+                ));
+            }
         }
     }
     assert!(

@@ -202,20 +202,20 @@ fn style_is_kept() {
 }
 
 #[test]
-fn binary_and_oversized_files_are_reported_not_edited() {
+fn binary_and_oversized_files_are_noted_not_edited() {
     let e = engine(false);
     let mut bin = b"\x00\x01\x02 path /warehouse/plays \x00".to_vec();
     let out = e.rewrite("x.bin", &bin);
-    assert!(out.output.is_none());
-    assert!(out.findings[0].reason.contains("binary"));
+    assert!(out.output.is_none() && out.findings.is_empty());
+    assert!(out.notes[0].reason.contains("binary"));
     bin.clear();
     let out = e.rewrite("x.bin", b"\x00\x01 no locator");
-    assert!(out.output.is_none() && out.findings.is_empty());
+    assert!(out.output.is_none() && out.notes.is_empty());
     let mut big = vec![b'a'; tern_rewrite::MAX_FILE_BYTES + 10];
     big.extend_from_slice(b" /warehouse/plays ");
     let out = e.rewrite("big.txt", &big);
     assert!(out.output.is_none());
-    assert!(out.findings[0].reason.contains("8 MiB"));
+    assert!(out.notes[0].reason.contains("8 MiB"));
 }
 
 #[test]

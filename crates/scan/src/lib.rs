@@ -94,6 +94,9 @@ pub struct TreeReport {
     /// Unresolved references, sorted by path and line; schema-check
     /// failures included.
     pub findings: Vec<PathFinding>,
+    /// Files tern does not rewrite by design that name the dataset (binary,
+    /// oversized): told, never a reason for attention (SPEC §7 `notes`).
+    pub notes: Vec<PathFinding>,
     /// The schema check of the rewritten SQL (rule 11).
     pub schema: SchemaReport,
     /// Files looked at.
@@ -151,6 +154,7 @@ pub fn scan_tree(
                     // Most files do not name the dataset: nothing to keep.
                     if out.output.is_some()
                         || !out.findings.is_empty()
+                        || !out.notes.is_empty()
                         || !out.dbt.is_empty()
                         || !out.schema.failures.is_empty()
                     {
@@ -203,6 +207,7 @@ pub fn scan_files(
 struct Collect {
     files: Vec<FileChange>,
     findings: Vec<PathFinding>,
+    notes: Vec<PathFinding>,
     schema: SchemaReport,
     /// Files naming a dbt source, held back until the tree is settled.
     dbt: Vec<(String, Vec<u8>, FileRewrite)>,
@@ -228,6 +233,7 @@ impl Collect {
         self.findings.extend(failures.iter().cloned());
         self.schema.failures.extend(failures);
         self.findings.extend(out.findings.into_iter().map(at));
+        self.notes.extend(out.notes.into_iter().map(at));
         if let Some(after) = out.output {
             self.files.push(FileChange {
                 path,
@@ -257,10 +263,12 @@ impl Collect {
         }
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         self.findings.sort();
+        self.notes.sort();
         self.schema.failures.sort();
         TreeReport {
             files: self.files,
             findings: self.findings,
+            notes: self.notes,
             schema: self.schema,
             files_scanned,
             bytes_scanned,
