@@ -48,17 +48,7 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
                 .and_then(|id| store.dataset(id).ok().flatten()),
         )
     };
-    let mut replace: Vec<(LocatorKind, Vec<String>, String)> = spec
-        .replace
-        .iter()
-        .filter_map(|r| Some((r.kind, r.old.clone(), r.new.clone()?)))
-        .collect();
-    let stays: Vec<(LocatorKind, Vec<String>)> = spec
-        .replace
-        .iter()
-        .filter(|r| r.new.is_none())
-        .map(|r| (r.kind, r.old.clone()))
-        .collect();
+    let mut input = RuleInput::from_spec(spec);
     if spec.replace.is_empty() {
         let from = from.as_ref().ok_or_else(|| {
             FleetError::Spec(format!("{spec_file}: give `replace` or `dataset.from`"))
@@ -88,28 +78,15 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
                     to.id, from.id
                 ))
             })?;
-            replace.push((kind, old.clone(), new.clone()));
+            input.replace.push((kind, old.clone(), new.clone()));
         }
     }
-    let entity = match (&spec.dataset.from, &spec.dataset.to) {
-        (Some(f), Some(t)) => Some((f.clone(), t.clone())),
-        _ => None,
-    };
-    let format = spec.format.clone().or_else(|| {
+    input.format = input.format.take().or_else(|| {
         let (old, new) = (from.as_ref()?.format.clone()?, to.as_ref()?.format.clone()?);
         (old != new).then_some(FormatChange { old, new })
     });
-    let (schema, tables) = schemas(spec, store, from.as_ref(), to.as_ref())?;
-    let rules = Rules::new(RuleInput {
-        replace,
-        stays,
-        entity,
-        format,
-        columns: spec.columns.clone(),
-        schema,
-        tables,
-    })
-    .map_err(|e| {
+    (input.schema, input.tables) = schemas(spec, store, from.as_ref(), to.as_ref())?;
+    let rules = Rules::new(input).map_err(|e| {
         let line = spec.replace.first().map_or(1, |r| r.line);
         FleetError::Spec(format!("{spec_file}:{line}: `replace`: {e}"))
     })?;

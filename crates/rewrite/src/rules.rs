@@ -49,6 +49,35 @@ pub struct RuleInput {
     pub tables: Vec<(String, Vec<String>)>,
 }
 
+impl RuleInput {
+    /// What a spec says itself: its `replace` entries (those without `new`
+    /// as `stays`), the entity refs of `dataset`, `format` and `columns`.
+    /// Callers add what a catalog knows.
+    pub fn from_spec(spec: &tern_spec::Spec) -> RuleInput {
+        RuleInput {
+            replace: spec
+                .replace
+                .iter()
+                .filter_map(|r| Some((r.kind, r.old.clone(), r.new.clone()?)))
+                .collect(),
+            stays: spec
+                .replace
+                .iter()
+                .filter(|r| r.new.is_none())
+                .map(|r| (r.kind, r.old.clone()))
+                .collect(),
+            entity: match (&spec.dataset.from, &spec.dataset.to) {
+                (Some(f), Some(t)) => Some((f.clone(), t.clone())),
+                _ => None,
+            },
+            format: spec.format.clone(),
+            columns: spec.columns.clone(),
+            schema: None,
+            tables: vec![],
+        }
+    }
+}
+
 /// Why a set of rules cannot be applied safely.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {

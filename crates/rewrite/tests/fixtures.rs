@@ -44,10 +44,6 @@ fn engine_for(case: &Path) -> Engine {
     let text = fs::read_to_string(case.join("spec.yaml")).unwrap();
     let spec =
         Spec::parse(&text, "spec.yaml").unwrap_or_else(|e| panic!("{}: {e}", case.display()));
-    let entity = match (&spec.dataset.from, &spec.dataset.to) {
-        (Some(f), Some(t)) => Some((f.clone(), t.clone())),
-        _ => None,
-    };
     // `schemas.json` (optional): what a catalog would know, the new table's
     // columns (`to`) and other tables' (`tables`).
     let (schema, tables) = match fs::read_to_string(case.join("schemas.json")) {
@@ -72,22 +68,9 @@ fn engine_for(case: &Path) -> Engine {
     };
     Engine::new(
         Rules::new(RuleInput {
-            replace: spec
-                .replace
-                .iter()
-                .filter_map(|r| Some((r.kind, r.old.clone(), r.new.clone()?)))
-                .collect(),
-            stays: spec
-                .replace
-                .iter()
-                .filter(|r| r.new.is_none())
-                .map(|r| (r.kind, r.old.clone()))
-                .collect(),
-            entity,
-            format: spec.format.clone(),
-            columns: spec.columns.clone(),
             schema,
             tables,
+            ..RuleInput::from_spec(&spec)
         })
         .unwrap_or_else(|e| panic!("{}: {e}", case.display())),
     )
