@@ -513,15 +513,8 @@ fn align_into(
                 continue;
             }
             let (len, c) = escape_at(src, i).ok_or(i)?;
-            let mut buf = [0; 4];
-            let enc = c.encode_utf8(&mut buf).as_bytes();
-            if value.get(k..k + enc.len()) != Some(enc) {
-                return Err(i);
-            }
-            for x in enc {
-                b.push(*x, i..i + len);
-            }
-            (i, k) = (i + len, k + enc.len());
+            k = push_escape(b, value, k, c, i..i + len)?;
+            i += len;
             continue;
         }
         if properties && here == Some(b'\\') {
@@ -547,15 +540,8 @@ fn align_into(
                 Some(c) if c.is_ascii() => (2, *c as char),
                 _ => return Err(i),
             };
-            let mut buf = [0; 4];
-            let enc = c.encode_utf8(&mut buf).as_bytes();
-            if value.get(k..k + enc.len()) != Some(enc) {
-                return Err(i);
-            }
-            for x in enc {
-                b.push(*x, i..i + len);
-            }
-            (i, k) = (i + len, k + enc.len());
+            k = push_escape(b, value, k, c, i..i + len)?;
+            i += len;
             continue;
         }
         if quoting == Quoting::Doubled && v == b'\'' {
@@ -583,6 +569,26 @@ fn align_into(
         (i, k) = (i + 1, k + 1);
     }
     Ok(i)
+}
+
+/// The character escape `from` stands for, as the value's next bytes at
+/// `k`; returns where the value goes on, or `Err` where they differ.
+fn push_escape(
+    b: &mut crate::mapped::Builder,
+    value: &[u8],
+    k: usize,
+    c: char,
+    from: Range<usize>,
+) -> Result<usize, usize> {
+    let mut buf = [0; 4];
+    let enc = c.encode_utf8(&mut buf).as_bytes();
+    if value.get(k..k + enc.len()) != Some(enc) {
+        return Err(from.start);
+    }
+    for x in enc {
+        b.push(*x, from.clone());
+    }
+    Ok(k + enc.len())
 }
 
 /// A backslash escape at `i`: its length and the character it stands for.

@@ -659,38 +659,30 @@ impl<'a, 't> File<'a, 't> {
                     replacement: new,
                 });
             }
+            // Python's `load(p, format="avro")`.
+            let mut format_kwargs: Vec<Node<'t>> = Vec::new();
+            if self.lang == Lang::Python {
+                let mut cur = c.args.walk();
+                format_kwargs.extend(c.args.named_children(&mut cur).filter(|kw| {
+                    kw.kind() == "keyword_argument"
+                        && kw
+                            .child_by_field_name("name")
+                            .is_some_and(|n| self.text(n) == "format")
+                }));
+            }
             // `load(p)` and `save(p)` with no format use Spark's default
             // source, Parquet: a change away from it names the new format.
-            let named_format = has(&["format"])
-                || (self.lang == Lang::Python && {
-                    let mut cur = c.args.walk();
-                    let found = c.args.named_children(&mut cur).any(|kw| {
-                        kw.kind() == "keyword_argument"
-                            && kw
-                                .child_by_field_name("name")
-                                .is_some_and(|n| self.text(n) == "format")
-                    });
-                    found
-                });
+            let named_format = has(&["format"]) || !format_kwargs.is_empty();
             if f.old == "parquet" && matches!(method.as_str(), "load" | "save") && !named_format {
                 self.edits.push(Edit {
                     range: c.name.start_byte()..c.name.start_byte(),
                     replacement: format!("format(\"{}\").", f.new),
                 });
             }
-            if self.lang == Lang::Python {
-                let mut cur = c.args.walk();
-                for kw in c.args.named_children(&mut cur) {
-                    if kw.kind() == "keyword_argument"
-                        && kw
-                            .child_by_field_name("name")
-                            .is_some_and(|n| self.text(n) == "format")
-                    {
-                        if let Some(v) = kw.child_by_field_name("value") {
-                            if self.lang.is_string(v) {
-                                self.swap_format(v, &f.old, &f.new);
-                            }
-                        }
+            for kw in format_kwargs {
+                if let Some(v) = kw.child_by_field_name("value") {
+                    if self.lang.is_string(v) {
+                        self.swap_format(v, &f.old, &f.new);
                     }
                 }
             }
