@@ -32,7 +32,8 @@ fn plan_and_run_apply_column_renames_and_hold_unsafe_queries() {
             &[("export.sql", "SELECT * FROM legacy.plays;\n")],
             "true",
         ),
-        // A dbt project moves as one: its source entry and every model agree.
+        // A dbt project moves as one: its source entry moves, so every
+        // model's source() call keeps working and reads the new columns.
         repo(
             "dbt-moves",
             "insights",
@@ -40,7 +41,7 @@ fn plan_and_run_apply_column_renames_and_hold_unsafe_queries() {
                 ("models/sources.yml", "version: 2\nsources:\n  - name: legacy\n    tables:\n      - name: plays\n"),
                 ("models/daily.sql", "select user_id from {{ source('legacy', 'plays') }}\n"),
             ],
-            "grep -q 'name: lake' models/sources.yml && grep -q \"select account_id as user_id from {{ source('lake', 'plays') }}\" models/daily.sql",
+            "grep -q 'schema: lake' models/sources.yml && grep -q \"select account_id as user_id from {{ source('legacy', 'plays') }}\" models/daily.sql",
         ),
         // ...or not at all, when one model must be held back.
         repo(

@@ -9,7 +9,7 @@
 //! - a database (or dataset) key and a table key that together name the
 //!   table change together (`database: legacy` + `table: plays`, Terraform
 //!   `dataset_id` + `table_id` in one block);
-//! - dbt's `sources:` entry for the table follows its `source()` calls.
+//! - dbt's `sources:` entries and unit tests are the [`crate::dbt`] module's.
 //!
 //! Locator values themselves are rewritten by the text matcher, which sees
 //! every occurrence, in values, keys and comments alike. A file its parser
@@ -22,7 +22,7 @@ use tern_spec::LocatorKind;
 use crate::name::follow_case;
 use crate::rules::Rules;
 use crate::text::{self, Match};
-use crate::{DbtSource, Edit, Finding, Language, Outcome};
+use crate::{Edit, Finding, Language, Outcome};
 
 /// A parsed configuration value.
 #[derive(Debug, Clone)]
@@ -123,14 +123,10 @@ impl Language for ConfigModule {
             matches: &found.matches,
             edits: vec![],
             findings: vec![],
-            dbt: vec![],
         };
         for t in &trees {
             cx.sql_values(t);
             cx.walk(t);
-            if format == Format::Yaml {
-                cx.dbt_sources(t);
-            }
         }
         let replaced = std::mem::take(&mut cx.replaced);
         out.edits.retain(|e| {
@@ -139,8 +135,10 @@ impl Language for ConfigModule {
                 .any(|r| r.start <= e.range.start && e.range.end <= r.end)
         });
         out.schema = std::mem::take(&mut cx.schema);
+        if format == Format::Yaml {
+            crate::dbt::yml(rules, src, &mut out);
+        }
         out.edits.extend(cx.edits);
-        out.dbt.extend(cx.dbt);
         out.findings.extend(
             cx.findings
                 .into_iter()
@@ -192,8 +190,6 @@ struct Cx<'a> {
     matches: &'a [Match],
     edits: Vec<Edit>,
     findings: Vec<(usize, String)>,
-    /// dbt sources met under `sources:`.
-    dbt: Vec<DbtSource>,
 }
 
 fn scalar(t: &Tree) -> Option<(&str, Option<&Range<usize>>)> {
@@ -383,88 +379,6 @@ impl Cx<'_> {
                 exact,
             );
             return;
-        }
-    }
-
-    /// dbt `sources:` — the source and table that `source('legacy', 'plays')` names.
-    fn dbt_sources(&mut self, doc: &Tree) {
-        let Tree::Map(top) = doc else { return };
-        let Some((_, Tree::Seq(sources))) = top.iter().find(|(k, _)| k == "sources") else {
-            return;
-        };
-        let rules = self.rules;
-        let locators = rules.locators().iter().enumerate().filter(|(_, l)| {
-            l.kind == LocatorKind::Table && l.old_parts.len() == 2 && l.new_parts.len() == 2
-        });
-        for src in sources {
-            let Tree::Map(entries) = src else { continue };
-            let get = |key: &str| entries.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-            let schema_node = get("schema").and_then(scalar);
-            let Some((name, name_r)) = get("name").and_then(scalar) else {
-                continue;
-            };
-            let (db, db_r) = schema_node.unwrap_or((name, name_r));
-            let Some(Tree::Seq(tables)) = get("tables") else {
-                continue;
-            };
-            let names: Vec<(&str, Option<&Range<usize>>)> = tables
-                .iter()
-                .filter_map(|t| match t {
-                    Tree::Map(e) => e
-                        .iter()
-                        .find(|(k, _)| k == "name")
-                        .and_then(|(_, v)| scalar(v)),
-                    _ => None,
-                })
-                .collect();
-            for (i, l) in locators.clone() {
-                if !db.eq_ignore_ascii_case(&l.old_parts[0]) {
-                    continue;
-                }
-                let Some((table, table_r)) = names
-                    .iter()
-                    .find(|(t, _)| t.eq_ignore_ascii_case(&l.old_parts[1]))
-                else {
-                    continue;
-                };
-                let (Some(db_r), Some(table_r)) = (db_r, table_r) else {
-                    continue;
-                };
-                if let Some(keeper) = rules.dbt_kept(i) {
-                    self.findings.push((
-                        db_r.start,
-                        format!(
-                            "dbt source `{name}` (table `{table}`) left as is because {keeper} keeps its old name; change them together"
-                        ),
-                    ));
-                    self.dbt.push(DbtSource {
-                        locator: i,
-                        renamed: false,
-                    });
-                    continue;
-                }
-                if names.len() > 1 {
-                    self.dbt.push(DbtSource {
-                        locator: i,
-                        renamed: false,
-                    });
-                    self.findings.push((
-                        db_r.start,
-                        format!(
-                            "dbt source `{name}` holds other tables besides `{table}`; move `{table}` to a source for `{}` by hand",
-                            l.new_parts[0]
-                        ),
-                    ));
-                    continue;
-                }
-                let (db_r, table_r) = (db_r.clone(), (*table_r).clone());
-                self.edit(&db_r, db, &l.old_parts[0], &l.new_parts[0], false);
-                self.edit(&table_r, table, &l.old_parts[1], &l.new_parts[1], false);
-                self.dbt.push(DbtSource {
-                    locator: i,
-                    renamed: true,
-                });
-            }
         }
     }
 }

@@ -11,7 +11,6 @@ use std::ops::Range;
 
 use tern_spec::LocatorKind;
 
-use crate::name::follow_case;
 use crate::rules::Rules;
 use crate::{DbtSource, Edit, Language, Outcome};
 
@@ -67,28 +66,58 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
     if blocks.is_empty() {
         return crate::sql::rewrite_sql(rules, text, &[]);
     }
-    let mut masked = text.as_bytes().to_vec();
-    for bl in &blocks {
-        for c in &mut masked[bl.range.clone()] {
-            if *c != b'\n' {
-                *c = if bl.expression { b'_' } else { b' ' };
+    let mut findings: Vec<(usize, String)> = Vec::new();
+    let mut several = false;
+    // A macro argument naming a renamed column (`{{ cents_to_dollars('amount') }}`)
+    // stands in the statement as that column, so scoping decides whether it
+    // reads the migrated table.
+    let exposed: Vec<Option<Range<usize>>> = blocks
+        .iter()
+        .map(|bl| match column_argument(rules, text, bl) {
+            Ok(r) => r,
+            Err(at) => {
+                several = true;
+                findings.push((
+                    at,
+                    "this macro call names several renamed columns; tern does not rename inside it, so the model is left whole".into(),
+                ));
+                None
             }
+        })
+        .collect();
+    let mut masked = text.as_bytes().to_vec();
+    for (bl, shown) in blocks.iter().zip(&exposed) {
+        for i in bl.range.clone() {
+            if masked[i] == b'\n' || shown.as_ref().is_some_and(|r| r.contains(&i)) {
+                continue;
+            }
+            masked[i] = if bl.expression && shown.is_none() {
+                b'_'
+            } else {
+                b' '
+            };
         }
     }
     let Ok(masked) = String::from_utf8(masked) else {
         return crate::TextModule.rewrite(rules, "", text.as_bytes());
     };
-    let calls: Vec<(Range<usize>, usize, Vec<Edit>)> = blocks
-        .iter()
-        .filter_map(|bl| {
-            source_call(rules, text, bl.range.clone()).map(|(l, e)| (bl.range.clone(), l, e))
-        })
-        .collect();
-    // A source another file of the repository keeps is not migrated here
-    // either: its statement reads the old table, columns and all.
+    let mut calls: Vec<(Range<usize>, usize, Vec<Edit>)> = Vec::new();
+    for bl in &blocks {
+        match source_call(rules, text, bl.range.clone()) {
+            Some(Ok((l, e))) => calls.push((bl.range.clone(), l, e)),
+            Some(Err((l, why))) => {
+                findings.push((bl.range.start, why));
+                calls.push((bl.range.clone(), l, vec![]));
+            }
+            None => {}
+        }
+    }
+    // A source another file of the repository keeps, or one this repository
+    // does not declare, is not migrated here either: its statement reads the
+    // old table, columns and all.
     let (kept, sources): (Vec<_>, Vec<_>) = calls
         .into_iter()
-        .partition(|(_, l, _)| rules.dbt_kept(*l).is_some());
+        .partition(|(_, l, e)| e.is_empty() || rules.dbt_kept(*l).is_some());
     let mut out = crate::sql::rewrite_sql(
         rules,
         &masked,
@@ -98,25 +127,15 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
             .collect::<Vec<_>>(),
     );
     for (r, l, _) in &kept {
-        let keeper = rules.dbt_kept(*l).unwrap_or_default();
-        out.findings.push(crate::Finding::at(
-            text.as_bytes(),
-            r.start,
-            format!(
-                "dbt source `{}` left as is because {keeper} keeps its old name; change them together",
-                rules.locators()[*l].old
-            ),
-        ));
-        out.dbt.push(DbtSource {
-            locator: *l,
-            renamed: false,
-        });
-    }
-    for (_, l, e) in &sources {
-        out.dbt.push(DbtSource {
-            locator: *l,
-            renamed: e.iter().all(|e| out.edits.contains(e)),
-        });
+        if let Some(keeper) = rules.dbt_kept(*l) {
+            findings.push((
+                r.start,
+                format!(
+                    "dbt source of `{}` left as is because {keeper} keeps its old name; change them together",
+                    rules.locators()[*l].old
+                ),
+            ));
+        }
     }
     // Jinja stays byte-identical; a locator inside it is reported, not passed over.
     for bl in &blocks {
@@ -125,61 +144,194 @@ pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
         }
         let found = crate::text::find(rules, &text.as_bytes()[bl.range.clone()]);
         if let Some(m) = found.matches.first() {
-            out.findings.push(crate::Finding::at(
-                text.as_bytes(),
+            findings.push((
                 bl.range.start + m.range.start,
-                "the dataset is named inside Jinja, which tern does not rewrite; change it by hand",
+                "the dataset is named inside Jinja, which tern does not rewrite; change it by hand"
+                    .into(),
+            ));
+        } else if mentions_source(rules, &text[bl.range.clone()]) {
+            findings.push((
+                bl.range.start,
+                "a dbt source of the dataset is used inside Jinja, which tern does not rewrite; change it by hand".into(),
             ));
         }
     }
-    // Only a source() call's own edits may touch Jinja.
+    // Only a source() call's own edits and a plain rename of an exposed
+    // macro argument may touch Jinja; any other edit there would split it,
+    // so the model is left whole.
     let source_edits: Vec<&Edit> = sources.iter().flat_map(|(_, _, e)| e).collect();
-    out.edits.retain(|e| {
-        source_edits.contains(&e)
-            || !blocks
-                .iter()
-                .any(|bl| e.range.start < bl.range.end && bl.range.start < e.range.end)
+    let into_jinja = out.edits.iter().find(|e| {
+        !source_edits.contains(e)
+            && blocks.iter().zip(&exposed).any(|(bl, shown)| {
+                let touches = e.range.start < bl.range.end && bl.range.start < e.range.end
+                    || (e.range.is_empty() && bl.range.contains(&e.range.start));
+                let plain = shown.as_ref().is_some_and(|r| {
+                    r.start <= e.range.start
+                        && e.range.end <= r.end
+                        && e.replacement
+                            .bytes()
+                            .all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                });
+                touches && !plain
+            })
     });
+    if let Some(e) = into_jinja {
+        findings.push((
+            e.range.start,
+            "a rename here would land inside Jinja; the model is left whole".into(),
+        ));
+    }
+    let whole = into_jinja.is_some() || several;
+    if whole {
+        out.edits.clear();
+    }
+    for (_, l, e) in &sources {
+        out.dbt.push(DbtSource {
+            locator: *l,
+            renamed: !whole && e.iter().all(|e| out.edits.contains(e)),
+            declares: None,
+        });
+    }
+    for (_, l, _) in &kept {
+        out.dbt.push(DbtSource {
+            locator: *l,
+            renamed: false,
+            declares: None,
+        });
+    }
+    out.findings.extend(
+        findings
+            .into_iter()
+            .map(|(at, why)| crate::Finding::at(text.as_bytes(), at, why)),
+    );
     out
 }
 
-/// `{{ source('legacy', 'plays') }}` naming a two-part table locator: the
-/// locator's index and edits for both names.
-fn source_call(rules: &Rules, text: &str, block: Range<usize>) -> Option<(usize, Vec<Edit>)> {
-    let inner = &text[block.start + 2..block.end - 2];
-    let base = block.start + 2;
-    let at = find_word(inner, "source")?;
-    let mut lx = Lexer {
-        s: inner,
-        i: at + "source".len(),
-    };
-    lx.punct(b'(')?;
-    let a = lx.string()?;
-    lx.punct(b',')?;
-    let b = lx.string()?;
-    lx.punct(b')')?;
+/// Macros whose string arguments never name a column of the statement.
+const NOT_COLUMNS: &[&str] = &[
+    "source",
+    "ref",
+    "var",
+    "config",
+    "env_var",
+    "this",
+    "target",
+    "is_incremental",
+    "adapter",
+    "run_query",
+    "log",
+    "return",
+    "doc",
+    "metric",
+];
+
+/// The one string argument of a macro call in an expression block that names
+/// a renamed column (its content's range); `Err` at the block when several do.
+fn column_argument(rules: &Rules, text: &str, bl: &Block) -> Result<Option<Range<usize>>, usize> {
+    if !bl.expression || rules.columns().is_empty() {
+        return Ok(None);
+    }
+    let inner = &text[bl.range.start + 2..bl.range.end - 2];
+    let head: String = inner
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if NOT_COLUMNS.contains(&head.as_str()) || !inner.contains('(') {
+        return Ok(None);
+    }
+    let base = bl.range.start + 2;
+    let b = inner.as_bytes();
+    let mut found = None;
+    let mut i = 0;
+    while i < b.len() {
+        let q = b[i];
+        if q != b'\'' && q != b'"' {
+            i += 1;
+            continue;
+        }
+        let Some(len) = memchr::memchr(q, &b[i + 1..]) else {
+            break;
+        };
+        let content = &inner[i + 1..i + 1 + len];
+        if rules
+            .columns()
+            .iter()
+            .any(|(old, _)| old.eq_ignore_ascii_case(content))
+        {
+            if found.is_some() {
+                return Err(bl.range.start);
+            }
+            found = Some(base + i + 1..base + i + 1 + len);
+        }
+        i += len + 2;
+    }
+    Ok(found)
+}
+
+/// Whether Jinja text calls a dbt source of the dataset.
+fn mentions_source(rules: &Rules, block: &str) -> bool {
+    let mut at = 0;
+    while let Some(i) = find_word(&block[at..], "source") {
+        let s = at + i;
+        if let Some((a, b)) = crate::dbt::source_args(&block[s..s + paren_end(&block[s..])]) {
+            if rules.dbt_alias(&a, &b).is_some() {
+                return true;
+            }
+        }
+        at = s + "source".len();
+    }
+    false
+}
+
+/// Length up to and including the first `)`.
+fn paren_end(s: &str) -> usize {
+    s.find(')').map_or(s.len(), |p| p + 1)
+}
+
+/// `{{ source('shop', 'orders') }}` naming a migrated table through the
+/// repository's `sources:` entries: the locator, and an edit that leaves the
+/// call as it is (the entry moves, not the call) but says, by surviving,
+/// that its statement was rewritten. `Err` when the call names the dataset
+/// but is not declared in the repository, with why.
+#[allow(clippy::type_complexity)]
+fn source_call(
+    rules: &Rules,
+    text: &str,
+    block: Range<usize>,
+) -> Option<Result<(usize, Vec<Edit>), (usize, String)>> {
+    let (ra, rb) = crate::dbt::source_ranges(&text[block.clone()])?;
+    let base = block.start;
+    let (a, b) = (
+        &text[base + ra.start..base + ra.end],
+        &text[base + rb.start..base + rb.end],
+    );
+    if let Some(alias) = rules.dbt_alias(a, b) {
+        let edit = match &alias.new_source {
+            Some(new) => Edit {
+                range: base + ra.start..base + ra.end,
+                replacement: new.clone(),
+            },
+            None => Edit {
+                range: block.clone(),
+                replacement: text[block].to_string(),
+            },
+        };
+        return Some(Ok((alias.locator, vec![edit])));
+    }
     let (i, l) = rules.locators().iter().enumerate().find(|(_, l)| {
         l.kind == LocatorKind::Table
             && l.old_parts.len() == 2
-            && l.new_parts.len() == 2
-            && l.old_parts[0].eq_ignore_ascii_case(&inner[a.clone()])
-            && l.old_parts[1].eq_ignore_ascii_case(&inner[b.clone()])
+            && l.old_parts[0].eq_ignore_ascii_case(a)
+            && l.old_parts[1].eq_ignore_ascii_case(b)
     })?;
-    Some((
+    Some(Err((
         i,
-        [(a, 0), (b, 1)]
-            .into_iter()
-            .map(|(r, i)| Edit {
-                replacement: follow_case(
-                    &inner[r.clone()],
-                    &l.old_parts[i],
-                    &l.new_parts[i],
-                    false,
-                ),
-                range: base + r.start..base + r.end,
-            })
-            .collect(),
-    ))
+        format!(
+            "`source('{a}', '{b}')` names {} but no `sources:` entry in this repository declares it; move its entry with the table",
+            l.old
+        ),
+    )))
 }
 
 fn find_word(s: &str, w: &str) -> Option<usize> {
@@ -188,45 +340,4 @@ fn find_word(s: &str, w: &str) -> Option<usize> {
     memchr::memmem::find_iter(b, w.as_bytes()).find(|&i| {
         (i == 0 || !ident(b[i - 1])) && b.get(i + w.len()).is_none_or(|&c| !ident(c) || c == b'(')
     })
-}
-
-/// Just enough of Jinja's expression syntax for a call with two string arguments.
-struct Lexer<'a> {
-    s: &'a str,
-    i: usize,
-}
-
-impl Lexer<'_> {
-    fn skip_ws(&mut self) {
-        while self
-            .s
-            .as_bytes()
-            .get(self.i)
-            .is_some_and(u8::is_ascii_whitespace)
-        {
-            self.i += 1;
-        }
-    }
-
-    fn punct(&mut self, c: u8) -> Option<()> {
-        self.skip_ws();
-        (self.s.as_bytes().get(self.i) == Some(&c)).then(|| self.i += 1)
-    }
-
-    /// A quoted string without escapes; returns the range of its content.
-    fn string(&mut self) -> Option<Range<usize>> {
-        self.skip_ws();
-        let q = *self.s.as_bytes().get(self.i)?;
-        if q != b'\'' && q != b'"' {
-            return None;
-        }
-        let start = self.i + 1;
-        let len = memchr::memchr(q, &self.s.as_bytes()[start..])?;
-        let content = &self.s[start..start + len];
-        if content.contains('\\') {
-            return None;
-        }
-        self.i = start + len + 1;
-        Some(start..start + len)
-    }
 }

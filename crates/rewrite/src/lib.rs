@@ -22,6 +22,7 @@
 
 mod code;
 mod config;
+mod dbt;
 mod jinja;
 mod mapped;
 mod name;
@@ -35,7 +36,7 @@ use serde::Serialize;
 
 pub use code::CodeModule;
 pub use config::ConfigModule;
-pub use rules::{Locator, RuleError, RuleInput, Rules};
+pub use rules::{DbtAlias, Locator, RuleError, RuleInput, Rules};
 pub use sql::SqlModule;
 pub use text::TextModule;
 
@@ -104,16 +105,19 @@ pub struct Outcome {
     pub schema: SchemaCheck,
 }
 
-/// A dbt source naming the dataset (`source('legacy', 'plays')` in a model,
-/// its entry under `sources:`), and whether this file renames it. A dbt
+/// A dbt source naming the dataset (`source('shop', 'orders')` in a model,
+/// its entry under `sources:`), and whether this file migrates it. A dbt
 /// project only builds if every file agrees, so [`Engine::settle`] keeps a
 /// source everywhere once any file must keep it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbtSource {
-    /// Index of the two-part table locator in [`Rules::locators`].
+    /// Index of the table locator in [`Rules::locators`].
     pub locator: usize,
-    /// True when this file's edits rename it.
+    /// True when this file's edits migrate it.
     pub renamed: bool,
+    /// For a `sources:` entry, the source and table names that `source()`
+    /// calls give it, and the source it moves to, if it leaves its source.
+    pub declares: Option<DbtAlias>,
 }
 
 /// One file of a repository for [`Engine::settle`]: its path, its bytes
@@ -195,7 +199,11 @@ impl Engine {
 
     /// Rewrites one file's bytes; `path` is relative and only used to pick a module.
     pub fn rewrite(&self, path: &str, bytes: &[u8]) -> FileRewrite {
-        let Some(tail) = self.rules.prefilter(bytes) else {
+        let Some(tail) = self
+            .rules
+            .prefilter(bytes)
+            .or_else(|| self.rules.dbt_mentioned(bytes).then_some(true))
+        else {
             return FileRewrite::default();
         };
         if bytes.len() > MAX_FILE_BYTES || is_binary(bytes) {
@@ -220,6 +228,21 @@ impl Engine {
     /// Rewrites a repository's files held in memory, then [settles](Self::settle)
     /// them; the results are in the order of `files`.
     pub fn rewrite_all(&self, files: &[(&str, &[u8])]) -> Vec<FileRewrite> {
+        let tree: Vec<TreeFile> = files
+            .iter()
+            .map(|&(path, bytes)| TreeFile {
+                path,
+                bytes: None,
+                out: self.rewrite(path, bytes),
+            })
+            .collect();
+        match self.dbt_pass(&tree) {
+            Some(engine) => engine.settled_all(files),
+            None => self.settled_all(files),
+        }
+    }
+
+    fn settled_all(&self, files: &[(&str, &[u8])]) -> Vec<FileRewrite> {
         let mut tree: Vec<TreeFile> = files
             .iter()
             .map(|&(path, bytes)| TreeFile {
@@ -230,6 +253,23 @@ impl Engine {
             .collect();
         self.settle(&mut tree);
         tree.into_iter().map(|f| f.out).collect()
+    }
+
+    /// A repository's dbt models name a source (`source('shop', 'orders')`),
+    /// not the table its `sources:` entry resolves it to, so the first pass
+    /// over a repository cannot see them. When that pass met dbt sources of
+    /// the dataset, this is the engine for a second pass that knows them;
+    /// callers rewrite every file again with it (and then settle).
+    pub fn dbt_pass(&self, files: &[TreeFile<'_>]) -> Option<Engine> {
+        if self.rules.dbt_known() || files.iter().all(|f| f.out.dbt.is_empty()) {
+            return None;
+        }
+        let aliases = files
+            .iter()
+            .flat_map(|f| &f.out.dbt)
+            .filter_map(|d| d.declares.clone())
+            .collect();
+        Some(Engine::new(self.rules.with_dbt(aliases)))
     }
 
     /// Makes a repository's files agree on its dbt sources: a source that one

@@ -130,6 +130,9 @@ pub struct Rules {
     /// dbt sources (by locator) that must keep their old names in this
     /// repository, with the file that keeps them: set by [`crate::Engine::settle`].
     pub(crate) dbt_kept: Vec<(usize, String)>,
+    /// The repository's dbt source tables that name a migrated table, once
+    /// its `sources:` entries are known (see [`crate::Engine::dbt_pass`]).
+    pub(crate) dbt: Option<Vec<DbtAlias>>,
     /// See [`RuleInput::schema`].
     schema: Option<Vec<String>>,
     /// See [`RuleInput::tables`]: dotted parts, and columns.
@@ -139,7 +142,64 @@ pub struct Rules {
     checker: Option<Box<Rules>>,
 }
 
+/// A dbt source table naming a migrated table: `source('shop', 'orders')`
+/// reads `raw.orders` when its `sources:` entry says `name: shop, schema: raw`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DbtAlias {
+    /// The source's `name`, as `source()` calls give it.
+    pub source: String,
+    /// The table's `name` (not its `identifier`).
+    pub table: String,
+    /// Index of the table locator in [`Rules::locators`].
+    pub locator: usize,
+    /// The source the table moves to when it leaves one that keeps other
+    /// tables (`shop_lake`): its `source()` calls follow.
+    pub new_source: Option<String>,
+}
+
 impl Rules {
+    /// The same rules knowing the repository's dbt sources.
+    pub(crate) fn with_dbt(&self, mut aliases: Vec<DbtAlias>) -> Rules {
+        aliases.sort();
+        aliases.dedup();
+        Rules {
+            dbt: Some(aliases),
+            ..self.clone()
+        }
+    }
+
+    /// The source table that `source(source, table)` reads, when its entry is known.
+    pub(crate) fn dbt_alias(&self, source: &str, table: &str) -> Option<&DbtAlias> {
+        self.dbt
+            .as_deref()?
+            .iter()
+            .find(|a| a.source == source && a.table == table)
+    }
+
+    /// Whether a source of this name is declared for the dataset.
+    pub(crate) fn dbt_source_named(&self, name: &str) -> bool {
+        self.dbt
+            .as_deref()
+            .is_some_and(|a| a.iter().any(|a| a.source == name))
+    }
+
+    /// True when the repository's dbt sources are known.
+    pub(crate) fn dbt_known(&self) -> bool {
+        self.dbt.is_some()
+    }
+
+    /// Can this file call a dbt source that names the dataset? Models name
+    /// the source, not the table, so the locator prefilter cannot see them.
+    pub(crate) fn dbt_mentioned(&self, bytes: &[u8]) -> bool {
+        let Some(aliases) = self.dbt.as_deref().filter(|a| !a.is_empty()) else {
+            return false;
+        };
+        memchr::memmem::find(bytes, b"source").is_some()
+            && aliases
+                .iter()
+                .any(|a| memchr::memmem::find(bytes, a.table.as_bytes()).is_some())
+    }
+
     /// The same rules with these dbt sources kept (locator, the file keeping it).
     pub(crate) fn keeping_dbt(&self, kept: &[(usize, String)]) -> Rules {
         Rules {
@@ -322,6 +382,7 @@ impl Rules {
             needles,
             automaton,
             dbt_kept: vec![],
+            dbt: None,
             schema,
             tables_known: tables,
             checker,

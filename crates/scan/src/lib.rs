@@ -122,6 +122,20 @@ pub fn scan_tree(
     if !root.is_dir() {
         return Err(ScanError::NotADirectory(root.to_path_buf()));
     }
+    let (found, scanned, bytes) = walk(engine, root, progress);
+    // dbt models name a source, not the table: once the first walk has met
+    // the repository's `sources:` entries, a second walk can see them.
+    match engine.dbt_pass(&found.dbt_tree()) {
+        Some(engine) => {
+            let (found, scanned, bytes) = walk(&engine, root, progress);
+            Ok(found.finish(&engine, scanned, bytes))
+        }
+        None => Ok(found.finish(engine, scanned, bytes)),
+    }
+}
+
+/// One pass of the engine over a tree: what it found, files and bytes read.
+fn walk(engine: &Engine, root: &Path, progress: &(dyn Fn(u64) + Sync)) -> (Collect, u64, u64) {
     let found = Mutex::new(Collect::default());
     let scanned = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
@@ -179,10 +193,11 @@ pub fn scan_tree(
             ignore::WalkState::Continue
         })
     });
-    Ok(found
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .finish(engine, scanned.into_inner(), bytes.into_inner()))
+    (
+        found.into_inner().unwrap_or_else(|e| e.into_inner()),
+        scanned.into_inner(),
+        bytes.into_inner(),
+    )
 }
 
 /// Applies the engine to files already in memory, such as blobs read from a
@@ -192,14 +207,22 @@ pub fn scan_files(
     engine: &Engine,
     files: impl IntoIterator<Item = (String, Vec<u8>)>,
 ) -> TreeReport {
-    let (mut found, mut scanned, mut bytes) = (Collect::default(), 0, 0);
-    for (path, data) in files {
-        scanned += 1;
-        bytes += data.len() as u64;
-        let out = engine.rewrite(&path, &data);
-        found.add(path, data, out);
+    let files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
+    let pass = |engine: &Engine| {
+        let mut found = Collect::default();
+        for (path, data) in &files {
+            let out = engine.rewrite(path, data);
+            found.add(path.clone(), data.clone(), out);
+        }
+        found
+    };
+    let found = pass(engine);
+    let scanned = files.len() as u64;
+    let bytes = files.iter().map(|(_, d)| d.len() as u64).sum();
+    match engine.dbt_pass(&found.dbt_tree()) {
+        Some(engine) => pass(&engine).finish(&engine, scanned, bytes),
+        None => found.finish(engine, scanned, bytes),
     }
-    found.finish(engine, scanned, bytes)
 }
 
 /// What the engine made of a tree's files so far.
@@ -242,6 +265,18 @@ impl Collect {
                 after,
             });
         }
+    }
+
+    /// The files naming a dbt source, as the engine's dbt pass reads them.
+    fn dbt_tree(&self) -> Vec<TreeFile<'_>> {
+        self.dbt
+            .iter()
+            .map(|(path, _, out)| TreeFile {
+                path,
+                bytes: None,
+                out: out.clone(),
+            })
+            .collect()
     }
 
     /// Makes the files agree on their dbt sources ([`Engine::settle`]) and

@@ -1,0 +1,5 @@
+select
+    id as customer_id,
+    name,
+    country_code
+from {{ source('shop', 'customers') }}

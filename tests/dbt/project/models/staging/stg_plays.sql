@@ -1,0 +1,2 @@
+select user_id, track_id, ts
+from {{ source('events', 'plays') }}
