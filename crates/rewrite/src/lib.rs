@@ -199,6 +199,15 @@ impl Engine {
 
     /// Rewrites one file's bytes; `path` is relative and only used to pick a module.
     pub fn rewrite(&self, path: &str, bytes: &[u8]) -> FileRewrite {
+        // UTF-16 with its byte-order mark is text (SPEC §3 rule 10): it is
+        // read as UTF-8 and written back in its own encoding.
+        if let Some((text, big_endian)) = utf16(bytes) {
+            let mut out = self.rewrite(path, text.as_bytes());
+            if let Some(o) = out.output.take() {
+                out.output = Some(to_utf16(&String::from_utf8_lossy(&o), big_endian));
+            }
+            return out;
+        }
         let Some(tail) = self
             .rules
             .prefilter(bytes)
@@ -342,6 +351,43 @@ impl Engine {
             schema: SchemaCheck::default(),
         }
     }
+}
+
+/// A UTF-16 file (by its byte-order mark) as text, and whether it is big-endian.
+fn utf16(bytes: &[u8]) -> Option<(String, bool)> {
+    let big_endian = match bytes {
+        [0xFF, 0xFE, ..] => false,
+        [0xFE, 0xFF, ..] => true,
+        _ => return None,
+    };
+    let body = &bytes[2..];
+    if body.len() % 2 != 0 || bytes.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    let units = body.chunks_exact(2).map(|c| {
+        if big_endian {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_le_bytes([c[0], c[1]])
+        }
+    });
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .ok()
+        .map(|s| (s, big_endian))
+}
+
+fn to_utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() * 2 + 2);
+    out.extend_from_slice(if big_endian { &[0xFE, 0xFF] } else { &[0xFF, 0xFE] });
+    for u in text.encode_utf16() {
+        out.extend_from_slice(&if big_endian {
+            u.to_be_bytes()
+        } else {
+            u.to_le_bytes()
+        });
+    }
+    out
 }
 
 /// Git's heuristic: a NUL byte in the first 8000 bytes means binary.
