@@ -361,7 +361,7 @@ fn utf16(bytes: &[u8]) -> Option<(String, bool)> {
         _ => return None,
     };
     let body = &bytes[2..];
-    if body.len() % 2 != 0 || bytes.len() > MAX_FILE_BYTES {
+    if !body.len().is_multiple_of(2) || bytes.len() > MAX_FILE_BYTES {
         return None;
     }
     let units = body.chunks_exact(2).map(|c| {
@@ -379,7 +379,11 @@ fn utf16(bytes: &[u8]) -> Option<(String, bool)> {
 
 fn to_utf16(text: &str, big_endian: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() * 2 + 2);
-    out.extend_from_slice(if big_endian { &[0xFE, 0xFF] } else { &[0xFF, 0xFE] });
+    out.extend_from_slice(if big_endian {
+        &[0xFE, 0xFF]
+    } else {
+        &[0xFF, 0xFE]
+    });
     for u in text.encode_utf16() {
         out.extend_from_slice(&if big_endian {
             u.to_be_bytes()

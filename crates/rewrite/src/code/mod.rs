@@ -375,6 +375,7 @@ impl<'a, 't> File<'a, 't> {
                 }
             }
         }
+        self.split_names(&nodes);
         if let Some(f) = self.rules.format().cloned() {
             for n in &bearing {
                 self.mapping_format(*n, &f.old, &f.new);
@@ -1204,6 +1205,173 @@ impl<'a, 't> File<'a, 't> {
             return true;
         }
         false
+    }
+
+    /// Rule 7 in code: a BigQuery table given by its parts, as builder
+    /// calls (`new TableReference().setProjectId(p).setDatasetId(d).setTableId(t)`)
+    /// or `TableId.of(d, t)` / `TableId.of(p, d, t)`: every part changes.
+    fn split_names(&mut self, nodes: &[Node<'t>]) {
+        const SETTERS: [&str; 3] = ["setProjectId", "setDatasetId", "setTableId"];
+        for &n in nodes {
+            let Some(c) = self.call(n) else { continue };
+            let name = self.text(c.name);
+            // Each part: the string literal given, or `None` when it is not one.
+            let mut parts: [Option<Option<Node<'t>>>; 3] = [None, None, None];
+            if SETTERS.contains(&name) {
+                // Only the outermost setter of a chain speaks for it.
+                let outer = [n.parent(), n.parent().and_then(|p| p.parent())]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| self.call(p))
+                    .any(|p| {
+                        p.receiver.is_some_and(|r| r.byte_range() == n.byte_range())
+                            && SETTERS.contains(&self.text(p.name))
+                    });
+                if outer {
+                    continue;
+                }
+                for (setter, call) in self.chain(n) {
+                    let (Some(i), Some(call)) = (SETTERS.iter().position(|s| *s == setter), call)
+                    else {
+                        continue;
+                    };
+                    let args = self.call(call).map(|c| c.args);
+                    parts[i] = Some(args.and_then(|a| self.only_string(a)));
+                }
+            } else if name == "of"
+                && c.receiver
+                    .is_some_and(|r| self.text(r).ends_with("TableId"))
+            {
+                let mut cur = c.args.walk();
+                let args: Vec<Node> = c.args.named_children(&mut cur).collect();
+                let strings: Vec<Option<Node>> = args
+                    .iter()
+                    .map(|a| {
+                        // Kotlin wraps each argument.
+                        let a = if a.kind() == "value_argument" {
+                            let mut cur = a.walk();
+                            a.named_children(&mut cur).last().unwrap_or(*a)
+                        } else {
+                            *a
+                        };
+                        self.lang.is_string(a).then_some(a)
+                    })
+                    .collect();
+                match strings.as_slice() {
+                    [d, t] => (parts[1], parts[2]) = (Some(*d), Some(*t)),
+                    [p, d, t] => parts = [Some(*p), Some(*d), Some(*t)],
+                    _ => continue,
+                }
+            } else {
+                continue;
+            }
+            self.split_name(n, parts);
+        }
+    }
+
+    fn split_name(&mut self, at: Node<'t>, parts: [Option<Option<Node<'t>>>; 3]) {
+        let value = |n: Option<Option<Node<'t>>>| -> Option<Option<(Range<usize>, String)>> {
+            n.map(|s| {
+                s.and_then(|s| {
+                    let (r, holes) = self.content(s)?;
+                    holes.is_empty().then(|| (r.clone(), self.text_at(r)))
+                })
+            })
+        };
+        let [project, dataset, table] = parts.map(value);
+        let (Some(dataset), Some(table)) = (dataset, table) else {
+            return;
+        };
+        let Some((table_r, table_v)) = table else {
+            return;
+        };
+        for l in self.rules.locators().iter() {
+            if l.kind != LocatorKind::Table || l.old_parts.len() < 2 {
+                continue;
+            }
+            let n = l.old_parts.len();
+            let exact = l.is_bigquery();
+            let same = |a: &str, b: &str| {
+                if exact {
+                    a == b
+                } else {
+                    a.eq_ignore_ascii_case(b)
+                }
+            };
+            if !same(&table_v, &l.old_parts[n - 1]) {
+                continue;
+            }
+            let Some((dataset_r, dataset_v)) = dataset.clone() else {
+                self.findings.push((
+                    at.start_byte(),
+                    format!("a table `{table_v}` is given apart from a dataset tern cannot read here; check whether it is {} by hand", l.old),
+                ));
+                return;
+            };
+            if !same(&dataset_v, &l.old_parts[n - 2]) {
+                continue;
+            }
+            let project = match (n, &project) {
+                (3, Some(Some((r, v)))) if same(v, &l.old_parts[0]) => Some(r.clone()),
+                (3, Some(Some(_))) => continue,
+                (3, _) => {
+                    self.findings.push((
+                        at.start_byte(),
+                        format!("`{dataset_v}.{table_v}` names {} without its project (a default project, or one tern cannot read); check it by hand", l.old),
+                    ));
+                    return;
+                }
+                _ => None,
+            };
+            if !self.rules.columns().is_empty() {
+                self.findings.push((
+                    at.start_byte(),
+                    format!("{} is given by its parts here and its columns are renamed; a read of it needs the renaming query, which tern writes only where the table is one string; change it by hand", l.old),
+                ));
+                return;
+            }
+            let (old, new) = (l.old_parts.clone(), l.new_parts.clone());
+            let m = new.len();
+            if m != n {
+                self.findings.push((
+                    at.start_byte(),
+                    format!("{} is given by its parts and its new name has another number of parts; change it by hand", l.old),
+                ));
+                return;
+            }
+            let project = project.map(|r| {
+                let v = self.text_at(r.clone());
+                (r, v)
+            });
+            let mut put = |r: Range<usize>, v: &str, i: usize| {
+                self.edits.push(Edit {
+                    range: r,
+                    replacement: crate::name::follow_case(v, &old[i], &new[i], exact),
+                });
+            };
+            if let Some((r, v)) = project {
+                put(r, &v, 0);
+            }
+            put(dataset_r, &dataset_v, n - 2);
+            put(table_r, &table_v, n - 1);
+            return;
+        }
+    }
+
+    fn text_at(&self, r: Range<usize>) -> String {
+        String::from_utf8_lossy(&self.src[r]).into_owned()
+    }
+
+    /// The argument list's only argument, when it is a string literal.
+    fn only_string(&self, args: Node<'t>) -> Option<Node<'t>> {
+        let mut cur = args.walk();
+        let kids: Vec<Node> = args.named_children(&mut cur).collect();
+        match kids.as_slice() {
+            [one] => self
+                .first_string(args)
+                .filter(|s| s.id() == one.id() || one.kind() == "value_argument"),
+            _ => None,
+        }
     }
 
     fn replace_string(&mut self, n: Node<'t>, with: String) {
