@@ -343,13 +343,7 @@ impl Cx<'_> {
                 continue;
             }
             let exact = l.is_bigquery();
-            let same = |a: &str, b: &str| {
-                if exact {
-                    a == b
-                } else {
-                    a.eq_ignore_ascii_case(b)
-                }
-            };
+            let same = |a: &str, b: &str| l.same_name(a, b);
             if !same(db, &l.old_parts[n - 2]) || !same(table, &l.old_parts[n - 1]) {
                 continue;
             }
@@ -577,7 +571,7 @@ fn insert(entries: &mut Vec<(String, Tree)>, path: &[String], value: Tree) {
 }
 
 /// The content range of a scalar whose written form starts at byte `at`.
-fn content_at(src: &str, at: usize, text: &str) -> Option<Range<usize>> {
+pub(crate) fn content_at(src: &str, at: usize, text: &str) -> Option<Range<usize>> {
     let b = src.as_bytes();
     let start = match b.get(at)? {
         b'"' | b'\'' => at + 1,

@@ -82,14 +82,8 @@ impl<'a> Text<'a> {
     /// A scalar's text and the range of its content, when the content is
     /// written exactly as its text (plain or quoted without escapes).
     fn scalar(&self, n: &Node) -> Option<(&'a str, Range<usize>)> {
-        let text = n.as_str()?;
-        let at = self.at(n);
-        let start = match self.src.as_bytes().get(at)? {
-            b'"' | b'\'' => at + 1,
-            _ => at,
-        };
-        let content = self.src.get(start..start + text.len())?;
-        (content == text).then_some((content, start..start + text.len()))
+        let r = crate::config::content_at(self.src, self.at(n), n.as_str()?)?;
+        Some((&self.src[r.clone()], r))
     }
 
     /// The item of a block sequence whose content starts at `b`: where its
@@ -225,15 +219,6 @@ pub(crate) fn yml(rules: &Rules, src: &str, out: &mut Outcome) {
     );
 }
 
-/// Names compare as the warehouse compares them: BigQuery's exactly, others in any case.
-fn same(a: &str, b: &str, exact: bool) -> bool {
-    if exact {
-        a == b
-    } else {
-        a.eq_ignore_ascii_case(b)
-    }
-}
-
 /// The table locator naming `database.schema.identifier`, or why it cannot be told.
 fn locator_of(
     rules: &Rules,
@@ -246,11 +231,10 @@ fn locator_of(
             continue;
         }
         let p = &l.old_parts;
-        let exact = l.is_bigquery();
         match p.len() {
-            2 if same(schema, &p[0], exact) && same(id, &p[1], exact) => return Some(Ok(i)),
-            3 if same(schema, &p[1], exact) && same(id, &p[2], exact) => match db {
-                Some(d) if same(d, &p[0], exact) => return Some(Ok(i)),
+            2 if l.same_name(schema, &p[0]) && l.same_name(id, &p[1]) => return Some(Ok(i)),
+            3 if l.same_name(schema, &p[1]) && l.same_name(id, &p[2]) => match db {
+                Some(d) if l.same_name(d, &p[0]) => return Some(Ok(i)),
                 Some(_) => {}
                 None => {
                     return Some(Err(format!(
@@ -318,8 +302,8 @@ impl Cx {
                 (n == 3).then(|| np[0].clone()).or(db.map(str::to_string)),
                 np[n - 2].clone(),
             );
-            let moves = !same(sch, &group.1, exact)
-                || matches!((&group.0, db), (Some(g), Some(d)) if !same(g, d, exact))
+            let moves = !loc.same_name(sch, &group.1)
+                || matches!((&group.0, db), (Some(g), Some(d)) if !loc.same_name(g, d))
                 || (group.0.is_some() && db.is_none());
             let mut m = Migrated {
                 node: tn,
@@ -331,7 +315,7 @@ impl Cx {
                 new_source: None,
             };
             let old_id = &loc.old_parts[loc.old_parts.len() - 1];
-            if !same(id, new_id, exact) {
+            if !loc.same_name(id, new_id) {
                 match (&ident, t.key_line(tn, "name")) {
                     (Some((v, r)), _) => m.edits.push(Edit {
                         range: r.clone(),

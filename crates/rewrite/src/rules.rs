@@ -23,6 +23,16 @@ impl Locator {
     pub fn is_bigquery(&self) -> bool {
         self.kind == LocatorKind::Table && self.old_parts.len() == 3
     }
+
+    /// Whether two parts of a table name are one name, compared as the
+    /// warehouse compares them: BigQuery's exactly, others in any ASCII case.
+    pub(crate) fn same_name(&self, a: &str, b: &str) -> bool {
+        if self.is_bigquery() {
+            a == b
+        } else {
+            a.eq_ignore_ascii_case(b)
+        }
+    }
 }
 
 /// What the rules are built from: the spec's `replace`, derived entity refs, format and columns.

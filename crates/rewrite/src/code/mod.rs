@@ -1291,13 +1291,7 @@ impl<'a, 't> File<'a, 't> {
             }
             let n = l.old_parts.len();
             let exact = l.is_bigquery();
-            let same = |a: &str, b: &str| {
-                if exact {
-                    a == b
-                } else {
-                    a.eq_ignore_ascii_case(b)
-                }
-            };
+            let same = |a: &str, b: &str| l.same_name(a, b);
             if !same(&table_v, &l.old_parts[n - 1]) {
                 continue;
             }
