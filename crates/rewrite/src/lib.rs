@@ -36,7 +36,7 @@ use serde::Serialize;
 
 pub use code::CodeModule;
 pub use config::ConfigModule;
-pub use rules::{DbtAlias, Locator, RuleError, RuleInput, Rules};
+pub use rules::{Constant, DbtAlias, Locator, RuleError, RuleInput, Rules};
 pub use sql::SqlModule;
 pub use text::TextModule;
 
@@ -103,6 +103,8 @@ pub struct Outcome {
     pub dbt: Vec<DbtSource>,
     /// The schema check of the SQL this file holds.
     pub schema: SchemaCheck,
+    /// String constants this file defines that other files may name.
+    pub constants: Vec<Constant>,
 }
 
 /// A dbt source naming the dataset (`source('shop', 'orders')` in a model,
@@ -162,6 +164,29 @@ pub struct FileRewrite {
     pub dbt: Vec<DbtSource>,
     /// Rule 11's verdict on the file's rewritten SQL.
     pub schema: SchemaCheck,
+    /// String constants the file defines that name the dataset (or part of
+    /// its location), for other files that name them (see [`Learned`]).
+    pub constants: Vec<Constant>,
+}
+
+/// What a first pass over a repository learned that one file cannot see:
+/// the `sources:` entries dbt models name, and the string constants other
+/// files name. Fed to [`Engine::second_pass`].
+#[derive(Debug, Default, Clone)]
+pub struct Learned {
+    dbt_met: bool,
+    dbt: Vec<DbtAlias>,
+    constants: Vec<Constant>,
+}
+
+impl Learned {
+    /// Takes in what one file's first-pass rewrite found.
+    pub fn learn(&mut self, out: &FileRewrite) {
+        self.dbt_met |= !out.dbt.is_empty();
+        self.dbt
+            .extend(out.dbt.iter().filter_map(|d| d.declares.clone()));
+        self.constants.extend(out.constants.iter().cloned());
+    }
 }
 
 /// Rules plus the language modules that apply them.
@@ -208,11 +233,15 @@ impl Engine {
             }
             return out;
         }
-        let Some(tail) = self
-            .rules
-            .prefilter(bytes)
-            .or_else(|| self.rules.dbt_mentioned(bytes).then_some(true))
-        else {
+        // Besides the locators: a model calling a known dbt source, a file
+        // naming a constant of the repository that names the dataset, and
+        // code where a locator's last part is a word (`BASE + "/plays"`).
+        let Some(tail) = self.rules.prefilter(bytes).or_else(|| {
+            (self.rules.dbt_mentioned(bytes)
+                || self.rules.constants_mentioned(bytes)
+                || (CodeModule::claimed(path) && self.rules.tail_occurs(bytes)))
+            .then_some(true)
+        }) else {
             return FileRewrite::default();
         };
         if bytes.len() > MAX_FILE_BYTES || is_binary(bytes) {
@@ -237,15 +266,11 @@ impl Engine {
     /// Rewrites a repository's files held in memory, then [settles](Self::settle)
     /// them; the results are in the order of `files`.
     pub fn rewrite_all(&self, files: &[(&str, &[u8])]) -> Vec<FileRewrite> {
-        let tree: Vec<TreeFile> = files
-            .iter()
-            .map(|&(path, bytes)| TreeFile {
-                path,
-                bytes: None,
-                out: self.rewrite(path, bytes),
-            })
-            .collect();
-        match self.dbt_pass(&tree) {
+        let mut learned = Learned::default();
+        for &(path, bytes) in files {
+            learned.learn(&self.rewrite(path, bytes));
+        }
+        match self.second_pass(&learned) {
             Some(engine) => engine.settled_all(files),
             None => self.settled_all(files),
         }
@@ -264,21 +289,20 @@ impl Engine {
         tree.into_iter().map(|f| f.out).collect()
     }
 
-    /// A repository's dbt models name a source (`source('shop', 'orders')`),
-    /// not the table its `sources:` entry resolves it to, so the first pass
-    /// over a repository cannot see them. When that pass met dbt sources of
-    /// the dataset, this is the engine for a second pass that knows them;
-    /// callers rewrite every file again with it (and then settle).
-    pub fn dbt_pass(&self, files: &[TreeFile<'_>]) -> Option<Engine> {
-        if self.rules.dbt_known() || files.iter().all(|f| f.out.dbt.is_empty()) {
+    /// Some references cannot be read from their own file: a dbt model
+    /// names a source (`source('shop', 'orders')`), not the table its
+    /// `sources:` entry resolves it to, and a job names a constant another
+    /// file defines (`ExampleData.TABLE`). When the first pass over a
+    /// repository met either, this is the engine for a second pass that
+    /// knows them; callers rewrite every file again with it (and settle).
+    pub fn second_pass(&self, learned: &Learned) -> Option<Engine> {
+        if self.rules.dbt_known() || (!learned.dbt_met && learned.constants.is_empty()) {
             return None;
         }
-        let aliases = files
-            .iter()
-            .flat_map(|f| &f.out.dbt)
-            .filter_map(|d| d.declares.clone())
-            .collect();
-        Some(Engine::new(self.rules.with_dbt(aliases)))
+        Some(Engine::new(self.rules.with_repository(
+            learned.dbt.clone(),
+            learned.constants.clone(),
+        )))
     }
 
     /// Makes a repository's files agree on its dbt sources: a source that one
@@ -349,6 +373,7 @@ impl Engine {
             notes,
             dbt: vec![],
             schema: SchemaCheck::default(),
+            constants: vec![],
         }
     }
 }
@@ -437,6 +462,7 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
             notes: vec![],
             dbt: outcome.dbt,
             schema: outcome.schema,
+            constants: outcome.constants,
         };
     }
     let mut out = Vec::with_capacity(bytes.len() + 64);
@@ -454,5 +480,6 @@ fn apply(bytes: &[u8], mut outcome: Outcome) -> FileRewrite {
         notes: vec![],
         dbt: outcome.dbt,
         schema: outcome.schema,
+        constants: outcome.constants,
     }
 }

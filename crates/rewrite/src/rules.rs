@@ -141,8 +141,11 @@ pub struct Rules {
     /// repository, with the file that keeps them: set by [`crate::Engine::settle`].
     pub(crate) dbt_kept: Vec<(usize, String)>,
     /// The repository's dbt source tables that name a migrated table, once
-    /// its `sources:` entries are known (see [`crate::Engine::dbt_pass`]).
+    /// its `sources:` entries are known (see [`crate::Engine::second_pass`]).
     pub(crate) dbt: Option<Vec<DbtAlias>>,
+    /// The repository's string constants that name the dataset (or part of
+    /// its location), once a first pass has met them.
+    pub(crate) constants: Vec<Constant>,
     /// See [`RuleInput::schema`].
     schema: Option<Vec<String>>,
     /// See [`RuleInput::tables`]: dotted parts, and columns.
@@ -167,15 +170,51 @@ pub struct DbtAlias {
     pub new_source: Option<String>,
 }
 
+/// A string constant one file defines and others name (`ExampleData.TABLE`,
+/// `from config import PLAYS`): a use is resolved through the repository,
+/// and the constant is rewritten where it is defined, once.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Constant {
+    /// What a use qualifies it with: the class or object that holds it, or
+    /// the Python module's file stem; `None` for a top-level Kotlin constant.
+    pub qualifier: Option<String>,
+    /// The constant's name.
+    pub name: String,
+    /// Its value as the repository has it today, folded from literals.
+    pub value: String,
+}
+
 impl Rules {
-    /// The same rules knowing the repository's dbt sources.
-    pub(crate) fn with_dbt(&self, mut aliases: Vec<DbtAlias>) -> Rules {
+    /// The same rules knowing what a first pass learned of the repository.
+    pub(crate) fn with_repository(
+        &self,
+        mut aliases: Vec<DbtAlias>,
+        mut constants: Vec<Constant>,
+    ) -> Rules {
         aliases.sort();
         aliases.dedup();
+        constants.sort();
+        constants.dedup();
         Rules {
             dbt: Some(aliases),
+            constants,
             ..self.clone()
         }
+    }
+
+    /// The repository's constants of this name, with their values.
+    pub(crate) fn constants_named<'r>(
+        &'r self,
+        name: &'r str,
+    ) -> impl Iterator<Item = &'r Constant> + 'r {
+        self.constants.iter().filter(move |c| c.name == name)
+    }
+
+    /// Can this file name a constant of the repository that names the dataset?
+    pub(crate) fn constants_mentioned(&self, bytes: &[u8]) -> bool {
+        self.constants
+            .iter()
+            .any(|c| memchr::memmem::find(bytes, c.name.as_bytes()).is_some())
     }
 
     /// The source table that `source(source, table)` reads, when its entry is known.
@@ -393,6 +432,7 @@ impl Rules {
             automaton,
             dbt_kept: vec![],
             dbt: None,
+            constants: vec![],
             schema,
             tables_known: tables,
             checker,
@@ -460,7 +500,7 @@ impl Rules {
 
     /// True when the last part of a locator occurs as a whole word, so the
     /// file may hold a split name, a name under `USE`, or a path's tail.
-    fn tail_occurs(&self, b: &[u8]) -> bool {
+    pub(crate) fn tail_occurs(&self, b: &[u8]) -> bool {
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
         self.tails.iter().any(|t| {
             t.find_iter(b).any(|m| {

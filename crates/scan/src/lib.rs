@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use serde::Serialize;
-use tern_rewrite::{Engine, FileRewrite, TreeFile, MAX_FILE_BYTES};
+use tern_rewrite::{Engine, FileRewrite, Learned, TreeFile, MAX_FILE_BYTES};
 
 /// Files beyond this size are not even read for reporting.
 const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
@@ -125,7 +125,7 @@ pub fn scan_tree(
     let (found, scanned, bytes) = walk(engine, root, progress);
     // dbt models name a source, not the table: once the first walk has met
     // the repository's `sources:` entries, a second walk can see them.
-    match engine.dbt_pass(&found.dbt_tree()) {
+    match engine.second_pass(&found.learned) {
         Some(engine) => {
             let (found, scanned, bytes) = walk(&engine, root, progress);
             Ok(found.finish(&engine, scanned, bytes))
@@ -171,6 +171,7 @@ fn walk(engine: &Engine, root: &Path, progress: &(dyn Fn(u64) + Sync)) -> (Colle
                         || !out.notes.is_empty()
                         || !out.dbt.is_empty()
                         || !out.schema.failures.is_empty()
+                        || !out.constants.is_empty()
                     {
                         found.lock().unwrap_or_else(|e| e.into_inner()).add(
                             rel.into_owned(),
@@ -219,7 +220,7 @@ pub fn scan_files(
     let found = pass(engine);
     let scanned = files.len() as u64;
     let bytes = files.iter().map(|(_, d)| d.len() as u64).sum();
-    match engine.dbt_pass(&found.dbt_tree()) {
+    match engine.second_pass(&found.learned) {
         Some(engine) => pass(&engine).finish(&engine, scanned, bytes),
         None => found.finish(engine, scanned, bytes),
     }
@@ -234,10 +235,13 @@ struct Collect {
     schema: SchemaReport,
     /// Files naming a dbt source, held back until the tree is settled.
     dbt: Vec<(String, Vec<u8>, FileRewrite)>,
+    /// What a second pass needs to know of the repository.
+    learned: Learned,
 }
 
 impl Collect {
     fn add(&mut self, path: String, data: Vec<u8>, out: FileRewrite) {
+        self.learned.learn(&out);
         if out.dbt.is_empty() {
             self.settled(path, data, out);
         } else {
@@ -265,18 +269,6 @@ impl Collect {
                 after,
             });
         }
-    }
-
-    /// The files naming a dbt source, as the engine's dbt pass reads them.
-    fn dbt_tree(&self) -> Vec<TreeFile<'_>> {
-        self.dbt
-            .iter()
-            .map(|(path, _, out)| TreeFile {
-                path,
-                bytes: None,
-                out: out.clone(),
-            })
-            .collect()
     }
 
     /// Makes the files agree on their dbt sources ([`Engine::settle`]) and

@@ -14,12 +14,13 @@
 //! - a string that only holds the tail of a location (`base + "/plays"`) is
 //!   reported as a path built at run time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use tern_spec::LocatorKind;
 use tree_sitter::{Node, Parser, Tree};
 
+mod fold;
 mod sql_text;
 
 use crate::rules::Rules;
@@ -95,6 +96,13 @@ pub struct CodeModule {
 }
 
 impl CodeModule {
+    /// Whether any code module reads the file at `path`.
+    pub fn claimed(path: &str) -> bool {
+        [Lang::Python, Lang::Scala, Lang::Java, Lang::Kotlin]
+            .into_iter()
+            .any(|lang| CodeModule { lang }.claims(path))
+    }
+
     /// Python: PySpark jobs and Airflow DAGs.
     pub fn python() -> CodeModule {
         CodeModule { lang: Lang::Python }
@@ -137,7 +145,7 @@ impl Language for CodeModule {
         let tree = parse(self.lang, text);
         match tree {
             Some(tree) if !tree.root_node().has_error() => {
-                let out = File::new(self.lang, rules, text, &tree).run();
+                let out = File::new(self.lang, rules, path, text, &tree).run();
                 if out.edits.is_empty() {
                     return out;
                 }
@@ -160,6 +168,7 @@ impl Language for CodeModule {
                     findings,
                     dbt: out.dbt,
                     schema: out.schema,
+                    constants: out.constants,
                 }
             }
             _ => {
@@ -214,15 +223,6 @@ const WRITES: &[&str] = &[
 /// DataFrameReader shorthands a format change can call instead of `avro(p)`.
 const READER_METHODS: &[&str] = &["parquet", "orc", "json", "csv", "text", "avro"];
 
-/// A name bound in a scope, and whether it is bound to a locator.
-struct Binding<'a> {
-    name: &'a str,
-    id: usize,
-    scope: Range<usize>,
-    /// The string bound, when it holds a locator.
-    value: Option<Range<usize>>,
-}
-
 /// A call split into receiver, method name and argument list.
 struct Call<'t> {
     receiver: Option<Node<'t>>,
@@ -244,13 +244,28 @@ struct File<'a, 't> {
     replaced: Vec<Range<usize>>,
     /// The schema check of the SQL strings, by file line.
     schema: crate::SchemaCheck,
-    /// Names read as bound to a locator: identifier node id to the string
-    /// that binds it.
-    bound: std::collections::HashMap<usize, Range<usize>>,
+    /// Expressions read as naming the dataset (a name, a constant of another
+    /// file, a folded concatenation): node id to the value they hold today.
+    bound: HashMap<usize, String>,
+    /// Every binding of the file by name, and the name nodes that bind.
+    binds: HashMap<&'a str, Vec<fold::Bind<'t>>>,
+    def_names: HashSet<usize>,
+    /// The file's imports, as dotted paths (`x.ExampleData.TABLE`, `config.*`).
+    imports: Vec<String>,
+    /// Folded values of bindings, by name node.
+    memo: std::cell::RefCell<HashMap<usize, Option<String>>>,
+    /// The Python module name other files import this one by.
+    stem: String,
 }
 
 impl<'a, 't> File<'a, 't> {
-    fn new(lang: Lang, rules: &'a Rules, src: &'a [u8], tree: &'t Tree) -> File<'a, 't> {
+    fn new(
+        lang: Lang,
+        rules: &'a Rules,
+        path: &str,
+        src: &'a [u8],
+        tree: &'t Tree,
+    ) -> File<'a, 't> {
         let found = text::find(rules, src);
         File {
             lang,
@@ -262,7 +277,12 @@ impl<'a, 't> File<'a, 't> {
             findings: found.unresolved,
             replaced: vec![],
             schema: crate::SchemaCheck::default(),
-            bound: std::collections::HashMap::new(),
+            bound: HashMap::new(),
+            binds: HashMap::new(),
+            def_names: HashSet::new(),
+            imports: vec![],
+            memo: Default::default(),
+            stem: File::stem_of(path),
         }
     }
 
@@ -292,13 +312,66 @@ impl<'a, 't> File<'a, 't> {
             .copied()
             .filter(|n| self.lang.is_string(*n))
             .collect();
-        // Strings holding a locator, and the constants they initialise.
-        let mut bearing: Vec<Node> = Vec::new();
-        let mut constants: HashSet<String> = HashSet::new();
-        let mut constant_defs: std::collections::HashMap<usize, Range<usize>> =
-            std::collections::HashMap::new();
+        self.index_bindings(&nodes);
         let sql = self.sql_values(&strings);
+        let mut bearing: Vec<Node> = Vec::new();
+        // Composite expressions, folded to the string they hold.
+        let mut folded: Vec<Range<usize>> = Vec::new();
+        let mut failed: Vec<Node> = Vec::new();
+        for &n in &nodes {
+            if !self.is_root_composite(n) {
+                continue;
+            }
+            let r = n.byte_range();
+            let inside = |x: &Range<usize>| x.start <= r.start && r.end <= x.end;
+            if folded.iter().any(inside) {
+                continue;
+            }
+            let holds_sql = strings.iter().any(|s| {
+                sql.contains(&s.id()) && r.start <= s.start_byte() && s.end_byte() <= r.end
+            });
+            if holds_sql {
+                continue;
+            }
+            let Some(old) = self.fold(n, false, 0) else {
+                failed.push(n);
+                continue;
+            };
+            folded.push(r.clone());
+            let (target, named) = self.rewritten(&old);
+            let by_parts = self.fold(n, true, 0).unwrap_or_default();
+            if crate::sql::holds_sql(self.rules, old.as_bytes(), true) {
+                if named && (!self.rules.columns().is_empty() || by_parts != target) {
+                    self.replaced.push(r.clone());
+                    self.findings.push((
+                        r.start,
+                        format!("this SQL names the dataset through constants (`{}`); tern rewrites SQL where the table is written in it, so check this one by hand", self.text(n)),
+                    ));
+                }
+                continue;
+            }
+            // What the parts would say after their own rewrites is not
+            // always the value's: `BASE + "/plays"` must say the new location
+            // though neither part names it, and `TABLE + "_daily"` (another
+            // table) or `OTHER_ROOT + "/warehouse/plays"` (another root) must
+            // keep theirs though a part is rewritten. Then the whole
+            // expression becomes one literal.
+            if by_parts != target {
+                let literal = self.quote(&target);
+                self.replace_string(n, literal);
+            }
+            if named {
+                self.bound.insert(n.id(), old);
+                bearing.push(n);
+            }
+        }
+        let in_folded =
+            |x: Range<usize>| folded.iter().any(|f| f.start <= x.start && x.end <= f.end);
+        // Strings holding a locator.
         for s in &strings {
+            if in_folded(s.byte_range()) {
+                continue;
+            }
             let r = s.byte_range();
             let holds = self.matches.iter().any(|m| {
                 m.range.start >= r.start
@@ -312,69 +385,65 @@ impl<'a, 't> File<'a, 't> {
             if self.computed_prefix(*s) || sql.contains(&s.id()) {
                 continue;
             }
-            if let Some(name) = self.constant_name(*s) {
-                constant_defs.insert(name.id(), s.byte_range());
-                constants.insert(self.text(name).to_string());
-            }
             bearing.push(*s);
         }
-        if !constants.is_empty() {
-            // Every binding of those names, so a use reads the binding in
-            // scope: a same-named local in another function, a parameter
-            // or a reassignment is not the dataset.
-            let defs: Vec<Binding> = nodes
-                .iter()
-                .filter_map(|n| self.binding(*n))
-                .filter(|(name, _)| constants.contains(self.text(*name)))
-                .map(|(name, scope)| Binding {
-                    name: self.text(name),
-                    id: name.id(),
-                    scope,
-                    value: constant_defs.get(&name.id()).cloned(),
-                })
-                .collect();
-            for n in &nodes {
-                if n.kind() != "identifier" || defs.iter().any(|d| d.id == n.id()) {
-                    continue;
-                }
-                let name = self.text(*n);
-                if !constants.contains(name) {
-                    continue;
-                }
-                let at = n.byte_range();
-                let Some(inner) = defs
-                    .iter()
-                    .filter(|d| {
-                        d.name == name && d.scope.start <= at.start && at.end <= d.scope.end
-                    })
-                    .map(|d| d.scope.len())
-                    .min()
-                else {
-                    continue;
-                };
-                let mut visible = defs.iter().filter(|d| {
-                    d.name == name && d.scope.len() == inner && d.scope.start <= at.start
-                });
-                let (any, all, value) =
-                    visible
-                        .by_ref()
-                        .fold((false, true, None), |(any, all, value), d| {
-                            let holds = d.value.is_some();
-                            (any || holds, all && holds, value.or(d.value.clone()))
-                        });
-                if any && all {
-                    if let Some(v) = value {
-                        self.bound.insert(n.id(), v);
+        // Names and constants holding a locator: each use reads the binding
+        // in scope, so a same-named local in another function, a parameter
+        // or a reassignment is not the dataset.
+        for &n in &nodes {
+            let ident = n.kind() == "identifier";
+            let field = (!ident).then(|| self.field(n)).flatten();
+            if (!ident && field.is_none())
+                || self.def_names.contains(&n.id())
+                || in_folded(n.byte_range())
+            {
+                continue;
+            }
+            let name = match field {
+                Some((_, name)) => self.text(name),
+                None => self.text(n),
+            };
+            if !self.binds.contains_key(name) && self.rules.constants_named(name).next().is_none() {
+                continue;
+            }
+            if ident && self.is_member_name(n) {
+                continue;
+            }
+            let value = match field {
+                None => self.resolve(n, false, 0),
+                Some(_) => match self.fold(n, false, 0) {
+                    Some(v) => fold::Resolved::Value(v),
+                    None => fold::Resolved::Unknown,
+                },
+            };
+            match value {
+                fold::Resolved::Value(v) if self.names_dataset(&v) => {
+                    let root = failed
+                        .iter()
+                        .filter(|f| f.start_byte() <= n.start_byte() && n.end_byte() <= f.end_byte())
+                        .min_by_key(|f| f.byte_range().len())
+                        .copied();
+                    if let Some(root) = root {
+                        if !self.continues_as_part(root, n) {
+                            self.findings.push((
+                                n.start_byte(),
+                                format!("name built at run time: `{}` joins `{}` to a value tern cannot know, which may name another dataset; check it by hand", self.text(root), self.text(n)),
+                            ));
+                            continue;
+                        }
                     }
-                    bearing.push(*n);
-                } else if any {
-                    self.findings.push((
-                        at.start,
-                        format!("`{name}` is bound to the dataset's location here and to another value in the same scope; tern cannot tell which this use reads, so check it by hand"),
-                    ));
+                    self.bound.insert(n.id(), v);
+                    bearing.push(n);
                 }
+                fold::Resolved::Mixed => self.findings.push((
+                    n.start_byte(),
+                    format!("`{name}` is bound to the dataset's location here and to another value in the same scope; tern cannot tell which this use reads, so check it by hand"),
+                )),
+                _ => {}
             }
         }
+        self.options(&nodes, &mut bearing);
+        let constants = self.exports();
         self.split_names(&nodes);
         if let Some(f) = self.rules.format().cloned() {
             for n in &bearing {
@@ -414,36 +483,162 @@ impl<'a, 't> File<'a, 't> {
                 .collect(),
             dbt: vec![],
             schema,
+            constants,
         }
     }
 
-    /// `NAME = "..."`, `val NAME = "..."`, `String NAME = "..."`: the name.
-    fn constant_name(&self, s: Node<'t>) -> Option<Node<'t>> {
-        let p = s.parent()?;
-        if self.lang == Lang::Kotlin {
-            // property_declaration: variable_declaration(identifier) = value
-            if p.kind() != "property_declaration" {
-                return None;
-            }
-            let mut cur = p.walk();
-            let decl = p
-                .named_children(&mut cur)
-                .find(|c| c.kind() == "variable_declaration")?;
-            let mut cur = decl.walk();
-            return decl
-                .named_children(&mut cur)
-                .find(|c| c.kind() == "identifier");
+    /// The name after a dot (`x.name`), a keyword argument's name
+    /// (`load(path=p)`): words that are not names of their own.
+    fn is_member_name(&self, n: Node<'t>) -> bool {
+        let Some(p) = n.parent() else { return false };
+        if self.field(p).is_some_and(|(_, name)| name.id() == n.id()) {
+            return true;
         }
-        let (kind, name, value) = match self.lang {
-            Lang::Python => ("assignment", "left", "right"),
-            Lang::Scala => ("val_definition", "pattern", "value"),
-            Lang::Java | Lang::Kotlin => ("variable_declarator", "name", "value"),
+        p.kind() == "keyword_argument"
+            && p.child_by_field_name("name")
+                .is_some_and(|k| k.id() == n.id())
+    }
+
+    /// In a concatenation tern cannot fold, whether the name `n` stays the
+    /// dataset: what follows it is a sub-path or a partition (`/dt=`,
+    /// BigQuery's `$20260101`), or nothing. `TABLE + "_daily"`,
+    /// `f"{TABLE}_{env}"` or `PLAYS + suffix` may be another dataset.
+    fn continues_as_part(&self, root: Node<'t>, n: Node<'t>) -> bool {
+        let mut parts = Vec::new();
+        self.parts(root, &mut parts);
+        let r = n.byte_range();
+        let inside = |x: &Range<usize>| x.start <= r.start && r.end <= x.end;
+        let text = |from: usize, content: &Range<usize>, holes: &[Range<usize>]| {
+            let to = holes
+                .iter()
+                .map(|h| h.start)
+                .filter(|&s| s >= from)
+                .min()
+                .unwrap_or(content.end);
+            self.src.get(from..to.max(from)).unwrap_or(b"").to_vec()
         };
-        if p.kind() != kind || p.child_by_field_name(value)? != s {
-            return None;
+        let mut next: Option<Vec<u8>> = None;
+        for (i, p) in parts.iter().enumerate() {
+            match p {
+                Part::Code(c) if inside(c) => {
+                    next = match parts.get(i + 1) {
+                        None => Some(vec![]),
+                        Some(Part::Str { content, holes, .. }) => {
+                            Some(text(content.start, content, holes))
+                        }
+                        Some(Part::Code(_)) => None,
+                    };
+                    break;
+                }
+                Part::Str { content, holes, .. } => {
+                    if let Some(h) = holes.iter().find(|h| inside(h)) {
+                        next = Some(text(h.end, content, holes));
+                        break;
+                    }
+                }
+                _ => {}
+            }
         }
-        let n = p.child_by_field_name(name)?;
-        (n.kind() == "identifier").then_some(n)
+        next.is_some_and(|t| t.is_empty() || t.starts_with(b"/") || t.starts_with(b"$"))
+    }
+
+    /// Options whose default names the dataset (`@Default.String(TABLE)` on
+    /// a Beam options getter, `parser.add_argument("--input", default=TABLE)`):
+    /// code reading the option reads the dataset unless told otherwise.
+    fn options(&mut self, nodes: &[Node<'t>], bearing: &mut Vec<Node<'t>>) {
+        let mut options: fold::Options = HashMap::new();
+        for &n in nodes {
+            match (self.lang, n.kind()) {
+                (Lang::Java, "annotation") => {
+                    let is_default = n
+                        .child_by_field_name("name")
+                        .is_some_and(|x| self.text(x).ends_with("Default.String"));
+                    let value = n.child_by_field_name("arguments").and_then(|a| {
+                        let mut cur = a.walk();
+                        let first = a.named_children(&mut cur).next();
+                        first
+                    });
+                    let method = n
+                        .parent()
+                        .and_then(|m| m.parent())
+                        .filter(|m| m.kind() == "method_declaration")
+                        .and_then(|m| m.child_by_field_name("name"));
+                    if let (true, Some(v), Some(m)) = (is_default, value, method) {
+                        if let Some(v) = self.fold(v, false, 0) {
+                            options.insert(self.text(m).to_string(), v);
+                        }
+                    }
+                }
+                (Lang::Python, "call") => {
+                    let Some(c) = self.call(n) else { continue };
+                    if !matches!(
+                        self.text(c.name),
+                        "add_argument" | "add_value_provider_argument"
+                    ) {
+                        continue;
+                    }
+                    let mut cur = c.args.walk();
+                    let args: Vec<Node> = c.args.named_children(&mut cur).collect();
+                    let kw = |k: &str| {
+                        args.iter().find_map(|a| {
+                            (a.kind() == "keyword_argument"
+                                && a.child_by_field_name("name")
+                                    .is_some_and(|x| self.text(x) == k))
+                            .then(|| a.child_by_field_name("value"))
+                            .flatten()
+                        })
+                    };
+                    let Some(default) = kw("default") else {
+                        continue;
+                    };
+                    let string = |x: Node<'t>| {
+                        self.content(x)
+                            .filter(|(_, h)| h.is_empty())
+                            .map(|(r, _)| self.text_at(r))
+                    };
+                    let dest = kw("dest").and_then(string).or_else(|| {
+                        args.iter()
+                            .filter(|a| self.lang.is_string(**a))
+                            .filter_map(|a| string(*a))
+                            .find_map(|f| f.strip_prefix("--").map(|f| f.replace('-', "_")))
+                    });
+                    if let (Some(dest), Some(v)) = (dest, self.fold(default, false, 0)) {
+                        options.insert(dest, v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        options.retain(|_, v| self.names_dataset(v));
+        if options.is_empty() {
+            return;
+        }
+        for &n in nodes {
+            let name = match (self.lang, n.kind()) {
+                (Lang::Java, "method_invocation") => {
+                    let Some(c) = self.call(n) else { continue };
+                    let mut cur = c.args.walk();
+                    if c.receiver.is_none() || c.args.named_children(&mut cur).next().is_some() {
+                        continue;
+                    }
+                    self.text(c.name)
+                }
+                (Lang::Python, "attribute") => {
+                    let is_method = n.parent().is_some_and(|p| {
+                        p.kind() == "call" && p.child_by_field_name("function") == Some(n)
+                    });
+                    match n.child_by_field_name("attribute") {
+                        Some(a) if !is_method => self.text(a),
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            if let Some(v) = options.get(name) {
+                self.bound.insert(n.id(), v.clone());
+                bearing.push(n);
+            }
+        }
     }
 
     /// A name node `n` binds, and the byte range of the scope it binds in:
@@ -570,6 +765,10 @@ impl<'a, 't> File<'a, 't> {
                 n.child_by_field_name("value")?,
                 n.child_by_field_name("field")?,
             )),
+            "field_access" => Some((
+                n.child_by_field_name("object")?,
+                n.child_by_field_name("field")?,
+            )),
             _ => None,
         }
     }
@@ -628,10 +827,12 @@ impl<'a, 't> File<'a, 't> {
         // Beam is not Spark: its reads never get `.withColumnRenamed`.
         if has(&["BigQueryIO"]) {
             if !self.rules.columns().is_empty() {
-                self.findings.push((
-                    call.start_byte(),
-                    "a Beam BigQueryIO read or write of the dataset that tern cannot turn into a renaming query; rename its columns by hand".into(),
-                ));
+                let reason = if has(&["write", "writeTableRows", "to"]) {
+                    "this Beam BigQueryIO write goes to the migrated dataset, whose columns are renamed: rename the fields it writes, by hand"
+                } else {
+                    "a Beam BigQueryIO read of the dataset that tern cannot turn into a renaming query; rename its columns by hand"
+                };
+                self.findings.push((call.start_byte(), reason.into()));
             }
             return;
         }
@@ -1082,6 +1283,24 @@ impl<'a, 't> File<'a, 't> {
         if !joined {
             return;
         }
+        // `f"{project}.core.users"`, `s"$project:core.users"`, `db + ".plays"`:
+        // a table name whose leading parts are computed.
+        let right_operand =
+            self.lang.is_concat(parent, self.src) && parent.child_by_field_name("right") == Some(s);
+        let starts = holes
+            .iter()
+            .map(|h| h.end)
+            .chain(right_operand.then_some(content.start))
+            .filter(|&e| e < content.end);
+        for from in starts {
+            if let Some(l) = self.computed_table(&self.src[from..content.end]) {
+                self.findings.push((
+                    s.start_byte(),
+                    format!("table name built at run time: `{}` may be {l}; tern cannot tell, so check it by hand", self.text(s)),
+                ));
+                return;
+            }
+        }
         // The text after the last interpolation is the literal tail.
         let tail_from = holes
             .iter()
@@ -1120,23 +1339,49 @@ impl<'a, 't> File<'a, 't> {
         }
     }
 
+    /// The table locator whose trailing parts `rest` starts with, after a
+    /// separator (`.core.users`, `:core.users`, `` .`core`.users ``).
+    fn computed_table(&self, rest: &[u8]) -> Option<String> {
+        let rest = std::str::from_utf8(rest).ok()?;
+        let rest = rest.strip_prefix(['.', ':'])?;
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '`')))
+            .unwrap_or(rest.len());
+        let name = rest[..end].replace('`', "");
+        let name = name.trim_end_matches('.');
+        let parts: Vec<&str> = name.split('.').collect();
+        self.rules.locators().iter().find_map(|l| {
+            let n = l.old_parts.len();
+            let k = parts.len();
+            let hit = l.kind == LocatorKind::Table
+                && k <= n
+                && parts
+                    .iter()
+                    .zip(&l.old_parts[n - k..])
+                    .all(|(a, b)| l.same_name(a, b));
+            hit.then(|| l.old.clone())
+        })
+    }
+
     /// Scio and Beam BigQuery table reads, when columns are renamed: the same
     /// API's query read over a query that gives the old names back.
     fn bigquery(&mut self, n: Node<'t>) -> bool {
         if self.rules.columns().is_empty() {
             return false;
         }
-        // A string, or a name bound to one (`from(TABLE)`, `from(t)`).
-        let r = match self.bound.get(&n.id()) {
-            Some(r) => r.clone(),
-            None if self.lang.is_string(n) => n.byte_range(),
+        // A string, or what names one (`from(TABLE)`, `from(t)`,
+        // `from(ExampleData.TABLE)`, `from(options.getInput())`).
+        let value = match self.bound.get(&n.id()) {
+            Some(v) => v.clone(),
+            None if self.lang.is_string(n) => self.text(n).to_string(),
             None => return false,
         };
-        let Some(m) = self.matches.iter().find(|m| {
-            m.range.start >= r.start
-                && m.range.end <= r.end
-                && self.rules.locators()[m.locator].is_bigquery()
-        }) else {
+        let found = text::find(self.rules, value.as_bytes());
+        let Some(m) = found
+            .matches
+            .iter()
+            .find(|m| self.rules.locators()[m.locator].is_bigquery())
+        else {
             return false;
         };
         let locator = &self.rules.locators()[m.locator];
