@@ -22,6 +22,7 @@ use tree_sitter::{Node, Parser, Tree};
 
 mod fold;
 mod sql_text;
+mod storage;
 
 use crate::rules::Rules;
 use crate::text::{self, Match};
@@ -256,6 +257,8 @@ struct File<'a, 't> {
     memo: std::cell::RefCell<HashMap<usize, Option<String>>>,
     /// The Python module name other files import this one by.
     stem: String,
+    /// Untyped Storage API reads of the dataset whose fields were renamed.
+    storage_rows: usize,
 }
 
 impl<'a, 't> File<'a, 't> {
@@ -283,6 +286,7 @@ impl<'a, 't> File<'a, 't> {
             imports: vec![],
             memo: Default::default(),
             stem: File::stem_of(path),
+            storage_rows: 0,
         }
     }
 
@@ -451,8 +455,9 @@ impl<'a, 't> File<'a, 't> {
             }
         }
         let mut reads_done: HashSet<usize> = HashSet::new();
+        let columns = !self.rules.columns().is_empty();
         for n in bearing {
-            if self.bigquery(n) {
+            if (columns && self.storage(n)) || self.bigquery(n) {
                 continue;
             }
             if let Some(call) = self.read_call(n) {
@@ -461,6 +466,7 @@ impl<'a, 't> File<'a, 't> {
                 }
             }
         }
+        self.storage_check(&nodes);
         let File {
             src,
             matches,
@@ -839,6 +845,19 @@ impl<'a, 't> File<'a, 't> {
         let is_write = has(WRITES);
         let is_read = !is_write && (has(READS) || method == "table");
         if !is_read && !is_write {
+            // `reader.load(p)` on a reader made elsewhere: its format and
+            // what follows the read are out of sight.
+            let loads = method == "load" || READER_METHODS.contains(&method.as_str());
+            if loads && (self.rules.format().is_some() || !self.rules.columns().is_empty()) {
+                let via = c
+                    .receiver
+                    .map_or(String::new(), |r| format!(" through `{}`", self.text(r)));
+                self.replaced.push(c.args.byte_range());
+                self.findings.push((
+                    call.start_byte(),
+                    format!("this reads the dataset{via}, a reader tern cannot follow to its format and columns; check them by hand"),
+                ));
+            }
             return;
         }
         if let Some(f) = self.rules.format().cloned() {
@@ -898,6 +917,14 @@ impl<'a, 't> File<'a, 't> {
                 "this writes the migrated dataset, whose columns are renamed: rename the columns before the write, by hand".into(),
             ));
             return;
+        }
+        // `spark.read.schema(s)`: a schema given in code names the old
+        // columns, which the new files do not have (Spark reads them as nulls).
+        if has(&["schema"]) {
+            self.findings.push((
+                call.start_byte(),
+                "this read gives its own schema, whose fields name the dataset's old columns: rename them in the schema, by hand".into(),
+            ));
         }
         let renames: String = self
             .rules

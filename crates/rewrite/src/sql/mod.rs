@@ -64,6 +64,49 @@ fn dialects() -> [Box<dyn Dialect>; 4] {
     ]
 }
 
+/// The column renames in a filter expression (a BigQuery Storage read's
+/// `rowRestriction`): each unqualified column word naming an old column,
+/// as byte-range edits of `expr`. `None` when the expression cannot be read.
+pub(crate) fn rename_in_expression(rules: &Rules, expr: &str) -> Option<Vec<crate::Edit>> {
+    let tokens = Tokenizer::new(&BigQueryDialect {}, expr)
+        .tokenize_with_location()
+        .ok()?;
+    let lines = Lines::new(expr);
+    let solid: Vec<&TokenWithSpan> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let mut edits = Vec::new();
+    for (i, t) in solid.iter().enumerate() {
+        let Token::Word(w) = &t.token else { continue };
+        if !matches!(w.quote_style, None | Some('`')) {
+            continue;
+        }
+        let qualified = i > 0 && solid[i - 1].token == Token::Period;
+        let called = solid.get(i + 1).is_some_and(|n| n.token == Token::LParen);
+        if qualified || called {
+            continue;
+        }
+        let Some((_, new)) = rules
+            .columns()
+            .iter()
+            .find(|(old, _)| old.eq_ignore_ascii_case(&w.value))
+        else {
+            continue;
+        };
+        let r = lines.range(t.span)?;
+        let replacement = match w.quote_style {
+            Some(q) => format!("{q}{new}{q}"),
+            None => new.clone(),
+        };
+        edits.push(crate::Edit {
+            range: r,
+            replacement,
+        });
+    }
+    Some(edits)
+}
+
 /// Converts sqlparser's 1-based (line, character column) locations to byte offsets.
 pub(super) struct Lines<'a> {
     text: &'a str,
