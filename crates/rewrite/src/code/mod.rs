@@ -20,6 +20,7 @@ use std::ops::Range;
 use tern_spec::LocatorKind;
 use tree_sitter::{Node, Parser, Tree};
 
+mod check;
 mod fold;
 mod sql_text;
 mod storage;
@@ -153,11 +154,24 @@ impl Language for CodeModule {
                 // The grammar reads the output again: a rewrite that breaks
                 // the file's syntax is not proposed (and would not settle).
                 let written = crate::apply(text, out.clone()).output;
-                let broken = written.is_some_and(|w| {
-                    parse(self.lang, &w).is_none_or(|t| t.root_node().has_error())
-                });
-                if !broken {
-                    return out;
+                let reparsed = written
+                    .as_ref()
+                    .map(|w| parse(self.lang, w).filter(|t| !t.root_node().has_error()));
+                match (&written, reparsed) {
+                    (Some(w), Some(Some(t))) => {
+                        // Rule 11: the output's reads of the new dataset.
+                        let mut out = out;
+                        if let (Some(checker), false) =
+                            (rules.checker(), rules.columns().is_empty())
+                        {
+                            let mut file = File::new(self.lang, checker, path, w, &t);
+                            file.check = Some(rules.columns());
+                            out.schema.absorb(file.run().schema);
+                        }
+                        return out;
+                    }
+                    (None, _) => return out,
+                    _ => {}
                 }
                 let mut findings = out.findings;
                 findings.push(Finding {
@@ -259,6 +273,9 @@ struct File<'a, 't> {
     stem: String,
     /// Untyped Storage API reads of the dataset whose fields were renamed.
     storage_rows: usize,
+    /// Rule 11's second reading of a rewritten file, with the migration's
+    /// column renames: reads are checked, nothing is edited.
+    check: Option<&'a [(String, String)]>,
 }
 
 impl<'a, 't> File<'a, 't> {
@@ -287,6 +304,7 @@ impl<'a, 't> File<'a, 't> {
             memo: Default::default(),
             stem: File::stem_of(path),
             storage_rows: 0,
+            check: None,
         }
     }
 
@@ -317,7 +335,10 @@ impl<'a, 't> File<'a, 't> {
             .filter(|n| self.lang.is_string(*n))
             .collect();
         self.index_bindings(&nodes);
-        let sql = self.sql_values(&strings);
+        let sql = match self.check {
+            Some(_) => HashSet::new(),
+            None => self.sql_values(&strings),
+        };
         let mut bearing: Vec<Node> = Vec::new();
         // Composite expressions, folded to the string they hold.
         let mut folded: Vec<Range<usize>> = Vec::new();
@@ -448,6 +469,20 @@ impl<'a, 't> File<'a, 't> {
         }
         self.options(&nodes, &mut bearing);
         let constants = self.exports();
+        if let Some(columns) = self.check {
+            let mut done = HashSet::new();
+            for n in bearing {
+                if let Some(call) = self.read_call(n) {
+                    if done.insert(call.id()) {
+                        self.check_read(call, columns);
+                    }
+                }
+            }
+            return Outcome {
+                schema: self.schema,
+                ..Outcome::default()
+            };
+        }
         self.split_names(&nodes);
         if let Some(f) = self.rules.format().cloned() {
             for n in &bearing {

@@ -59,7 +59,10 @@ impl<'a, 't> File<'a, 't> {
         }
         let mut top = outer;
         while let Some(p) = top.parent() {
-            let on_top = |r: Option<Node<'t>>| r.is_some_and(|r| r.id() == top.id());
+            let on_top = |r: Option<Node<'t>>| {
+                r.is_some_and(|r| r.id() == top.id())
+                    || p.named_child(0).is_some_and(|f| f.id() == top.id())
+            };
             let next = match self.call(p) {
                 Some(pc) => on_top(pc.receiver),
                 None => self.field(p).is_some_and(|(r, _)| r.id() == top.id()),
