@@ -237,9 +237,10 @@ impl Engine {
         // naming a constant of the repository that names the dataset, and
         // code where a locator's last part is a word (`BASE + "/plays"`).
         let Some(tail) = self.rules.prefilter(bytes).or_else(|| {
+            let code = CodeModule::claimed(path);
             (self.rules.dbt_mentioned(bytes)
-                || self.rules.constants_mentioned(bytes)
-                || (CodeModule::claimed(path) && self.rules.tail_occurs(bytes)))
+                || (code && self.rules.constants_mentioned(bytes))
+                || (code && self.rules.tail_occurs(bytes)))
             .then_some(true)
         }) else {
             return FileRewrite::default();

@@ -489,7 +489,7 @@ impl<'a, 't> File<'a, 't> {
     }
 
     /// The constants this file gives other files: those naming the
-    /// dataset, or a part of a locator (a root another file joins a tail to).
+    /// dataset, or the start of a locator (a root another file joins a tail to).
     pub(super) fn exports(&self) -> Vec<Constant> {
         let mut out = Vec::new();
         for (name, binds) in &self.binds {
@@ -503,12 +503,13 @@ impl<'a, 't> File<'a, 't> {
             let Some(value) = self.bound_value(b, 0) else {
                 continue;
             };
-            let part = value.len() >= 3
-                && self
-                    .rules
-                    .locators()
-                    .iter()
-                    .any(|l| l.kind != LocatorKind::Entity && l.old.contains(value.as_str()));
+            // A root another file joins a tail to (`hdfs://nn/warehouse`, a
+            // BigQuery project): long enough not to be any word.
+            let part =
+                value.len() >= 8
+                    && self.rules.locators().iter().any(|l| {
+                        l.kind != LocatorKind::Entity && l.old.starts_with(value.as_str())
+                    });
             if part || self.names_dataset(&value) {
                 out.push(Constant {
                     qualifier,
