@@ -240,7 +240,7 @@ impl Engine {
             let code = CodeModule::claimed(path);
             (self.rules.dbt_mentioned(bytes)
                 || (code && self.rules.constants_mentioned(bytes))
-                || (code && self.rules.tail_occurs(bytes)))
+                || (code && self.rules.tail_joined(bytes)))
             .then_some(true)
         }) else {
             return FileRewrite::default();

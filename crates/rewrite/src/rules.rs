@@ -500,6 +500,20 @@ impl Rules {
 
     /// True when the last part of a locator occurs as a whole word, so the
     /// file may hold a split name, a name under `USE`, or a path's tail.
+    /// True when the last part of a locator occurs as a word at the start of
+    /// a path segment or a string (`"/plays"`, `"plays"`, `{base}/plays`): a
+    /// location code may join from constants.
+    pub(crate) fn tail_joined(&self, b: &[u8]) -> bool {
+        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        self.tails.iter().any(|t| {
+            t.find_iter(b).any(|m| {
+                m.start() > 0
+                    && matches!(b[m.start() - 1], b'/' | b'"' | b'\'')
+                    && b.get(m.end()).is_none_or(|&c| !word(c))
+            })
+        })
+    }
+
     pub(crate) fn tail_occurs(&self, b: &[u8]) -> bool {
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
         self.tails.iter().any(|t| {

@@ -260,3 +260,29 @@ fn renamed_part_counts() {
     );
     assert_eq!(got, "FROM `lake`.`core`.`plays` JOIN lake.core.plays JOIN `lake.core.plays` JOIN LAKE.CORE.PLAYS");
 }
+
+/// Rule 9 for a table that stays where it is: tern's own renaming query names
+/// the same table, and a second pass must neither change it nor report it as
+/// a `SELECT *` over renamed columns.
+#[test]
+fn renaming_query_over_a_table_that_stays_is_settled() {
+    let rules = Rules::new(RuleInput {
+        stays: vec![(LocatorKind::Table, vec!["acme-data.legacy.plays".into()])],
+        columns: vec![("user_id".into(), "account_id".into())],
+        ..Default::default()
+    })
+    .unwrap();
+    let e = Engine::new(rules);
+    let job = "class Beam {\n  void run(Pipeline p) {\n    p.apply(BigQueryIO.readTableRows().from(\"acme-data:legacy.plays\"));\n  }\n}\n";
+    let once = e.rewrite("Beam.java", job.as_bytes());
+    let once = String::from_utf8(once.output.expect("the read becomes a query read")).unwrap();
+    assert!(once.contains(".fromQuery(\"SELECT * EXCEPT (account_id), account_id AS user_id FROM `acme-data.legacy.plays`\")"), "{once}");
+    let twice = e.rewrite("Beam.java", once.as_bytes());
+    assert_eq!(twice.output, None);
+    assert!(twice.findings.is_empty(), "{:?}", twice.findings);
+    assert!(
+        twice.schema.failures.is_empty(),
+        "{:?}",
+        twice.schema.failures
+    );
+}
