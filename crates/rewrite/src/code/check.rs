@@ -43,19 +43,10 @@ impl<'a, 't> File<'a, 't> {
         let Some((name, scope)) = self.binding(p) else {
             return;
         };
-        if self.binding_value_of(p) != Some(top) {
+        if self.binding_value(p) != Some(top) {
             return;
         }
-        let name_text = self.text(name);
-        let uses: Vec<Node<'t>> = self
-            .binds
-            .get(name_text)
-            .into_iter()
-            .flatten()
-            .filter(|b| b.name.id() == name.id())
-            .flat_map(|_| self.identifiers_in(scope.clone(), name_text, name.end_byte()))
-            .collect();
-        for u in uses {
+        for u in self.identifiers_in(scope, self.text(name), name.end_byte()) {
             self.check_chain(u, columns);
         }
     }
@@ -63,20 +54,9 @@ impl<'a, 't> File<'a, 't> {
     /// Walks the calls hanging on `n` (`n.where(..).select(..)`) until a
     /// compatibility rename; returns the chain's top, or `None` when renamed.
     fn check_chain(&mut self, n: Node<'t>, columns: &[(String, String)]) -> Option<Node<'t>> {
-        let mut top = n;
-        while let Some(p) = top.parent() {
-            let on_top = |r: Option<Node<'t>>| {
-                r.is_some_and(|r| r.id() == top.id())
-                    || p.named_child(0).is_some_and(|f| f.id() == top.id())
-            };
-            let (next, call) = match self.call(p) {
-                Some(pc) => (on_top(pc.receiver), Some(pc)),
-                None => (self.field(p).is_some_and(|(r, _)| r.id() == top.id()), None),
-            };
-            if !next {
-                break;
-            }
-            if let Some(c) = call {
+        let above = self.chain_above(n);
+        for &p in &above {
+            if let Some(c) = self.call(p) {
                 let method = self.text(c.name);
                 if method == "withColumnRenamed" || method == "toDF" {
                     return None;
@@ -85,9 +65,8 @@ impl<'a, 't> File<'a, 't> {
                     self.check_arguments(c.args, columns);
                 }
             }
-            top = p;
         }
-        Some(top)
+        Some(above.last().copied().unwrap_or(n))
     }
 
     /// Old column names among the string arguments (and `col("x")` inside them).
@@ -121,15 +100,6 @@ impl<'a, 't> File<'a, 't> {
             let mut cur = x.walk();
             stack.extend(x.named_children(&mut cur));
         }
-    }
-
-    /// The value node a binding node gives.
-    fn binding_value_of(&self, n: Node<'t>) -> Option<Node<'t>> {
-        self.binds
-            .values()
-            .flatten()
-            .find(|b| b.node.id() == n.id())
-            .and_then(|b| b.value)
     }
 
     /// Identifiers named `name` in `scope` after byte `from`.

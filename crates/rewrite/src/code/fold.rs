@@ -101,7 +101,7 @@ impl<'a, 't> File<'a, 't> {
     }
 
     /// The value expression a binding node gives its name.
-    fn binding_value(&self, n: Node<'t>) -> Option<Node<'t>> {
+    pub(super) fn binding_value(&self, n: Node<'t>) -> Option<Node<'t>> {
         match (self.lang, n.kind()) {
             (Lang::Python, "assignment") => n.child_by_field_name("right"),
             (Lang::Scala, "val_definition" | "var_definition") => n.child_by_field_name("value"),

@@ -859,6 +859,27 @@ impl<'a, 't> File<'a, 't> {
         out
     }
 
+    /// The calls and fields hanging on `n`, bottom up: `n.where(..).select(..)`
+    /// gives the `where` field, its call, the `select` field and its call
+    /// (Java's calls take their receiver directly).
+    fn chain_above(&self, n: Node<'t>) -> Vec<Node<'t>> {
+        let mut out = Vec::new();
+        let mut top = n;
+        while let Some(p) = top.parent() {
+            let on_top = |r: Option<Node<'t>>| r.is_some_and(|r| r.id() == top.id());
+            let next = match self.call(p) {
+                Some(pc) => on_top(pc.receiver) || on_top(p.named_child(0)),
+                None => self.field(p).is_some_and(|(r, _)| r.id() == top.id()),
+            };
+            if !next {
+                break;
+            }
+            out.push(p);
+            top = p;
+        }
+        out
+    }
+
     /// Rules 4 and 6 on the chain that reads (or writes) a locator.
     fn read_chain(&mut self, call: Node<'t>) {
         let Some(c) = self.call(call) else { return };

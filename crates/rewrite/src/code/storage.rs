@@ -57,21 +57,7 @@ impl<'a, 't> File<'a, 't> {
         if self.text(c.name) != "from" {
             return false;
         }
-        let mut top = outer;
-        while let Some(p) = top.parent() {
-            let on_top = |r: Option<Node<'t>>| {
-                r.is_some_and(|r| r.id() == top.id())
-                    || p.named_child(0).is_some_and(|f| f.id() == top.id())
-            };
-            let next = match self.call(p) {
-                Some(pc) => on_top(pc.receiver),
-                None => self.field(p).is_some_and(|(r, _)| r.id() == top.id()),
-            };
-            if !next {
-                break;
-            }
-            top = p;
-        }
+        let top = self.chain_above(outer).last().copied().unwrap_or(outer);
         let chain = self.chain(top);
         if !chain.iter().any(|(n, _)| n == "BigQueryIO") {
             return false;
