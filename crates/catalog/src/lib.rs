@@ -24,12 +24,14 @@ mod model;
 pub mod openlineage;
 mod postgres;
 mod sqlite;
+pub mod store;
 
 use std::path::PathBuf;
 
 pub use model::*;
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use postgres::{PgStore, Postgres};
+pub use sqlite::{Sqlite, SqliteStore};
+pub use store::{SqlStore, SCHEMA_VERSION};
 
 /// Anything the catalog could not do.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,9 @@ pub trait Store: Send + Sync {
     /// this process or another: lets the portal cache answers and push
     /// live updates without re-reading everything.
     fn revision(&self) -> Result<u64>;
+    /// The schema step the store's tables are at: [`SCHEMA_VERSION`] once
+    /// opened by this build, whichever backend holds them.
+    fn schema_version(&self) -> Result<u32>;
 
     /// Creates or replaces a migration's header record.
     fn put_migration(&self, m: &Migration) -> Result<()>;

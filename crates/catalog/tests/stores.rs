@@ -88,6 +88,11 @@ fn change(migration: &str, consumer: &str, wave: u32) -> Change {
 /// The whole contract, on the store `url` opens.
 fn contract(url: &str) {
     let store = open(url).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        tern_catalog::SCHEMA_VERSION,
+        "a store opened by this build is at this build's schema"
+    );
     let rev0 = store.revision().unwrap();
     let batch = backstage::parse(CATALOG, Path::new("/c/catalog-info.yaml")).unwrap();
     store.import(&batch).unwrap();
@@ -145,7 +150,13 @@ fn contract(url: &str) {
 
     // Changes and their history: an event per state change, none otherwise.
     let mut c = change("m", "daily", 0);
+    let before = store.revision().unwrap();
     store.put_change(&c, "found").unwrap();
+    assert_ne!(
+        store.revision().unwrap(),
+        before,
+        "a change moves the revision"
+    );
     c.edits = 3;
     store.put_change(&c, "same state").unwrap();
     c.state = ChangeState::Patched;
@@ -180,7 +191,13 @@ fn contract(url: &str) {
             .unwrap();
     }
     let working = [ChangeState::Planned, ChangeState::Patched];
+    let before = store.revision().unwrap();
     let a = store.lease("l", 0, &working, "w1", 60).unwrap().unwrap();
+    assert_ne!(
+        store.revision().unwrap(),
+        before,
+        "taking a lease moves the revision"
+    );
     assert_eq!(a.change.consumer, "a");
     assert_eq!(a.taken_over, None);
     assert!(
@@ -191,9 +208,22 @@ fn contract(url: &str) {
         .lease("l", 1, &[ChangeState::Merged], "w2", 60)
         .unwrap()
         .is_none());
-    assert!(store.renew("l", "a", "w1", 60).unwrap());
+    let moves = |what: &str, f: &dyn Fn()| {
+        let before = store.revision().unwrap();
+        f();
+        assert_ne!(
+            store.revision().unwrap(),
+            before,
+            "{what} moves the revision"
+        );
+    };
+    moves("renewing a lease", &|| {
+        assert!(store.renew("l", "a", "w1", 60).unwrap());
+    });
     assert!(!store.renew("l", "a", "w2", 60).unwrap(), "not w2's lease");
-    store.release("l", "a", "w1").unwrap();
+    moves("releasing a lease", &|| {
+        store.release("l", "a", "w1").unwrap()
+    });
     let a = store.lease("l", 0, &working, "w2", 60).unwrap().unwrap();
     assert_eq!(a.change.consumer, "a");
     assert_eq!(a.taken_over, None, "a lease given back is no takeover");
@@ -223,7 +253,9 @@ fn contract(url: &str) {
     );
 
     assert_eq!(store.lease_owners("l").unwrap(), ["w2", "w4", "w5"]);
-    store.release_all("l", "w4").unwrap();
+    moves("expiring a dead worker's leases", &|| {
+        store.release_all("l", "w4").unwrap()
+    });
     let c = store.lease("l", 1, &working, "w6", 60).unwrap().unwrap();
     assert_eq!(
         c.change.consumer, "c",
@@ -288,4 +320,131 @@ fn postgres_refuses_a_bad_url_or_server_clearly() {
     assert!(!msg.contains("secret"), "{msg}");
     let e = open("postgres://a:b@host:notaport/db").err().unwrap();
     assert!(matches!(e, tern_catalog::CatalogError::Url(..)), "{e}");
+}
+
+/// The token and membership tables as every released SQLite schema (steps
+/// 1 to 3) and the PostgreSQL store's own first schema left them: a store
+/// opened on either upgrades it in place and keeps what it held.
+const OLD_ROWS: &str = "INSERT INTO teams (id) VALUES ('group:default/insights');
+     INSERT INTO datasets (id, record) VALUES ('plays', '{\"id\":\"plays\",\"paths\":[\"/w/plays\"]}');";
+
+fn keeps_old_rows(url: &str) {
+    let store = open(url).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        tern_catalog::SCHEMA_VERSION
+    );
+    assert!(store
+        .is_member("group:default/insights", "user:default/alice")
+        .unwrap());
+    let t = store.token(&"cd".repeat(32)).unwrap().unwrap();
+    assert_eq!((t.user.as_str(), t.admin), ("user:default/alice", true));
+    assert_eq!(store.change("m", "daily").unwrap().unwrap().wave, 2);
+    // The whole contract holds on the upgraded tables.
+    let mut c = store.change("m", "daily").unwrap().unwrap();
+    c.state = ChangeState::Patched;
+    store.put_change(&c, "committed").unwrap();
+    assert_eq!(store.events("m", None).unwrap().len(), 1);
+    assert_eq!(
+        store
+            .lease("m", 2, &[ChangeState::Patched], "w", 60)
+            .unwrap()
+            .unwrap()
+            .change
+            .consumer,
+        "daily"
+    );
+}
+
+fn old_change() -> String {
+    let mut c = change("m", "daily", 2);
+    c.updated_at = 1;
+    serde_json::to_string(&c).unwrap().replace('\'', "''")
+}
+
+#[test]
+fn sqlite_upgrades_a_released_schema() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("tern.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    // Version 1 and 2 as released; step 3 is the upgrade's own.
+    conn.execute_batch(&format!(
+        "CREATE TABLE datasets (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+         CREATE TABLE consumers (id TEXT PRIMARY KEY, repo TEXT NOT NULL, owner TEXT);
+         CREATE TABLE reads (dataset TEXT NOT NULL, consumer TEXT NOT NULL, via TEXT NOT NULL,
+                             PRIMARY KEY (dataset, consumer, via));
+         CREATE INDEX reads_by_consumer ON reads (consumer);
+         CREATE TABLE produces (consumer TEXT NOT NULL, dataset TEXT NOT NULL, PRIMARY KEY (consumer, dataset));
+         CREATE TABLE teams (id TEXT PRIMARY KEY, webhook TEXT);
+         CREATE TABLE members (team TEXT NOT NULL, user TEXT NOT NULL, PRIMARY KEY (team, user));
+         CREATE TABLE migrations (id TEXT PRIMARY KEY, record TEXT NOT NULL, started_at INTEGER NOT NULL);
+         CREATE TABLE changes (migration TEXT NOT NULL, consumer TEXT NOT NULL, state TEXT NOT NULL,
+                               record TEXT NOT NULL, PRIMARY KEY (migration, consumer));
+         CREATE TABLE change_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, migration TEXT NOT NULL,
+                                     consumer TEXT NOT NULL, at INTEGER NOT NULL, from_state TEXT,
+                                     to_state TEXT NOT NULL, note TEXT NOT NULL);
+         CREATE INDEX events_by_change ON change_events (migration, consumer);
+         CREATE TABLE tokens (hash TEXT PRIMARY KEY, user TEXT NOT NULL, admin INTEGER NOT NULL,
+                              created_at INTEGER NOT NULL);
+         {OLD_ROWS}
+         INSERT INTO members (team, user) VALUES ('group:default/insights', 'user:default/alice');
+         INSERT INTO tokens VALUES ('{}', 'user:default/alice', 1, 5);
+         INSERT INTO changes VALUES ('m', 'daily', 'planned', '{}');
+         PRAGMA user_version = 2;",
+        "cd".repeat(32),
+        old_change()
+    ))
+    .unwrap();
+    drop(conn);
+    keeps_old_rows(&format!("sqlite:{}", path.display()));
+}
+
+#[test]
+fn postgres_upgrades_its_own_first_schema() {
+    let Some(url) = postgres_db() else { return };
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.batch_execute(&format!(
+        "CREATE TABLE datasets (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+         CREATE TABLE consumers (id TEXT PRIMARY KEY, repo TEXT NOT NULL, owner TEXT);
+         CREATE TABLE reads (dataset TEXT NOT NULL, consumer TEXT NOT NULL, via TEXT NOT NULL,
+                             PRIMARY KEY (dataset, consumer, via));
+         CREATE INDEX reads_by_consumer ON reads (consumer);
+         CREATE TABLE produces (consumer TEXT NOT NULL, dataset TEXT NOT NULL, PRIMARY KEY (consumer, dataset));
+         CREATE TABLE teams (id TEXT PRIMARY KEY, webhook TEXT);
+         CREATE TABLE members (team TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (team, member));
+         CREATE TABLE migrations (id TEXT PRIMARY KEY, record TEXT NOT NULL, started_at BIGINT NOT NULL);
+         CREATE TABLE changes (migration TEXT NOT NULL, consumer TEXT NOT NULL, state TEXT NOT NULL,
+                               record TEXT NOT NULL, wave INT NOT NULL DEFAULT 0,
+                               lease_owner TEXT, lease_until BIGINT,
+                               PRIMARY KEY (migration, consumer));
+         CREATE INDEX changes_by_wave ON changes (migration, wave, state);
+         CREATE TABLE change_events (seq BIGSERIAL PRIMARY KEY, migration TEXT NOT NULL,
+                                     consumer TEXT NOT NULL, at BIGINT NOT NULL, from_state TEXT,
+                                     to_state TEXT NOT NULL, note TEXT NOT NULL);
+         CREATE INDEX events_by_change ON change_events (migration, consumer);
+         CREATE TABLE tokens (hash TEXT PRIMARY KEY, member TEXT NOT NULL, admin BOOLEAN NOT NULL,
+                              created_at BIGINT NOT NULL);
+         CREATE SEQUENCE tern_revision;
+         CREATE TABLE tern_schema (version INT NOT NULL);
+         INSERT INTO tern_schema VALUES (1);
+         {OLD_ROWS}
+         INSERT INTO members VALUES ('group:default/insights', 'user:default/alice');
+         INSERT INTO tokens VALUES ('{}', 'user:default/alice', TRUE, 5);
+         INSERT INTO changes VALUES ('m', 'daily', 'planned', '{}', 2);",
+        "cd".repeat(32),
+        old_change()
+    ))
+    .unwrap();
+    keeps_old_rows(&url);
+}
+
+#[test]
+fn a_newer_schema_is_refused_by_name() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("tern.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA user_version = 99").unwrap();
+    drop(conn);
+    let e = open(&format!("sqlite:{}", path.display())).err().unwrap();
+    assert!(e.to_string().contains("schema version 99 is newer"), "{e}");
 }
