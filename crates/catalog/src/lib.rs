@@ -70,6 +70,14 @@ pub enum CatalogError {
     Corrupt(String, String),
 }
 
+impl CatalogError {
+    /// True when the user's input was at fault (exit status 2): a catalog
+    /// file or URL that is wrong, not a database that failed.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, CatalogError::Parse { .. } | CatalogError::Url(..))
+    }
+}
+
 /// Result alias for catalog calls.
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
@@ -212,17 +220,53 @@ pub(crate) fn walk_readers(
     Ok(out)
 }
 
-/// Opens the catalog a URL names: `sqlite:PATH`, `sqlite::memory:`, a bare
-/// path, or `postgres://user:password@host:port/database`.
+/// Where a catalog URL points: parsed once, here, for every caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// `sqlite:PATH` or a bare path.
+    File(PathBuf),
+    /// `sqlite::memory:`: gone when the process ends.
+    Memory,
+    /// `postgres://user:password@host:port/database`.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a catalog URL: `sqlite:PATH`, `sqlite::memory:`, a bare path,
+    /// or `postgres://` (also `postgresql://`).
+    pub fn parse(url: &str) -> Result<Location> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_string()));
+        }
+        match url.strip_prefix("sqlite:").unwrap_or(url) {
+            "" => Err(CatalogError::Url(url.to_string(), "no path given".into())),
+            ":memory:" => Ok(Location::Memory),
+            path => Ok(Location::File(PathBuf::from(path))),
+        }
+    }
+
+    /// False only for a catalog file that is not there yet: commands that
+    /// only read refuse to create one by accident.
+    pub fn exists(&self) -> bool {
+        match self {
+            Location::File(p) => p.exists(),
+            Location::Memory | Location::Postgres(_) => true,
+        }
+    }
+
+    /// Opens (creating a file or the schema when needed) the catalog here.
+    pub fn open(&self) -> Result<Box<dyn Store>> {
+        Ok(match self {
+            Location::Postgres(url) => Box::new(PgStore::open(url)?),
+            Location::Memory => Box::new(SqliteStore::open(":memory:")?),
+            Location::File(p) => Box::new(SqliteStore::open(&p.to_string_lossy())?),
+        })
+    }
+}
+
+/// Opens the catalog a URL names ([`Location::parse`]).
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Box::new(PgStore::open(url)?));
-    }
-    let path = url.strip_prefix("sqlite:").unwrap_or(url);
-    if path.is_empty() {
-        return Err(CatalogError::Url(url.to_string(), "no path given".into()));
-    }
-    Ok(Box::new(SqliteStore::open(path)?))
+    Location::parse(url)?.open()
 }
 
 /// Seconds since the Unix epoch, the catalog's one clock.

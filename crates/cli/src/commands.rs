@@ -164,15 +164,17 @@ pub struct RollbackArgs {
 
 /// Opens the catalog; commands that only read refuse a catalog that does not exist.
 pub fn open_catalog(url: &str, create: bool) -> Result<Box<dyn Store>> {
-    let path = url.strip_prefix("sqlite:").unwrap_or(url);
-    let remote = url.contains("://");
-    if !create && !remote && path != ":memory:" && !Path::new(path).exists() {
-        return Err(BadInput(format!(
-            "no catalog at {path}: import one with `tern catalog import catalog-info.yaml`, or name it with --catalog"
-        ))
-        .into());
+    let at = tern_catalog::Location::parse(url)?;
+    if let (false, tern_catalog::Location::File(path)) = (create, &at) {
+        if !at.exists() {
+            return Err(BadInput(format!(
+                "no catalog at {}: import one with `tern catalog import catalog-info.yaml`, or name it with --catalog",
+                path.display()
+            ))
+            .into());
+        }
     }
-    Ok(tern_catalog::open(url)?)
+    Ok(at.open()?)
 }
 
 fn read_spec(path: &Path) -> Result<(Spec, String, String)> {
@@ -244,8 +246,7 @@ pub fn rewrite(a: RewriteArgs, catalog: &str) -> Result<()> {
     let store = if spec.replace.is_empty() {
         open_catalog(catalog, false)?
     } else {
-        let path = catalog.strip_prefix("sqlite:").unwrap_or(catalog);
-        if Path::new(path).exists() {
+        if tern_catalog::Location::parse(catalog)?.exists() {
             open_catalog(catalog, false)?
         } else {
             tern_catalog::open("sqlite::memory:")?

@@ -132,21 +132,17 @@ fn exit_for(e: &anyhow::Error) -> ExitCode {
         return ExitCode::from(1);
     }
     eprintln!("error: {e:#}");
+    // Each crate's error says whether the input was at fault; a spec that
+    // does not parse always is.
     let bad_input = e.chain().any(|c| {
         c.is::<BadInput>()
             || c.is::<tern_spec::SpecError>()
             || c.downcast_ref::<tern_fleet::FleetError>()
                 .is_some_and(|f| f.is_bad_input())
             || c.downcast_ref::<tern_catalog::CatalogError>()
-                .is_some_and(|c| {
-                    matches!(
-                        c,
-                        tern_catalog::CatalogError::Parse { .. }
-                            | tern_catalog::CatalogError::Url(..)
-                    )
-                })
+                .is_some_and(|c| c.is_bad_input())
             || c.downcast_ref::<tern_scan::ScanError>()
-                .is_some_and(|s| matches!(s, tern_scan::ScanError::NotADirectory(_)))
+                .is_some_and(|s| s.is_bad_input())
     });
     ExitCode::from(if bad_input { 2 } else { 1 })
 }

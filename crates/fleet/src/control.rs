@@ -3,6 +3,7 @@
 use tern_catalog::{backstage::user_ref, now, Change, ChangeState, Migration, MigrationState};
 use tern_spec::Spec;
 
+use crate::action::{Action, Actor};
 use crate::run::Step;
 use crate::{branch_name, trailer, Fleet, FleetError, Result, Status};
 
@@ -40,34 +41,15 @@ impl Fleet<'_> {
     }
 
     /// Approves an open (or needs-attention) change and merges it. With `by`,
-    /// the user must belong to the consumer's owner team; without, the caller
-    /// acts as the catalog's administrator.
+    /// the user must belong to the consumer's owner team (a consumer no team
+    /// owns needs an admin); without, the caller acts as the catalog's
+    /// administrator. [`Action`] decides both.
     pub fn approve(&self, id: &str, consumer: &str, by: Option<&str>) -> Result<Status> {
         let (mut m, spec) = self.migration_and_spec(id)?;
         let mut change = self.change_of(id, consumer)?;
-        if !matches!(
-            change.state,
-            ChangeState::Open | ChangeState::NeedsAttention
-        ) {
-            return Err(FleetError::State(format!(
-                "{consumer} is {}; only open or needs_attention changes can be approved",
-                change.state.as_str()
-            )));
-        }
-        if change.commit.is_none() {
-            return Err(FleetError::State(format!(
-                "{consumer} has no commit to merge: its references need rewriting by hand (see `tern status {id}`)"
-            )));
-        }
-        if let (Some(user), Some(team)) = (by, &change.owner) {
-            if !self.store.is_member(team, &user_ref(user))? {
-                return Err(FleetError::NotOwner {
-                    user: user.to_string(),
-                    consumer: consumer.to_string(),
-                    team: team.clone(),
-                });
-            }
-        }
+        Action::Approve.on_change(&change)?;
+        let actor = by.map_or(Actor::Admin, Actor::User);
+        Action::Approve.by(self.store, actor, change.owner.as_deref(), consumer)?;
         if change.state == ChangeState::NeedsAttention {
             m.manual_interventions += 1;
             self.store.put_migration(&m)?;
@@ -134,20 +116,11 @@ impl Fleet<'_> {
         progress: &(dyn Fn(crate::Progress) + Sync),
     ) -> Result<Status> {
         let (mut m, spec) = self.migration_and_spec(id)?;
-        if m.state == MigrationState::RolledBack {
-            return Err(FleetError::State(format!(
-                "migration {id} was rolled back; there is nothing to retry"
-            )));
-        }
+        Action::Retry.on_migration(&m)?;
         let targets: Vec<Change> = match consumer {
             Some(c) => {
                 let change = self.change_of(id, c)?;
-                if change.state != ChangeState::Failed {
-                    return Err(FleetError::State(format!(
-                        "{c} is {}; only failed changes can be retried",
-                        change.state.as_str()
-                    )));
-                }
+                Action::Retry.on_change(&change)?;
                 vec![change]
             }
             None => self
@@ -195,12 +168,7 @@ impl Fleet<'_> {
     /// Pauses a campaign: `tern run` proposes nothing until it is resumed.
     pub fn pause(&self, id: &str, reason: &str) -> Result<Status> {
         let mut m = self.migration_and_spec(id)?.0;
-        if matches!(m.state, MigrationState::Done | MigrationState::RolledBack) {
-            return Err(FleetError::State(format!(
-                "migration {id} is {}; there is nothing to pause",
-                state_word(m.state)
-            )));
-        }
+        Action::Pause.on_migration(&m)?;
         m.state = MigrationState::Paused;
         m.paused_reason = Some(reason.to_string());
         self.store.put_migration(&m)?;
@@ -210,12 +178,7 @@ impl Fleet<'_> {
     /// Resumes a paused campaign (a manual intervention).
     pub fn resume(&self, id: &str) -> Result<Status> {
         let mut m = self.migration_and_spec(id)?.0;
-        if m.state != MigrationState::Paused {
-            return Err(FleetError::State(format!(
-                "migration {id} is {}, not paused",
-                state_word(m.state)
-            )));
-        }
+        Action::Resume.on_migration(&m)?;
         m.state = MigrationState::Running;
         m.paused_reason = None;
         m.manual_interventions += 1;
@@ -312,14 +275,5 @@ impl Fleet<'_> {
         };
         change.updated_at = now();
         self.store.put_change(change, note).map_err(Step::Store)
-    }
-}
-
-fn state_word(s: MigrationState) -> &'static str {
-    match s {
-        MigrationState::Running => "running",
-        MigrationState::Paused => "paused",
-        MigrationState::Done => "done",
-        MigrationState::RolledBack => "rolled back",
     }
 }

@@ -12,6 +12,7 @@
 //! This crate prints nothing: progress goes to a callback, results come back
 //! as values ([`Plan`], [`Status`]) that the CLI and portal render.
 
+pub mod action;
 mod control;
 mod notify;
 mod plan;
@@ -25,6 +26,7 @@ mod work;
 use tern_catalog::{CatalogError, Store};
 use tern_forge::Forge;
 
+pub use action::{Action, Actor};
 pub use plan::{ConsumerPlan, Plan};
 pub use resolve::{resolve, Resolved};
 pub use status::{ConsumerStatus, Status, VerifySummary};
@@ -43,16 +45,9 @@ pub enum FleetError {
     /// The request does not fit the change's or campaign's state (exit 1).
     #[error("{0}")]
     State(String),
-    /// The user may not do this.
-    #[error("{user} may not approve {consumer}: only members of {team} may")]
-    NotOwner {
-        /// Who asked.
-        user: String,
-        /// The consumer.
-        consumer: String,
-        /// The owner team.
-        team: String,
-    },
+    /// The person asking may not do this ([`Action::by`] says why).
+    #[error("{0}")]
+    Forbidden(String),
     /// The catalog failed.
     #[error(transparent)]
     Catalog(#[from] CatalogError),

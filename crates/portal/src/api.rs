@@ -147,8 +147,8 @@ pub fn do_approve(
     id: &str,
     consumer: &str,
 ) -> Result<(), ApiError> {
-    let change = change_of(portal, id, consumer)?;
-    auth::may_approve(portal, p, &change)?;
+    // The fleet decides both whether the change may be approved and
+    // whether `p` may approve it.
     let by = (!p.admin).then_some(p.user.as_str());
     portal.fleet().approve(id, consumer, by)?;
     Ok(())
@@ -169,8 +169,19 @@ pub fn do_steer(
     if let Some(c) = consumer {
         change_of(portal, id, c)?;
     }
-    let on = consumer.map_or(String::new(), |c| format!(" {c} of"));
-    auth::may_steer(portal, p, &m, &format!("{action}{on}"))?;
+    let act = tern_fleet::Action::parse(action).filter(|a| *a != tern_fleet::Action::Approve);
+    let Some(act) = act else {
+        return Err(ApiError::not_found(format!(
+            "no action {action:?}: use approve, retry, rollback, pause or resume"
+        )));
+    };
+    let on = consumer.map_or(m.id.clone(), |c| format!("{c} of {}", m.id));
+    act.by(
+        portal.store.as_ref(),
+        auth::actor(p),
+        m.owner.as_deref(),
+        &on,
+    )?;
     let fleet = portal.fleet();
     match action {
         "pause" => {
@@ -201,21 +212,23 @@ fn retry_in_background(
     m: &Migration,
     consumer: Option<&str>,
 ) -> Result<(), ApiError> {
-    let failed: Vec<Change> = portal
-        .store
-        .changes(&m.id)?
-        .into_iter()
-        .filter(|c| c.state == tern_catalog::ChangeState::Failed)
-        .filter(|c| consumer.is_none_or(|x| x == c.consumer))
-        .collect();
-    if failed.is_empty() {
-        return Err(ApiError::new(
-            409,
-            match consumer {
-                Some(c) => format!("{c} has not failed; only failed changes can be retried"),
-                None => format!("{} has no failed changes to retry", m.id),
-            },
-        ));
+    // The same refusals the fleet's retry gives, before going to the
+    // background where no one would see them.
+    tern_fleet::Action::Retry.on_migration(m)?;
+    match consumer {
+        Some(c) => tern_fleet::Action::Retry.on_change(&change_of(portal, &m.id, c)?)?,
+        None => {
+            let changes = portal.store.changes(&m.id)?;
+            if !changes
+                .iter()
+                .any(|c| tern_fleet::Action::Retry.on_change(c).is_ok())
+            {
+                return Err(ApiError::new(
+                    409,
+                    format!("{} has no failed changes to retry", m.id),
+                ));
+            }
+        }
     }
     {
         let mut busy = portal

@@ -9,7 +9,7 @@
 
 use sha2::{Digest, Sha256};
 use tern_catalog::backstage::user_ref;
-use tern_catalog::{now, Change, Migration, Store, Token};
+use tern_catalog::{now, Store, Token};
 
 use crate::http::{ApiError, Req};
 use crate::{Portal, PortalError};
@@ -132,51 +132,12 @@ pub fn user(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
     Ok(p)
 }
 
-/// Approving needs a member of the consumer's owner team (or an admin).
-pub fn may_approve(portal: &Portal, p: &Principal, change: &Change) -> Result<(), ApiError> {
-    may(
-        portal,
-        p,
-        change.owner.as_deref(),
-        "approve",
-        &change.consumer,
-    )
-}
-
-/// Pausing, resuming, retrying and rolling back need a member of the
-/// migration's owner team (or an admin).
-pub fn may_steer(
-    portal: &Portal,
-    p: &Principal,
-    m: &Migration,
-    what: &str,
-) -> Result<(), ApiError> {
-    may(portal, p, m.owner.as_deref(), what, &m.id)
-}
-
-fn may(
-    portal: &Portal,
-    p: &Principal,
-    team: Option<&str>,
-    what: &str,
-    on: &str,
-) -> Result<(), ApiError> {
+/// Who `p` is to the fleet's one policy ([`tern_fleet::Action::by`]).
+pub fn actor(p: &Principal) -> tern_fleet::Actor<'_> {
     if p.admin {
-        return Ok(());
-    }
-    match team {
-        Some(team) if portal.store.is_member(team, &p.user)? => Ok(()),
-        Some(team) => Err(ApiError::new(
-            403,
-            format!(
-                "only members of {team} (or an admin) may {what} {on}; {} is not one",
-                p.user
-            ),
-        )),
-        None => Err(ApiError::new(
-            403,
-            format!("{on} has no owner team, so only an admin may {what} it"),
-        )),
+        tern_fleet::Actor::Admin
+    } else {
+        tern_fleet::Actor::User(&p.user)
     }
 }
 

@@ -176,7 +176,7 @@ impl From<tern_fleet::FleetError> for ApiError {
             F::NotFound(_) => 404,
             F::Spec(_) => 400,
             F::State(_) => 409,
-            F::NotOwner { .. } => 403,
+            F::Forbidden(_) => 403,
             F::Catalog(_) => 500,
         };
         ApiError::new(status, e.to_string())

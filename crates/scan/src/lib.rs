@@ -44,6 +44,13 @@ pub enum ScanError {
     },
 }
 
+impl ScanError {
+    /// True when the user's input was at fault (exit status 2).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, ScanError::NotADirectory(_))
+    }
+}
+
 /// A reference left alone, located in the tree.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct PathFinding {

@@ -59,13 +59,12 @@ pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
     };
     let findings = findings_with_code(portal, &c);
     let base = format!("/migrations/{}/consumers/{}", encode(id), encode(consumer));
-    let can_approve =
-        matches!(c.state, ChangeState::Open | ChangeState::NeedsAttention) && c.commit.is_some();
-    let can_retry = c.state == ChangeState::Failed;
-    let can_roll_back = !matches!(
-        c.state,
-        ChangeState::RolledBack | ChangeState::Closed | ChangeState::Skipped
-    );
+    // The fleet's own verdicts: a button is shown exactly when pressing it
+    // would be allowed by the change's state.
+    use tern_fleet::Action;
+    let can_approve = Action::Approve.on_change(&c).is_ok();
+    let can_retry = Action::Retry.on_change(&c).is_ok();
+    let can_roll_back = Action::RollBack.on_change(&c).is_ok();
     let body = html! {
         div.head.row {
             div {
