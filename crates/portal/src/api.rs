@@ -28,43 +28,83 @@ pub fn whoami(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError> 
     })))
 }
 
-/// A migration's status JSON, recomputed only when the store has changed
-/// (or a second has passed, for the clock-driven fields).
-pub fn status_json(portal: &Portal, id: &str) -> Result<Arc<String>, ApiError> {
+/// A status as computed once per store revision, with its two renderings
+/// (the API's JSON; the live stream's, without the clock) made at most once.
+pub struct Snapshot {
+    /// The value pages, metrics and lists read fields from.
+    pub status: tern_fleet::Status,
+    json: std::sync::OnceLock<Arc<String>>,
+    live: std::sync::OnceLock<String>,
+}
+
+impl Snapshot {
+    /// The status as the API answers it.
+    pub fn json(&self) -> Arc<String> {
+        Arc::clone(
+            self.json
+                .get_or_init(|| Arc::new(serde_json::to_string(&self.status).unwrap_or_default())),
+        )
+    }
+
+    /// The status without the field that moves with the clock alone, so a
+    /// live stream speaks only when something happened.
+    pub fn without_clock(&self) -> &str {
+        self.live.get_or_init(|| {
+            let mut v = serde_json::to_value(&self.status).unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("elapsed_s");
+            }
+            v.to_string()
+        })
+    }
+}
+
+/// A migration's status, recomputed only when the store has changed (or a
+/// second has passed, for the clock-driven fields).
+pub fn snapshot(portal: &Portal, id: &str) -> Result<Arc<Snapshot>, ApiError> {
     let rev = portal.store.revision()?;
     if let Ok(cache) = portal.status_cache.lock() {
         if let Some(c) = cache.get(id) {
             if c.revision == rev && c.at.elapsed() < STATUS_FRESH {
-                return Ok(Arc::clone(&c.json));
+                return Ok(Arc::clone(&c.snapshot));
             }
         }
     }
-    let status = portal.fleet().status(id)?;
-    let s = Arc::new(serde_json::to_string(&status).unwrap_or_default());
+    let snapshot = Arc::new(Snapshot {
+        status: portal.fleet().status(id)?,
+        json: Default::default(),
+        live: Default::default(),
+    });
     if let Ok(mut cache) = portal.status_cache.lock() {
         cache.insert(
             id.to_string(),
             crate::CachedStatus {
                 revision: rev,
                 at: Instant::now(),
-                json: Arc::clone(&s),
+                snapshot: Arc::clone(&snapshot),
             },
         );
     }
-    Ok(s)
+    Ok(snapshot)
+}
+
+/// A migration's status JSON ([`snapshot`], rendered once).
+pub fn status_json(portal: &Portal, id: &str) -> Result<Arc<String>, ApiError> {
+    Ok(snapshot(portal, id)?.json())
 }
 
 pub fn migrations(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError> {
     auth::read(portal, req)?;
     let mut out = Vec::new();
     for m in portal.store.migrations()? {
-        let s: Value = serde_json::from_str(&status_json(portal, &m.id)?).unwrap_or(Value::Null);
+        let snap = snapshot(portal, &m.id)?;
+        let s = &snap.status;
         out.push(json!({
-            "id": m.id, "title": m.title, "owner": m.owner, "state": s["state"],
-            "started_at": m.started_at, "elapsed_s": s["elapsed_s"],
-            "consumers": s["consumers"].as_array().map_or(0, |c| c.len()),
-            "counts": s["counts"], "breakage_rate": s["breakage_rate"],
-            "remaining_references": s["remaining_references"],
+            "id": m.id, "title": m.title, "owner": m.owner, "state": s.state,
+            "started_at": m.started_at, "elapsed_s": s.elapsed_s,
+            "consumers": s.consumers.len(),
+            "counts": s.counts, "breakage_rate": s.breakage_rate,
+            "remaining_references": s.remaining_references,
         }));
     }
     Ok(Resp::json(&out))

@@ -105,13 +105,14 @@ impl Portal {
     }
 }
 
-/// A migration's status JSON as last computed.
+/// A migration's status as last computed: the value, and its renderings
+/// made once, when first asked for.
 pub(crate) struct CachedStatus {
     /// The store revision it was computed at.
     pub revision: u64,
     /// When.
     pub at: Instant,
-    pub json: Arc<String>,
+    pub snapshot: Arc<api::Snapshot>,
 }
 
 /// A running portal: threads answering on one address until shut down.

@@ -73,8 +73,8 @@ impl Stream {
             if rev.is_some() && rev != last_rev {
                 last_rev = rev;
                 let payload = match &self.migration {
-                    Some(id) => api::status_json(portal, id)
-                        .map(|s| strip_clock(&s))
+                    Some(id) => api::snapshot(portal, id)
+                        .map(|s| s.without_clock().to_string())
                         .unwrap_or_default(),
                     None => format!("{{\"revision\":{}}}", rev.unwrap_or(0)),
                 };
@@ -98,19 +98,5 @@ impl Stream {
             std::thread::sleep(POLL);
         }
         Ok(())
-    }
-}
-
-/// The status without the field that moves with the clock alone, so a
-/// stream speaks only when something happened.
-fn strip_clock(status: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(status) {
-        Ok(mut v) => {
-            if let Some(o) = v.as_object_mut() {
-                o.remove("elapsed_s");
-            }
-            v.to_string()
-        }
-        Err(_) => status.to_string(),
     }
 }

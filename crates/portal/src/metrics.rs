@@ -9,8 +9,6 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::http::{ApiError, Params, Req, Resp};
 use crate::{api, auth, Portal};
 
@@ -96,21 +94,19 @@ pub fn handler(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError>
     let mut remaining = String::new();
     let mut paused = String::new();
     for m in portal.store.migrations()? {
-        let s: Value =
-            serde_json::from_str(&api::status_json(portal, &m.id)?).unwrap_or(Value::Null);
+        let snap = api::snapshot(portal, &m.id)?;
+        let s = &snap.status;
         let id = label(&m.id);
-        if let Some(counts) = s["counts"].as_object() {
-            for (state, n) in counts {
-                let _ = writeln!(
-                    out,
-                    "tern_changes{{migration=\"{id}\",state=\"{state}\"}} {n}"
-                );
-            }
+        for (state, n) in &s.counts {
+            let _ = writeln!(
+                out,
+                "tern_changes{{migration=\"{id}\",state=\"{state}\"}} {n}"
+            );
         }
         let mut h = Histogram::default();
-        for c in s["consumers"].as_array().into_iter().flatten() {
-            if let Some(secs) = c["verify"]["seconds"].as_f64() {
-                h.observe(&VERIFY_BUCKETS, secs);
+        for c in &s.consumers {
+            if let Some(v) = &c.verify {
+                h.observe(&VERIFY_BUCKETS, v.seconds);
             }
         }
         h.write(
@@ -127,9 +123,9 @@ pub fn handler(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError>
         let _ = writeln!(
             paused,
             "tern_migration_paused{{migration=\"{id}\"}} {}",
-            u8::from(s["state"] == "paused")
+            u8::from(s.state == tern_catalog::MigrationState::Paused)
         );
-        if let Some(r) = s["remaining_references"].as_u64() {
+        if let Some(r) = s.remaining_references {
             let _ = writeln!(
                 remaining,
                 "tern_remaining_references{{migration=\"{id}\"}} {r}"
