@@ -9,7 +9,7 @@ knows nothing of tern, whether the output is right:
 * sqlglot qualifies the original query against the old schema and binds
   every column reference to the table it reads (through aliases, derived
   tables, CTEs and correlated subqueries);
-* applying the migration to those bindings gives what SPEC §3 rule 5 asks
+* applying the migration to those bindings gives what docs/rules.md rule 5 asks
   for: each reference to the migrated table now reads the new name of its
   column from the new table, every other reference is unchanged, and the
   query's output names are the same;

@@ -1,4 +1,4 @@
-//! Backstage `catalog-info.yaml` entities in (SPEC §6).
+//! Backstage `catalog-info.yaml` entities in (docs/catalog.md).
 //!
 //! A dataset is a `Resource` or an `API` of `spec.type: dataset`, its locators
 //! in `tern.dev/*` annotations; a consumer is a `Component` with a

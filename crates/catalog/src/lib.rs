@@ -44,7 +44,7 @@ pub enum CatalogError {
         /// The database's own error.
         source: rusqlite::Error,
     },
-    /// A catalog file is not what SPEC §6 describes.
+    /// A catalog file is not what docs/catalog.md describes.
     #[error("{}:{line}: {message}", file.display())]
     Parse {
         /// The file.

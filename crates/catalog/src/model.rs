@@ -1,4 +1,4 @@
-//! The catalog's records, in the words of SPEC §1 and §5.
+//! The catalog's records, in the words of docs/cli.md.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,7 +79,7 @@ impl Via {
     }
 }
 
-/// A reader of a dataset as `tern catalog consumers` reports it (SPEC §7).
+/// A reader of a dataset as `tern catalog consumers` reports it (docs/json.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerRef {
     /// Consumer id.
@@ -155,7 +155,7 @@ pub struct ImportSummary {
     pub teams: usize,
 }
 
-/// A campaign's state (SPEC §7).
+/// A campaign's state (docs/json.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MigrationState {
@@ -248,7 +248,7 @@ pub struct BurndownPoint {
     pub open: u64,
 }
 
-/// The state of one consumer's change (SPEC §5).
+/// The state of one consumer's change (docs/cli.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeState {
@@ -400,7 +400,7 @@ pub struct Change {
     #[serde(default)]
     pub moved_reads: Option<MovedReads>,
     /// The engine's own check of the rewritten SQL against the new schema
-    /// (SPEC §3 rule 11), once the change was patched.
+    /// (docs/rules.md rule 11), once the change was patched.
     #[serde(default)]
     pub schema_check: Option<SchemaCheck>,
 }

@@ -1,4 +1,4 @@
-//! OpenLineage `RunEvent`s in (SPEC §6): the lineage a job reports at run time.
+//! OpenLineage `RunEvent`s in (docs/catalog.md): the lineage a job reports at run time.
 //!
 //! A job's `inputs` are datasets it reads, matched to catalog datasets by
 //! `namespace` + `name` against their locators; its `outputs` are datasets it

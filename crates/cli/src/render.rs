@@ -7,13 +7,13 @@ use tern_catalog::ConsumerRef;
 use tern_fleet::{ChangeState, Plan, Status};
 use tern_scan::{PathFinding, TreeReport};
 
-/// `tern rewrite --json` (SPEC §4).
+/// `tern rewrite --json` (docs/cli.md).
 #[derive(Debug, Default, Serialize)]
 pub struct RewriteOutput {
     pub files_changed: Vec<String>,
     pub edits: usize,
     pub unresolved: Vec<PathFinding>,
-    /// Binary and oversized files that name the dataset (SPEC §7).
+    /// Binary and oversized files that name the dataset (docs/json.md).
     pub notes: Vec<PathFinding>,
     /// Rule 11 over every tree: statements checked, and what failed (the
     /// failing statements were left whole, and are among `unresolved`).

@@ -436,7 +436,7 @@ fn plan_and_run_read_the_default_branch_not_the_checkout() {
         serde_json::json!(["q.sql", "r\u{e9}sum\u{e9} \"x\".sql"]),
         "main's files only: not the link, the other branch or the checkout's work"
     );
-    // A binary file naming the dataset is a note (SPEC §7), not unresolved.
+    // A binary file naming the dataset is a note (docs/json.md), not unresolved.
     assert_eq!(c["notes"][0]["path"], "blob.bin");
     assert_eq!(c["unresolved"].as_array().unwrap().len(), 0);
 

@@ -3,7 +3,7 @@
 //! [`Fleet`] ties a catalog [`Store`] and a [`Forge`] together. Data flows one
 //! way: the spec is resolved against the catalog into rewrite rules
 //! ([`resolve`]), consumers are found and planned ([`Fleet::plan`]), and each
-//! consumer's [`Change`] walks the state machine of SPEC §5
+//! consumer's [`Change`] walks the state machine of docs/cli.md
 //! (planned → patched → verifying → open → approved → merged, or failed,
 //! needs_attention, skipped) in [`Fleet::run`]. Every transition is written to
 //! the store before the next step starts and every forge step is idempotent,

@@ -11,7 +11,7 @@ use tern_spec::Spec;
 
 use crate::{resolve, Fleet, Progress, Result};
 
-/// What a migration would do, consumer by consumer (SPEC §7 `tern plan --json`).
+/// What a migration would do, consumer by consumer (docs/json.md `tern plan --json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     /// The migration id.

@@ -1,4 +1,4 @@
-//! Rollout policy (SPEC §2 `rollout`): waves and their gates, the in-flight
+//! Rollout policy (docs/spec.md `rollout`): waves and their gates, the in-flight
 //! and hourly limits, the proposal window and the error budget. Pure
 //! functions of the changes and the clock, so they are easy to test.
 

@@ -1,4 +1,4 @@
-//! The campaign: each consumer's change through the states of SPEC §5.
+//! The campaign: each consumer's change through the states of docs/cli.md.
 //!
 //! Every step writes the change to the store before the next begins, and every
 //! forge step can be repeated: a branch that already holds tern's commit is

@@ -1,4 +1,4 @@
-//! Where a campaign stands (SPEC §7 `tern status --json`).
+//! Where a campaign stands (docs/json.md `tern status --json`).
 
 use std::collections::BTreeMap;
 
@@ -81,7 +81,7 @@ pub struct ConsumerStatus {
     pub verify: Option<VerifySummary>,
     /// References left for a person.
     pub unresolved: Vec<Unresolved>,
-    /// The schema check of the rewritten SQL (SPEC §3 rule 11); `null`
+    /// The schema check of the rewritten SQL (docs/rules.md rule 11); `null`
     /// until the change has been patched.
     pub schema_check: Option<SchemaCheck>,
     /// Owner team.

@@ -64,8 +64,8 @@ pub static ROUTES: &[Route] = &[
     route!("GET" "/api/openapi.json", Api, Open, api::openapi, "This document"),
     route!("GET" "/api/whoami", Api, Open, api::whoami, "Who the request's token belongs to"),
     route!("GET" "/api/migrations", Api, Read, api::migrations, "Every migration, newest first, with counts by state"),
-    route!("GET" "/api/migrations/{id}", Api, Read, api::status, "A migration's status (SPEC §7 `tern status --json`)"),
-    route!("GET" "/api/migrations/{id}/plan", Api, Read, api::plan, "What the migration's spec would change now, per consumer (SPEC §7 `tern plan --json`)"),
+    route!("GET" "/api/migrations/{id}", Api, Read, api::status, "A migration's status (as `tern status --json`)"),
+    route!("GET" "/api/migrations/{id}/plan", Api, Read, api::plan, "What the migration's spec would change now, per consumer (as `tern plan --json`)"),
     route!("GET" "/api/migrations/{id}/events", Api, Read, live::migration_events, "Server-sent events: the status again whenever it changes"),
     route!("GET" "/api/migrations/{id}/consumers/{consumer}", Api, Read, api::change, "One consumer's change with its state history"),
     route!("GET" "/api/migrations/{id}/consumers/{consumer}/diff", Api, Read, api::diff, "The change's diff as `git show` prints it"),
@@ -78,7 +78,7 @@ pub static ROUTES: &[Route] = &[
     route!("POST" "/api/migrations/{id}/rollback", Api, MigrationOwner, api::rollback_all, "Roll back the whole migration"),
     route!("GET" "/api/datasets", Api, Read, api::datasets, "Every dataset"),
     route!("GET" "/api/datasets/{id}", Api, Read, api::dataset, "One dataset with its locators, schema and lifecycle"),
-    route!("GET" "/api/datasets/{id}/consumers", Api, Read, api::dataset_consumers, "Who reads a dataset (SPEC §7 `tern catalog consumers --json`); `?transitive=true` adds readers of derived datasets"),
+    route!("GET" "/api/datasets/{id}/consumers", Api, Read, api::dataset_consumers, "Who reads a dataset (as `tern catalog consumers --json`); `?transitive=true` adds readers of derived datasets"),
     route!("GET" "/api/consumers", Api, Read, api::consumers, "Every consumer"),
     route!("GET" "/api/teams", Api, Read, api::teams, "Every team and its members"),
     route!("GET" "/api/catalog/entities", Api, Read, api::entities, "The catalog as Backstage entities"),
@@ -143,6 +143,21 @@ fn matches(pattern: &'static str, segments: &[String]) -> Option<Params> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_reference_names_every_route() {
+        let doc = include_str!("../../../docs/routes.md");
+        for r in ROUTES {
+            let row = format!("| {} | `{}` |", r.method, r.path);
+            assert!(
+                doc.contains(&row),
+                "docs/routes.md lacks {} {}",
+                r.method,
+                r.path
+            );
+        }
+    }
+
     use super::*;
 
     fn segs(p: &str) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! Configuration files, format-preserving: YAML, JSON, TOML (toml_edit),
 //! HOCON and `.properties` (small lexers: no crate keeps their spans), and
-//! Terraform HCL (hcl-edit). SPEC §3 rules 4 and 7.
+//! Terraform HCL (hcl-edit). docs/rules.md rules 4 and 7.
 //!
 //! Each parser turns its file into the same small [`Tree`] of mappings whose
 //! scalars remember the byte range of their content; the rules then work on

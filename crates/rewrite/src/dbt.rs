@@ -1,4 +1,4 @@
-//! dbt's YAML: `sources:` entries and unit tests (SPEC §3 rule 7).
+//! dbt's YAML: `sources:` entries and unit tests (docs/rules.md rule 7).
 //!
 //! A model names a source table (`source('shop', 'orders')`), and the
 //! source's entry says where it lives (`name: shop, schema: raw`, a table's

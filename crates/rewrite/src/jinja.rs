@@ -1,6 +1,6 @@
 //! dbt models: SQL with Jinja in it. The Jinja is masked before the SQL is
 //! parsed and is never edited, except `source('legacy', 'plays')`, whose two
-//! names are the migrated table given apart (SPEC §3 rule 7).
+//! names are the migrated table given apart (docs/rules.md rule 7).
 //!
 //! Masking keeps every byte offset: an expression `{{ ... }}` inside a
 //! statement becomes an identifier of the same length (it usually stands for

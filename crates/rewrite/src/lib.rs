@@ -4,7 +4,7 @@
 //! The engine never touches the file system, never fails a file, and never
 //! re-renders text: each language module returns byte ranges to splice, and
 //! [`Engine::rewrite`] applies them after checking that they do not overlap, so
-//! every byte outside an edit survives (SPEC §3 rule 3). A literal prefilter
+//! every byte outside an edit survives (docs/rules.md rule 3). A literal prefilter
 //! over every locator ([`Engine::mentions`]) lets callers skip the ~98% of
 //! files that never name the dataset before any parsing happens.
 //!
@@ -40,7 +40,7 @@ pub use rules::{Constant, DbtAlias, Locator, RuleError, RuleInput, Rules};
 pub use sql::SqlModule;
 pub use text::TextModule;
 
-/// Files larger than this are never rewritten (SPEC §3 rule 10).
+/// Files larger than this are never rewritten (docs/rules.md rule 10).
 pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Replace the bytes in `range` with `replacement`.
@@ -158,7 +158,7 @@ pub struct FileRewrite {
     pub findings: Vec<Finding>,
     /// Files tern does not rewrite by design (binary, oversized) that name
     /// the dataset: told, but they do not make a consumer need attention
-    /// (SPEC §7 `notes`).
+    /// (docs/json.md `notes`).
     pub notes: Vec<Finding>,
     /// dbt sources of the dataset the file names (see [`Engine::settle`]).
     pub dbt: Vec<DbtSource>,
@@ -224,7 +224,7 @@ impl Engine {
 
     /// Rewrites one file's bytes; `path` is relative and only used to pick a module.
     pub fn rewrite(&self, path: &str, bytes: &[u8]) -> FileRewrite {
-        // UTF-16 with its byte-order mark is text (SPEC §3 rule 10): it is
+        // UTF-16 with its byte-order mark is text (docs/rules.md rule 10): it is
         // read as UTF-8 and written back in its own encoding.
         if let Some((text, big_endian)) = utf16(bytes) {
             let mut out = self.rewrite(path, text.as_bytes());

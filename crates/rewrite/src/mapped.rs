@@ -1,5 +1,5 @@
 //! SQL held in another file's values: a code string, a concatenation of
-//! them, a YAML block scalar, a JSON string (SPEC §3 rule 5 wherever SQL is).
+//! them, a YAML block scalar, a JSON string (docs/rules.md rule 5 wherever SQL is).
 //!
 //! The SQL module reads the value a program or a scheduler passes on, not
 //! its source text: escapes undone, margins and indentation dropped,

@@ -41,7 +41,7 @@ pub struct RuleInput {
     /// (kind, old aliases, new) per `replace` entry.
     pub replace: Vec<(LocatorKind, Vec<String>, String)>,
     /// (kind, aliases) per `replace` entry without `new`: the dataset stays
-    /// where it is, and these locators only find its consumers (SPEC §2).
+    /// where it is, and these locators only find its consumers (docs/spec.md).
     pub stays: Vec<(LocatorKind, Vec<String>)>,
     /// `dataset.from` and `dataset.to` ids, for Backstage entity refs.
     pub entity: Option<(String, String)>,

@@ -1,7 +1,7 @@
 //! Boundary-aware locator matching over raw bytes: the fallback module for
 //! any text file, and the base every language module builds on.
 //!
-//! It knows SPEC §3 rules 1–3: a locator matches only as a whole at both ends,
+//! It knows docs/rules.md rules 1–3: a locator matches only as a whole at both ends,
 //! the longest overlapping alias wins, a path's suffix is kept (its extension
 //! following the format), and replacements follow the case and quoting of what
 //! they replace. It knows nothing of any language's syntax.

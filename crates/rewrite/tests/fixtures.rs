@@ -1,6 +1,6 @@
 //! The fixture harness: every `tests/fixtures/<case>/` holds a `spec.yaml`, a
 //! `before/` tree, the expected `after/` tree and, when the case has any, the
-//! expected `unresolved.json` (and `notes.json`, SPEC §7). One test walks them all.
+//! expected `unresolved.json` (and `notes.json`, docs/json.md). One test walks them all.
 //!
 //! `UPDATE_FIXTURES=1 cargo test -p tern-rewrite --test fixtures` writes
 //! `after/` and `unresolved.json` from the engine, for review as a diff.

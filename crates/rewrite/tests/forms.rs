@@ -1,4 +1,4 @@
-//! SPEC §3 rules 1–3 and 9, case by case: which forms match, what they become.
+//! docs/rules.md rules 1–3 and 9, case by case: which forms match, what they become.
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Walks directory trees for the rewrite engine and writes what it returns.
 //!
 //! The rewrite crate is pure (bytes in, edits out); this crate is the one place
-//! that reads and writes consumer files. It keeps SPEC §3 rule 10: nothing
+//! that reads and writes consumer files. It keeps docs/rules.md rule 10: nothing
 //! under `.git/`, no file git ignores, no symbolic link (so nothing outside the
 //! tree), while hidden files such as `.github/workflows/` are scanned. Binary
 //! and oversized files are handed to the engine, which reports them if they name
@@ -102,7 +102,7 @@ pub struct TreeReport {
     /// failures included.
     pub findings: Vec<PathFinding>,
     /// Files tern does not rewrite by design that name the dataset (binary,
-    /// oversized): told, never a reason for attention (SPEC §7 `notes`).
+    /// oversized): told, never a reason for attention (docs/json.md `notes`).
     pub notes: Vec<PathFinding>,
     /// The schema check of the rewritten SQL (rule 11).
     pub schema: SchemaReport,

@@ -1,4 +1,4 @@
-//! SPEC §3 rule 10 on a real directory tree.
+//! docs/rules.md rule 10 on a real directory tree.
 
 use std::fs;
 use std::os::unix::fs::symlink;

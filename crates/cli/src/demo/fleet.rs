@@ -1,5 +1,5 @@
 //! The demo fleet: fifteen consumer repositories of the `plays` dataset, one or
-//! more of every kind SPEC §3 covers, each with a runnable verification.
+//! more of every kind docs/rules.md covers, each with a runnable verification.
 
 /// One consumer repository: id, owner team, files (path, content), and the
 /// verification arguments after `sh ci/check.sh STORAGE`.

@@ -1,4 +1,4 @@
-//! String constants folded through the repository (SPEC §3 rules 6 and 8).
+//! String constants folded through the repository (docs/rules.md rules 6 and 8).
 //!
 //! A job rarely writes its dataset as one literal: `BASE + "/plays"`,
 //! `f"{ROOT}/plays"`, `os.path.join(BASE, "plays")`, `ExampleData.TABLE` from

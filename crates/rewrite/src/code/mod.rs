@@ -1,5 +1,5 @@
 //! Spark, Scio and Beam jobs in Python, Scala, Java and Kotlin, read with tree-sitter
-//! grammars (SPEC §3 rules 4, 5, 6 and 8).
+//! grammars (docs/rules.md rules 4, 5, 6 and 8).
 //!
 //! Locators are found by the boundary-aware text matcher wherever they are
 //! (strings, interpolations, comments); the syntax tree adds what text cannot

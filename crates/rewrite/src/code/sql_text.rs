@@ -1,4 +1,4 @@
-//! A code string's SQL as the program sees it (SPEC §3 rule 5 inside code).
+//! A code string's SQL as the program sees it (docs/rules.md rule 5 inside code).
 //!
 //! The SQL module reads a string's value, not its source text: escapes are
 //! undone (`\n`, `\"`, `$$`, `{{`), `stripMargin` and `trimMargin` margins

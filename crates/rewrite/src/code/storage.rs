@@ -1,4 +1,4 @@
-//! BigQuery Storage API reads in Scio and Beam (SPEC §3 rules 6 and 11).
+//! BigQuery Storage API reads in Scio and Beam (docs/rules.md rules 6 and 11).
 //!
 //! A Storage read names its columns itself (`selectedFields`,
 //! `rowRestriction`) and cannot be turned into a query read (Beam refuses

@@ -1,5 +1,5 @@
 //! SQL: table and path locators, format clauses, and column renames resolved
-//! by scope (SPEC §3 rules 4, 5 and 8), with sqlparser's tokenizer and parser.
+//! by scope (docs/rules.md rules 4, 5 and 8), with sqlparser's tokenizer and parser.
 //!
 //! The parser only tells us *where* things are: every edit is a splice into
 //! the original text at a span sqlparser reports, so comments, spacing and

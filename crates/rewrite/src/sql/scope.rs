@@ -1,5 +1,5 @@
 //! One statement's scopes and column references, and how a reference binds
-//! to a table, as SQL binds it (SPEC §3 rule 5).
+//! to a table, as SQL binds it (docs/rules.md rule 5).
 //!
 //! The same analysis serves the rewrite (which tables are the migrated one,
 //! what a renamed column must become) and the schema check of rule 11 (which
