@@ -13,7 +13,7 @@ use std::time::Duration;
 use ::postgres::types::{ToSql, Type};
 use ::postgres::{Client, GenericClient, NoTls};
 
-use crate::store::{Arg, Cell, Dialect, Row, Session, SqlStore};
+use crate::store::{first_int, Arg, Cell, Dialect, Row, Session, SqlStore};
 use crate::*;
 
 /// A catalog on a PostgreSQL server.
@@ -240,21 +240,11 @@ impl Dialect for Postgres {
             "CREATE TABLE IF NOT EXISTS tern_schema (version INT NOT NULL);
              CREATE SEQUENCE IF NOT EXISTS tern_revision;",
         )?;
-        let version = match s.query("SELECT version FROM tern_schema", &[])?.first() {
-            Some(r) => match r.0.first() {
-                Some(Cell::Int(n)) => u32::try_from(*n).unwrap_or(u32::MAX),
-                other => {
-                    return Err(CatalogError::Corrupt(
-                        "tern_schema".into(),
-                        format!("{other:?}"),
-                    ))
-                }
-            },
-            None => {
-                s.exec("INSERT INTO tern_schema VALUES (0)", &[])?;
-                0
-            }
-        };
+        let rows = s.query("SELECT version FROM tern_schema", &[])?;
+        if rows.is_empty() {
+            s.exec("INSERT INTO tern_schema VALUES (0)", &[])?;
+        }
+        let version = u32::try_from(first_int(&rows)?).unwrap_or(u32::MAX);
         if version == 1 && legacy(s)? {
             // Before the stores shared their steps, PostgreSQL's one step
             // built what the shared steps 1 to 4 build, with a narrower wave.
@@ -282,7 +272,7 @@ fn legacy(s: &mut dyn Session) -> Result<bool> {
          WHERE table_schema = current_schema() AND table_name = 'members' AND column_name = 'member'",
         &[],
     )?;
-    Ok(matches!(rows.first().and_then(|r| r.0.first()), Some(Cell::Int(n)) if *n > 0))
+    Ok(first_int(&rows)? > 0)
 }
 
 #[cfg(test)]

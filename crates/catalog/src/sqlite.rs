@@ -182,14 +182,7 @@ impl Dialect for Sqlite {
     }
 
     fn version(&self, s: &mut dyn Session) -> Result<u32> {
-        let rows = s.query("PRAGMA user_version", &[])?;
-        let v = rows.first().map_or(Ok(0), |r| match r.0.first() {
-            Some(Cell::Int(n)) => Ok(*n),
-            other => Err(CatalogError::Corrupt(
-                "user_version".into(),
-                format!("{other:?}"),
-            )),
-        })?;
+        let v = crate::store::first_int(&s.query("PRAGMA user_version", &[])?)?;
         Ok(u32::try_from(v).unwrap_or(u32::MAX))
     }
 

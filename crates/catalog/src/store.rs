@@ -98,7 +98,7 @@ impl Row {
         }
     }
 
-    fn int(&self, i: usize) -> Result<i64> {
+    pub(crate) fn int(&self, i: usize) -> Result<i64> {
         match self.cell(i)? {
             Cell::Int(n) => Ok(*n),
             other => Err(unexpected(i, "an integer", other)),
@@ -112,6 +112,12 @@ impl Row {
             other => Err(unexpected(i, "a flag", other)),
         }
     }
+}
+
+/// The first column of the first row as an integer, 0 when there is no row:
+/// a `COUNT(*)`, a `PRAGMA` or a version read.
+pub(crate) fn first_int(rows: &[Row]) -> Result<i64> {
+    rows.first().map_or(Ok(0), |r| r.int(0))
 }
 
 fn unexpected(i: usize, want: &str, got: &Cell) -> CatalogError {
@@ -222,7 +228,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     fn count(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        Ok(self.one(sql, args, |r| r.int(0))?.unwrap_or(0).max(0) as u64)
+        Ok(first_int(&self.d.read(|s| s.query(sql, args))?)?.max(0) as u64)
     }
 }
 

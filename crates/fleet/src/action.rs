@@ -32,6 +32,15 @@ pub enum Actor<'a> {
 }
 
 impl Action {
+    /// Every action, for lookups by word.
+    pub const ALL: [Action; 5] = [
+        Action::Approve,
+        Action::Retry,
+        Action::RollBack,
+        Action::Pause,
+        Action::Resume,
+    ];
+
     /// The word used in routes, commands and messages.
     pub fn word(self) -> &'static str {
         match self {
@@ -45,15 +54,7 @@ impl Action {
 
     /// The action a route or command word names.
     pub fn parse(word: &str) -> Option<Action> {
-        [
-            Action::Approve,
-            Action::Retry,
-            Action::RollBack,
-            Action::Pause,
-            Action::Resume,
-        ]
-        .into_iter()
-        .find(|a| a.word() == word)
+        Action::ALL.into_iter().find(|a| a.word() == word)
     }
 
     /// Whether `change`'s state allows this action, and why not.
@@ -206,13 +207,7 @@ mod tests {
         assert!(Action::RollBack
             .on_change(&change(ChangeState::Skipped, false))
             .is_err());
-        for a in [
-            Action::Approve,
-            Action::Retry,
-            Action::RollBack,
-            Action::Pause,
-            Action::Resume,
-        ] {
+        for a in Action::ALL {
             assert_eq!(Action::parse(a.word()), Some(a));
         }
     }
