@@ -371,6 +371,10 @@ pub struct Change {
     pub base_commit: Option<String>,
     /// The change commit.
     pub commit: Option<String>,
+    /// Where a person reviews the proposed change on its forge (a pull or
+    /// merge request); absent where the published branch is the proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The commit on the default branch that merged it.
     pub merge_commit: Option<String>,
     /// The revert commit, after a rollback of a merged change.
@@ -446,6 +450,7 @@ impl Change {
             base_branch: None,
             base_commit: None,
             commit: None,
+            url: None,
             merge_commit: None,
             revert_commit: None,
             files: vec![],

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tern_catalog::{backstage, openlineage, Store};
 use tern_fleet::{Fleet, Progress};
-use tern_forge::LocalForge;
+use tern_local_forge::LocalForge;
 use tern_spec::Spec;
 
 use crate::{render, BadInput, Failed};

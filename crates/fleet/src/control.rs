@@ -66,7 +66,10 @@ impl Fleet<'_> {
         )?;
         let merged = self.merge(&spec, &mut change);
         self.step(merged, &mut change, "merge")?;
-        self.burndown_step(id, -(change.edits as i64))?;
+        // Still approved: the forge's checks run; a worker merges it later.
+        if change.state == ChangeState::Merged {
+            self.burndown_step(id, -(change.edits as i64))?;
+        }
         self.settle(id)?;
         self.status(id)
     }
@@ -138,7 +141,7 @@ impl Fleet<'_> {
         for mut change in targets {
             if change.branch.is_some() {
                 // A repository that has gone away has no branch left to delete.
-                let _ = self.forge.delete_branch(&change.repo, &branch_name(id));
+                let _ = self.forge.close(&change.repo, &branch_name(id));
             }
             change.state = ChangeState::Planned;
             change.branch = None;
@@ -248,7 +251,7 @@ impl Fleet<'_> {
                     }
                 };
                 change.revert_commit = Some(revert);
-                self.forge.delete_branch(&change.repo, &branch)?;
+                self.forge.close(&change.repo, &branch)?;
                 // The catalog follows the revert: the consumer reads the old dataset again.
                 if let Some(moved) = change.moved_reads.take() {
                     for via in &moved.vias {
@@ -267,7 +270,7 @@ impl Fleet<'_> {
             }
             _ => {
                 if change.branch.is_some() {
-                    self.forge.delete_branch(&change.repo, &branch)?;
+                    self.forge.close(&change.repo, &branch)?;
                 }
                 change.state = ChangeState::RolledBack;
                 "withdrawn; branch deleted"

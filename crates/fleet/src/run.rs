@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 
 use tern_catalog::{now, Change, ChangeState, Migration, MigrationState, VerifyResult, Via};
-use tern_forge::{run_verify, Worktree};
+use tern_forge::{Checks, Proposal, Worktree};
+
+use crate::verifier::run_verify;
 use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
@@ -215,6 +217,7 @@ impl Fleet<'_> {
     pub(crate) fn advance(&self, spec: &Spec, engine: &Engine, change: &mut Change) -> Result<()> {
         let mut worktree: Option<Worktree> = None;
         loop {
+            let before = change.state;
             let step = match change.state {
                 ChangeState::Planned => self.patch(spec, engine, change).map(|wt| worktree = wt),
                 ChangeState::Patched | ChangeState::Verifying => {
@@ -229,6 +232,9 @@ impl Fleet<'_> {
                 _ => return Ok(()),
             };
             match step {
+                // A step that leaves the state as it was waits on something
+                // outside (the forge's checks): the next pass comes back.
+                Ok(()) if change.state == before => return Ok(()),
                 Ok(()) => {}
                 Err(Step::Store(e)) => return Err(e.into()),
                 Err(Step::Forge(e)) => {
@@ -261,7 +267,7 @@ impl Fleet<'_> {
         let branch = branch_name(&spec.id);
         change.base_branch = Some(info.default_branch.clone());
         change.base_commit = Some(info.head.clone());
-        if let Some(tip) = self.forge.branch(&change.repo, &branch)? {
+        if let Some(tip) = self.forge.published(&change.repo, &branch)? {
             // A run that stopped after branching: reuse tern's commit.
             if self
                 .forge
@@ -336,7 +342,7 @@ impl Fleet<'_> {
             self.save(change, "scope check failed; nothing proposed")?;
             return Ok(None);
         }
-        self.forge.create_branch(&change.repo, &branch, &commit)?;
+        self.forge.publish(&change.repo, &branch, &commit)?;
         change.branch = Some(branch.clone());
         change.commit = Some(commit);
         change.state = ChangeState::Patched;
@@ -440,6 +446,18 @@ impl Fleet<'_> {
         };
         let ok = result.ok;
         change.verify = Some(result);
+        if ok {
+            let proposal = Proposal {
+                branch: change
+                    .branch
+                    .clone()
+                    .unwrap_or_else(|| branch_name(&spec.id)),
+                base: change.base_branch.clone().unwrap_or_default(),
+                title: spec.title.clone(),
+                body: commit_message(spec),
+            };
+            change.url = self.forge.propose(&change.repo, &proposal)?;
+        }
         let (state, note) = match (ok, change.unresolved.is_empty()) {
             (false, _) => (ChangeState::Failed, "verification failed"),
             (true, true) => (ChangeState::Open, "verified; proposed"),
@@ -455,6 +473,20 @@ impl Fleet<'_> {
     /// Approved → merged.
     pub(crate) fn merge(&self, spec: &Spec, change: &mut Change) -> Result<(), Step> {
         let commit = change.commit.clone().unwrap_or_default();
+        let branch = change
+            .branch
+            .clone()
+            .unwrap_or_else(|| branch_name(&spec.id));
+        match self.forge.checks(&change.repo, &branch, &commit)? {
+            Checks::None | Checks::Passed => {}
+            // Still approved: the next pass of the rollout merges it.
+            Checks::Pending => return Ok(()),
+            Checks::Failed(why) => {
+                change.error = Some(format!("the forge's checks failed: {why}"));
+                change.state = ChangeState::Failed;
+                return self.save(change, "the forge's checks failed; not merged");
+            }
+        }
         let base = match &change.base_branch {
             Some(b) => b.clone(),
             None => self.forge.open(&change.repo)?.default_branch,

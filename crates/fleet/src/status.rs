@@ -77,6 +77,9 @@ pub struct ConsumerStatus {
     pub state: ChangeState,
     /// `tern/<id>` once made.
     pub branch: Option<String>,
+    /// Where its proposal is reviewed on the forge, when the forge has a page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Verification outcome.
     pub verify: Option<VerifySummary>,
     /// References left for a person.
@@ -233,6 +236,7 @@ fn consumer_status(c: Change) -> ConsumerStatus {
         id: c.consumer,
         state: c.state,
         branch: c.branch,
+        url: c.url,
         verify: c.verify.map(|v| VerifySummary {
             ok: v.ok,
             seconds: v.seconds,

@@ -30,12 +30,20 @@ const LEASE: Duration = Duration::from_secs(30);
 /// How often a waiting runner looks again at changes others hold.
 const POLL: Duration = Duration::from_millis(200);
 
-fn lease_secs() -> i64 {
-    std::env::var("TERN_LEASE_SECS")
+/// How long an approved change whose forge checks still run is left alone
+/// before its worker asks again. `TERN_CHECKS_POLL_SECS` overrides it.
+const CHECKS_POLL: Duration = Duration::from_secs(15);
+
+fn secs(var: &str, default: Duration) -> i64 {
+    std::env::var(var)
         .ok()
         .and_then(|s| s.parse::<i64>().ok())
         .filter(|s| *s > 0)
-        .unwrap_or(LEASE.as_secs() as i64)
+        .unwrap_or(default.as_secs() as i64)
+}
+
+fn lease_secs() -> i64 {
+    secs("TERN_LEASE_SECS", LEASE)
 }
 
 /// States in which a change has work tern can do without a person.
@@ -69,6 +77,13 @@ fn worker_id(thread: usize) -> String {
     format!("{}:{}:{thread}", host(), std::process::id())
 }
 
+/// True when a worker id names this very process (one of its threads).
+fn this_process(owner: &str) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (_, pid, h) = (parts.next(), parts.next(), parts.next());
+    pid == Some(std::process::id().to_string().as_str()) && h == Some(host().as_str())
+}
+
 /// True when a worker id names a process of this host that no longer runs.
 fn dead_here(owner: &str, here: &str) -> bool {
     let mut parts = owner.rsplitn(3, ':');
@@ -82,6 +97,14 @@ fn dead_here(owner: &str, here: &str) -> bool {
     // SAFETY: signal 0 only asks whether the process exists.
     let rc = unsafe { libc::kill(pid, 0) };
     rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// What working one leased change came to.
+enum Worked {
+    /// It moved on (or came to rest); the consumer's id.
+    Moved(String),
+    /// It waits on something outside (its forge's checks) and is held back.
+    Waiting,
 }
 
 /// Shared state of one process's workers on one wave.
@@ -224,8 +247,11 @@ impl Fleet<'_> {
                 let (limits, worked) = (&limits, &worked);
                 s.spawn(move || {
                     let me = worker_id(t);
-                    while let Some(c) = self.next(spec, engine, wave, states, &me, limits) {
+                    while let Some(step) = self.next(spec, engine, wave, states, &me, limits) {
                         worked.fetch_add(1, Ordering::Relaxed);
+                        let Worked::Moved(c) = step else {
+                            continue;
+                        };
                         progress(Progress {
                             phase: "migrating",
                             done: done.fetch_add(1, Ordering::Relaxed) + 1,
@@ -245,7 +271,7 @@ impl Fleet<'_> {
         })
     }
 
-    /// Leases one change, works it, gives it back; the consumer's id, or
+    /// Leases one change, works it, gives it back; what became of it, or
     /// `None` when there is nothing to lease or the workers must stop.
     fn next(
         &self,
@@ -255,7 +281,7 @@ impl Fleet<'_> {
         states: &[ChangeState],
         me: &str,
         limits: &Limits,
-    ) -> Option<String> {
+    ) -> Option<Worked> {
         if limits.stopped() {
             return None;
         }
@@ -268,7 +294,7 @@ impl Fleet<'_> {
                 return None;
             }
         };
-        if let Some(dead) = taken_over {
+        if let Some(dead) = taken_over.filter(|w| !this_process(w)) {
             // Its worker died holding it: clear what it left in the repo.
             tracing::info!(consumer = %change.consumer, %dead, "taking over a change");
             if let Err(e) = self.forge.sweep(&change.repo) {
@@ -302,12 +328,25 @@ impl Fleet<'_> {
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&consumer);
         }
-        if let Err(e) = self.store.release(&spec.id, &change.consumer, me) {
-            limits.fail(e.into());
+        if let Err(e) = result {
+            let _ = self.store.release(&spec.id, &change.consumer, me);
+            limits.fail(e);
             return None;
         }
-        if let Err(e) = result {
-            limits.fail(e);
+        if change.state == ChangeState::Approved {
+            // It waits on the forge's checks: keep others off it for a
+            // while (the lease lapses by itself), then the next pass asks again.
+            let held = secs("TERN_CHECKS_POLL_SECS", CHECKS_POLL);
+            return match self.store.renew(&spec.id, &change.consumer, me, held) {
+                Ok(_) => Some(Worked::Waiting),
+                Err(e) => {
+                    limits.fail(e.into());
+                    None
+                }
+            };
+        }
+        if let Err(e) = self.store.release(&spec.id, &change.consumer, me) {
+            limits.fail(e.into());
             return None;
         }
         if change.state == ChangeState::Failed {
@@ -317,7 +356,7 @@ impl Fleet<'_> {
                 Err(e) => limits.fail(e),
             }
         }
-        Some(change.consumer)
+        Some(Worked::Moved(change.consumer))
     }
 
     /// Runs `f` while a heartbeat keeps the lease alive. The heartbeat

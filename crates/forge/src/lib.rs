@@ -1,24 +1,18 @@
-//! Where consumer repositories live and where changes are proposed.
+//! The forge boundary: what tern needs from wherever consumer repositories
+//! live and changes are proposed.
 //!
-//! The [`Forge`] trait is what the fleet sees: find a repo's default branch,
-//! make a separate [`Worktree`] to patch and verify in, commit, branch, merge,
-//! revert, delete. [`LocalForge`] implements it on plain git repositories on
-//! disk by driving the real `git` command line. Remote forges (GitHub, GitLab)
-//! will implement the same trait over their REST APIs.
+//! A forge is anything that can show a repository's files at a commit, give
+//! a checkout to patch in, publish a branch, open (or adopt) a change for
+//! review, report that change's checks, and merge, close or revert it. The
+//! fleet sees only the [`Forge`] trait, so a forge is a crate of its own that
+//! implements it: `tern-local-forge` (plain git repositories on disk) is one;
+//! GitHub and GitLab forges are others.
 //!
-//! Invariant: a forge never touches the user's checkout. Every change is made
-//! in a temporary worktree and published by moving refs with a compare-and-swap
-//! (`git update-ref NEW OLD`), so the user's working tree, index and
-//! uncommitted work stay exactly as they were.
-
-mod git;
-mod odb;
-mod verify;
+//! Invariant every implementation keeps: a forge never touches a user's
+//! checkout. Changes are made in a separate [`Worktree`] and published by
+//! compare-and-swap, so nothing anyone else wrote is ever overwritten.
 
 use std::path::{Path, PathBuf};
-
-pub use git::LocalForge;
-pub use verify::{run_verify, tail, VerifyOutcome};
 
 /// What a forge could not do.
 #[derive(Debug, thiserror::Error)]
@@ -94,61 +88,73 @@ pub struct RepoInfo {
     pub head: String,
 }
 
-/// A temporary checkout, separate from the user's, removed when dropped.
-#[derive(Debug)]
+/// A checkout made for one change, separate from anyone's own; whatever the
+/// forge needs to remove it again lives in `keep` and runs when it drops.
 pub struct Worktree {
-    /// The repository it belongs to.
-    pub repo: PathBuf,
-    /// Where the files are.
-    pub path: PathBuf,
-    /// Keeps the parent temporary directory alive.
-    pub(crate) _dir: tempfile::TempDir,
+    path: PathBuf,
+    _keep: Box<dyn std::any::Any + Send + Sync>,
 }
 
 impl Worktree {
+    /// A checkout rooted at `path`; dropping `keep` removes it (a forge
+    /// outside this crate makes its own, so both are public).
+    pub fn new(path: PathBuf, keep: impl std::any::Any + Send + Sync) -> Worktree {
+        Worktree {
+            path,
+            _keep: Box::new(keep),
+        }
+    }
+
     /// The checkout's root.
     pub fn path(&self) -> &Path {
         &self.path
     }
 }
 
-/// A forge: the operations a campaign needs on a consumer repository.
+impl std::fmt::Debug for Worktree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worktree")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// A change put up for review: the branch that carries it, the branch it
+/// goes into, and the words a reviewer reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// The published branch (`tern/<migration>`).
+    pub branch: String,
+    /// Where it merges (the default branch it was made from).
+    pub base: String,
+    /// One line.
+    pub title: String,
+    /// What changed and why.
+    pub body: String,
+}
+
+/// What the forge's own checks (its CI) say of a proposed commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checks {
+    /// The forge runs none: tern's verification is the only check.
+    None,
+    /// Some are still running; merge later.
+    Pending,
+    /// All passed.
+    Passed,
+    /// At least one failed; the words say which.
+    Failed(String),
+}
+
+/// A forge: what a campaign needs of the place a consumer's repository lives.
 pub trait Forge: Send + Sync {
-    /// Checks the repository and finds its default branch.
+    // Reading what a repository holds.
+
+    /// Checks the repository and finds its default branch and tip.
     fn open(&self, repo: &str) -> Result<RepoInfo>;
-    /// A fresh checkout of `rev` outside the user's checkout.
-    fn worktree(&self, repo: &str, rev: &str) -> Result<Worktree>;
-    /// Commits the changes to `paths` (and nothing else) as one commit;
-    /// `None` when there is nothing to commit.
-    fn commit(&self, wt: &Worktree, message: &str, paths: &[String]) -> Result<Option<String>>;
-    /// The tip of a local branch, if it exists.
-    fn branch(&self, repo: &str, name: &str) -> Result<Option<String>>;
-    /// Creates a branch at `commit`; fails if it exists elsewhere, succeeds if it already points there.
-    fn create_branch(&self, repo: &str, name: &str, commit: &str) -> Result<()>;
-    /// Deletes a branch; deleting a missing branch is not an error.
-    fn delete_branch(&self, repo: &str, name: &str) -> Result<()>;
-    /// True when `commit` is already reachable from `branch`.
-    fn contains(&self, repo: &str, branch: &str, commit: &str) -> Result<bool>;
-    /// Puts `commit` on `into` (fast-forward when possible, else a merge
-    /// commit with `message`) and returns the new tip. `base`, the tip the
-    /// change was made on, lets the common case be one ref update.
-    fn merge(
-        &self,
-        repo: &str,
-        commit: &str,
-        into: &str,
-        base: Option<&str>,
-        message: &str,
-    ) -> Result<String>;
-    /// Adds a commit on `on` that undoes `commit` and returns it.
-    fn revert(&self, repo: &str, commit: &str, on: &str, message: &str) -> Result<String>;
-    /// The newest commit on `branch` whose message carries `needle` (a trailer).
-    fn find_commit(&self, repo: &str, branch: &str, needle: &str) -> Result<Option<String>>;
-    /// The diff a commit introduces, as `git show` prints it.
-    fn diff(&self, repo: &str, commit: &str) -> Result<String>;
-    /// Files at `rev` containing any of `needles` (ASCII case ignored), without
-    /// a checkout: the repository's own files (tracked regular files, binary
-    /// ones included; never a symbolic link or a submodule).
+    /// Files at `rev` containing any of `needles` (ASCII case ignored): the
+    /// repository's own files (tracked regular files, binary ones included;
+    /// never a symbolic link or a submodule).
     fn grep(&self, repo: &str, rev: &str, needles: &[String]) -> Result<Vec<String>>;
     /// The files at `rev` worth a closer look, with their bytes: those holding
     /// a needle (ASCII case ignored) for which `keep` also holds. `needles` is
@@ -173,7 +179,50 @@ pub trait Forge: Send + Sync {
     fn read_all(&self, repo: &str, rev: &str, paths: &[String]) -> Result<Vec<Vec<u8>>>;
     /// Paths that differ between two commits.
     fn changed_paths(&self, repo: &str, from: &str, to: &str) -> Result<Vec<String>>;
-    /// Removes what dead tern processes left in the repository (temporary
-    /// worktrees): called when a worker takes over a change from one that died.
+    /// The diff a commit introduces, as `git show` prints it.
+    fn diff(&self, repo: &str, commit: &str) -> Result<String>;
+    /// The newest commit on `branch` whose message carries `needle` (a
+    /// trailer); `None` when there is no such branch or commit.
+    fn find_commit(&self, repo: &str, branch: &str, needle: &str) -> Result<Option<String>>;
+
+    // Making a change.
+
+    /// A fresh checkout of `rev`, outside anyone's own.
+    fn worktree(&self, repo: &str, rev: &str) -> Result<Worktree>;
+    /// Commits the changes to `paths` (and nothing else) in `wt` as one
+    /// commit; `None` when there is nothing to commit.
+    fn commit(&self, wt: &Worktree, message: &str, paths: &[String]) -> Result<Option<String>>;
+
+    // The change's life on the forge.
+
+    /// The tip of a published branch, if it exists.
+    fn published(&self, repo: &str, branch: &str) -> Result<Option<String>>;
+    /// Publishes `commit` as `branch`; fails if the branch exists elsewhere,
+    /// succeeds if it already points there (a run that stopped is resumed).
+    fn publish(&self, repo: &str, branch: &str, commit: &str) -> Result<()>;
+    /// Opens the change for review, or adopts the one already open for its
+    /// branch, and says where a person reviews it (`None` when the forge has
+    /// no such page: locally the published branch is the proposal).
+    fn propose(&self, repo: &str, proposal: &Proposal) -> Result<Option<String>>;
+    /// What the forge's own checks say of the proposed `commit` on `branch`.
+    fn checks(&self, repo: &str, branch: &str, commit: &str) -> Result<Checks>;
+    /// Puts `commit` on `into` (fast-forward when possible, else a merge
+    /// commit with `message`) and returns the new tip. `base`, the tip the
+    /// change was made on, lets the common case be one ref update.
+    fn merge(
+        &self,
+        repo: &str,
+        commit: &str,
+        into: &str,
+        base: Option<&str>,
+        message: &str,
+    ) -> Result<String>;
+    /// Closes the proposal (if open) and deletes its branch; closing what is
+    /// not there is not an error.
+    fn close(&self, repo: &str, branch: &str) -> Result<()>;
+    /// Adds a commit on `on` that undoes `commit` and returns it.
+    fn revert(&self, repo: &str, commit: &str, on: &str, message: &str) -> Result<String>;
+    /// Removes what dead tern processes left behind (temporary checkouts):
+    /// called when a worker takes over a change from one that died.
     fn sweep(&self, repo: &str) -> Result<()>;
 }

@@ -172,7 +172,7 @@ mod tests {
             .unwrap()
             .hash
             .contains(&token));
-        let portal = Portal::new(store, Arc::new(tern_forge::LocalForge::default()));
+        let portal = Portal::new(store, Arc::new(tern_local_forge::LocalForge::default()));
         assert!(read(&portal, &req(true, &[])).unwrap().is_none());
         assert_eq!(read(&portal, &req(false, &[])).unwrap_err().status, 401);
         let bearer = format!("Bearer {token}");

@@ -12,7 +12,7 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! let store: Arc<dyn tern_catalog::Store> = Arc::from(tern_catalog::open("sqlite:tern.db").unwrap());
-//! let forge = Arc::new(tern_forge::LocalForge::default());
+//! let forge = Arc::new(tern_local_forge::LocalForge::default());
 //! let server = tern_portal::Server::bind("127.0.0.1:7878", store, forge).unwrap();
 //! println!("http://{}", server.addr());
 //! server.wait();

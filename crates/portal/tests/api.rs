@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tern_catalog::Store;
 use tern_fleet::Fleet;
-use tern_forge::LocalForge;
+use tern_local_forge::LocalForge;
 
 const SPEC: &str = "version: 1
 id: plays-move

@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use tern_catalog::backstage;
 use tern_fleet::Fleet;
-use tern_forge::LocalForge;
+use tern_local_forge::LocalForge;
 use tern_spec::Spec;
 
 use crate::commands::{Bar, DemoArgs};

@@ -74,6 +74,8 @@ pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
                     @if let Some(t) = &team { @if !t.members.is_empty() { " (" (t.members.iter().map(|m| short(m)).collect::<Vec<_>>().join(", ")) ")" } }
                     " · repo " code { (c.repo) }
                     @if let Some(b) = &c.branch { " · branch " code { (b) } }
+                    // Only a web address is a link: a forge's answer is outside data.
+                    @if let Some(u) = c.url.as_deref().filter(|u| u.starts_with("https://") || u.starts_with("http://")) { " · " a href=(u) rel="noreferrer" { "review on the forge" } }
                     @if let Some(k) = &c.commit { " · commit " code { (&k[..k.len().min(10)]) } }
                     @if let Some(a) = &c.approved_by { " · approved by " (short(a)) }
                     @if let Some(w) = &c.worker { " · worked by " code { (w) } }

@@ -1,7 +1,12 @@
 //! Which command verifies a consumer: the repo's own word (`.tern.yaml`), the
-//! spec's default, or else what the repository's build files imply.
+//! spec's default, or else what the repository's build files imply; and
+//! running it in the change's checkout under a timeout ([`run_verify`]).
 
 use std::path::Path;
+
+mod run;
+
+pub use run::{run_verify, tail, VerifyOutcome};
 
 /// The verification command a repository names in `.tern.yaml` (`verify:`).
 pub fn from_repo(root: &Path) -> Result<Option<String>, String> {

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use aho_corasick::AhoCorasick;
 
-use crate::{ForgeError, Result};
+use tern_forge::{ForgeError, Result};
 
 /// A repository opened for reading, shareable between threads.
 pub(crate) type Shared = gix::ThreadSafeRepository;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use crate::*;
+use tern_forge::{Checks, Forge, ForgeError, Proposal, RepoInfo, Result, Worktree};
 
 /// The embedded forge: a consumer's `repo` is a path to a git repository.
 #[derive(Debug, Default)]
@@ -259,7 +259,7 @@ impl LocalForge {
         Ok(())
     }
 
-    fn make_worktree(&self, dir: &Path, rev: &str) -> Result<Worktree> {
+    fn make_worktree(&self, dir: &Path, rev: &str) -> Result<Checkout> {
         let tmp = tempfile::Builder::new()
             .prefix(&format!("{WORKTREE_PREFIX}{}-", std::process::id()))
             .tempdir()
@@ -276,7 +276,7 @@ impl LocalForge {
                 OsStr::new(rev),
             ],
         )?;
-        Ok(Worktree {
+        Ok(Checkout {
             repo: dir.to_path_buf(),
             path,
             _dir: tmp,
@@ -284,7 +284,16 @@ impl LocalForge {
     }
 }
 
-impl Drop for Worktree {
+/// A temporary worktree of a local repository; dropping it removes it from
+/// the repository and from disk.
+struct Checkout {
+    repo: PathBuf,
+    path: PathBuf,
+    /// Keeps the parent temporary directory alive until the worktree is gone.
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Checkout {
     fn drop(&mut self) {
         let _ = git(
             &self.repo,
@@ -315,7 +324,8 @@ impl Forge for LocalForge {
 
     fn worktree(&self, repo: &str, rev: &str) -> Result<Worktree> {
         let dir = self.path(repo)?;
-        self.make_worktree(&dir, rev)
+        let checkout = self.make_worktree(&dir, rev)?;
+        Ok(Worktree::new(checkout.path.clone(), checkout))
     }
 
     fn commit(&self, wt: &Worktree, message: &str, paths: &[String]) -> Result<Option<String>> {
@@ -334,8 +344,8 @@ impl Forge for LocalForge {
             "--",
         ];
         args.extend(paths.iter().map(String::as_str));
-        match git(&wt.path, &args) {
-            Ok(_) => Ok(Some(git(&wt.path, ["rev-parse", "HEAD"])?)),
+        match git(wt.path(), &args) {
+            Ok(_) => Ok(Some(git(wt.path(), ["rev-parse", "HEAD"])?)),
             Err(ForgeError::Git { stderr, .. })
                 if stderr.contains("nothing") || stderr.contains("no changes") =>
             {
@@ -345,12 +355,12 @@ impl Forge for LocalForge {
         }
     }
 
-    fn branch(&self, repo: &str, name: &str) -> Result<Option<String>> {
+    fn published(&self, repo: &str, name: &str) -> Result<Option<String>> {
         let dir = self.path(repo)?;
         self.rev(&dir, &format!("refs/heads/{name}"))
     }
 
-    fn create_branch(&self, repo: &str, name: &str, commit: &str) -> Result<()> {
+    fn publish(&self, repo: &str, name: &str, commit: &str) -> Result<()> {
         let dir = self.path(repo)?;
         // Creation fails if the branch exists; then it may already be ours.
         match self.swap(&dir, repo, name, commit, ZERO) {
@@ -364,7 +374,27 @@ impl Forge for LocalForge {
         }
     }
 
-    fn delete_branch(&self, repo: &str, name: &str) -> Result<()> {
+    fn propose(&self, repo: &str, proposal: &Proposal) -> Result<Option<String>> {
+        // The published branch is the proposal; check it is there to review.
+        let dir = self.path(repo)?;
+        match self.rev(&dir, &format!("refs/heads/{}", proposal.branch))? {
+            Some(_) => Ok(None),
+            None => Err(ForgeError::Raced {
+                repo: repo.to_string(),
+                reference: format!(
+                    "refs/heads/{} (gone before it was proposed)",
+                    proposal.branch
+                ),
+            }),
+        }
+    }
+
+    fn checks(&self, _repo: &str, _branch: &str, _commit: &str) -> Result<Checks> {
+        // A repository on disk has no CI of its own.
+        Ok(Checks::None)
+    }
+
+    fn close(&self, repo: &str, name: &str) -> Result<()> {
         let dir = self.path(repo)?;
         if let Some(at) = self.rev(&dir, &format!("refs/heads/{name}"))? {
             git(
@@ -373,19 +403,6 @@ impl Forge for LocalForge {
             )?;
         }
         Ok(())
-    }
-
-    fn contains(&self, repo: &str, branch: &str, commit: &str) -> Result<bool> {
-        let dir = self.path(repo)?;
-        git_ok(
-            &dir,
-            &[
-                "merge-base",
-                "--is-ancestor",
-                commit,
-                &format!("refs/heads/{branch}"),
-            ],
-        )
     }
 
     fn merge(

@@ -3,9 +3,9 @@
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use tern_forge::{run_verify, Forge, ForgeError, LocalForge};
+use tern_forge::{Checks, Forge, ForgeError, Proposal};
+use tern_local_forge::LocalForge;
 
 fn sh(dir: &Path, script: &str) -> String {
     let out = Command::new("sh")
@@ -66,12 +66,28 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
     let info = forge.open(&r).unwrap();
     assert_eq!(info.default_branch, "main");
     let commit = patch(&forge, &r, &info.head);
-    forge.create_branch(&r, "tern/m1", &commit).unwrap();
-    forge.create_branch(&r, "tern/m1", &commit).unwrap(); // idempotent
+    let proposal = Proposal {
+        branch: "tern/m1".into(),
+        base: "main".into(),
+        title: "Move plays".into(),
+        body: "Body.".into(),
+    };
+    assert!(
+        forge.propose(&r, &proposal).is_err(),
+        "nothing to propose before it is published"
+    );
+    forge.publish(&r, "tern/m1", &commit).unwrap();
+    forge.publish(&r, "tern/m1", &commit).unwrap(); // idempotent
     assert_eq!(
-        forge.branch(&r, "tern/m1").unwrap().as_deref(),
+        forge.published(&r, "tern/m1").unwrap().as_deref(),
         Some(commit.as_str())
     );
+    assert_eq!(
+        forge.propose(&r, &proposal).unwrap(),
+        None,
+        "the branch is the proposal"
+    );
+    assert_eq!(forge.checks(&r, "tern/m1", &commit).unwrap(), Checks::None);
     assert_eq!(
         forge
             .find_commit(&r, "tern/m1", "Tern-Migration: m1")
@@ -87,7 +103,13 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
 
     let tip = forge.merge(&r, &commit, "main", None, "Merge").unwrap();
     assert_eq!(tip, commit, "fast-forward");
-    assert!(forge.contains(&r, "main", &commit).unwrap());
+    assert_eq!(
+        sh(
+            &tmp.path().join("r"),
+            &format!("git merge-base --is-ancestor {commit} main && echo yes")
+        ),
+        "yes"
+    );
     assert_eq!(
         forge.merge(&r, &commit, "main", None, "Merge").unwrap(),
         commit,
@@ -111,9 +133,9 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
             &format!("git rev-parse {}^{{tree}}", info.head)
         )
     );
-    forge.delete_branch(&r, "tern/m1").unwrap();
-    forge.delete_branch(&r, "tern/m1").unwrap();
-    assert!(forge.branch(&r, "tern/m1").unwrap().is_none());
+    forge.close(&r, "tern/m1").unwrap();
+    forge.close(&r, "tern/m1").unwrap();
+    assert!(forge.published(&r, "tern/m1").unwrap().is_none());
 
     // The user's files, index and stash are as they were; no worktree is left behind.
     assert_eq!(
@@ -189,51 +211,6 @@ fn refuses_what_is_not_a_repository() {
         forge.open(empty.to_str().unwrap()),
         Err(ForgeError::NoDefaultBranch(_))
     ));
-}
-
-#[test]
-fn verification_passes_fails_and_times_out_with_its_children() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ok = run_verify(tmp.path(), "echo hello; true", Duration::from_secs(10)).unwrap();
-    assert!(ok.ok && !ok.timed_out);
-    assert_eq!(ok.log_tail, "hello");
-    let bad = run_verify(
-        tmp.path(),
-        "for i in $(seq 1 100); do echo line $i; done; exit 3",
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    assert!(!bad.ok);
-    assert!(
-        bad.log_tail.ends_with("line 100") && !bad.log_tail.contains("line 50\n"),
-        "{}",
-        bad.log_tail
-    );
-    let marker = tmp.path().join("child-alive");
-    let started = Instant::now();
-    let hung = run_verify(
-        tmp.path(),
-        &format!("(sleep 2; touch {}) & sleep 30", marker.display()),
-        Duration::from_millis(300),
-    )
-    .unwrap();
-    assert!(hung.timed_out && !hung.ok);
-    assert!(started.elapsed() < Duration::from_secs(5));
-    std::thread::sleep(Duration::from_millis(2500));
-    assert!(!marker.exists(), "the command's children were not killed");
-}
-
-#[test]
-fn a_long_log_keeps_its_first_errors_and_its_end() {
-    let mut log: Vec<String> = (1..=200).map(|i| format!("line {i}")).collect();
-    log[20] = "ERROR PlaysSpec: expected account_id".into();
-    let tail = tern_forge::tail(&log.join("\n"));
-    let lines: Vec<&str> = tail.lines().collect();
-    assert_eq!(lines[0], "ERROR PlaysSpec: expected account_id");
-    assert_eq!(lines[1], "[...]");
-    assert_eq!(lines.last(), Some(&"line 200"));
-    assert_eq!(lines.len(), 32);
-    assert_eq!(tern_forge::tail("a\nb"), "a\nb");
 }
 
 #[test]
