@@ -284,7 +284,7 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// Removes `.` and `..` without touching the file system.
-fn normalise(p: &Path) -> PathBuf {
+pub(crate) fn normalise(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in p.components() {
         match part {

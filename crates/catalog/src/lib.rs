@@ -20,6 +20,7 @@
 //! ```
 
 pub mod backstage;
+mod import;
 mod model;
 pub mod openlineage;
 mod postgres;
@@ -28,6 +29,7 @@ pub mod store;
 
 use std::path::PathBuf;
 
+pub use import::{import, Imported, Incoming};
 pub use model::*;
 pub use postgres::{PgStore, Postgres};
 pub use sqlite::{Sqlite, SqliteStore};
@@ -54,6 +56,14 @@ pub enum CatalogError {
         /// What is wrong.
         message: String,
     },
+    /// A catalog file named for import cannot be read.
+    #[error("{}: cannot read: {source}", file.display())]
+    Unreadable {
+        /// The file.
+        file: PathBuf,
+        /// The system's words.
+        source: std::io::Error,
+    },
     /// The catalog URL names a store this build cannot open.
     #[error("catalog {0:?}: {1}")]
     Url(String, String),
@@ -74,7 +84,10 @@ impl CatalogError {
     /// True when the user's input was at fault (exit status 2): a catalog
     /// file or URL that is wrong, not a database that failed.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, CatalogError::Parse { .. } | CatalogError::Url(..))
+        matches!(
+            self,
+            CatalogError::Parse { .. } | CatalogError::Unreadable { .. } | CatalogError::Url(..)
+        )
     }
 }
 
@@ -125,6 +138,10 @@ pub trait Store: Send + Sync {
     /// The schema step the store's tables are at: [`SCHEMA_VERSION`] once
     /// opened by this build, whichever backend holds them.
     fn schema_version(&self) -> Result<u32>;
+    /// The folder a file catalog lives in (`None` for a server or memory):
+    /// where a relative repository path that came with no file of its own,
+    /// such as lineage posted to the portal, is resolved.
+    fn home(&self) -> Option<PathBuf>;
 
     /// Creates or replaces a migration's header record.
     fn put_migration(&self, m: &Migration) -> Result<()>;

@@ -142,19 +142,28 @@ fn matching<'a>(known: &'a [Dataset], namespace: &str, name: &str) -> Option<&'a
 }
 
 /// Turns events into catalog writes against the datasets already known.
-/// Inputs that match no catalog dataset are counted in a warning.
+/// Inputs that match no catalog dataset are counted in a warning. A
+/// relative repository path is resolved against `base`, the folder the
+/// events came from; without one it is left out with a warning.
 pub fn to_batch(
     events: &[RunEvent],
     known: &[Dataset],
     known_consumers: &[Consumer],
-    base: &Path,
+    base: Option<&Path>,
 ) -> ImportBatch {
     let mut batch = ImportBatch::default();
     let mut unmatched = 0;
     for e in events {
-        let Some(repo) = e.repo.as_deref().map(|r| local_repo(r, base)) else {
+        let Some(repo) = e.repo.as_deref() else {
             batch.warnings.push(format!(
                 "job {}/{} has no sourceCodeLocation facet; tern cannot know its repository",
+                e.job_namespace, e.job_name
+            ));
+            continue;
+        };
+        let Some(repo) = local_repo(repo, base) else {
+            batch.warnings.push(format!(
+                "job {}/{}: its repository {repo:?} is a relative path and these events came from no folder (give an absolute path or a URL)",
                 e.job_namespace, e.job_name
             ));
             continue;
@@ -201,19 +210,25 @@ pub fn to_batch(
     batch
 }
 
-/// `file:///x` and relative paths become absolute paths; URLs stay as they are.
-fn local_repo(repo: &str, base: &Path) -> String {
+/// `file:///x` and relative paths become absolute paths; URLs stay as they
+/// are; a relative path with no `base` to resolve it against is `None`.
+fn local_repo(repo: &str, base: Option<&Path>) -> Option<String> {
     let path = repo.strip_prefix("file://").unwrap_or(repo);
     if path.contains("://") || path.starts_with("git@") {
-        return repo.to_string();
+        return Some(repo.to_string());
     }
     let p = Path::new(path);
     let abs = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        base.join(p)
+        base?.join(p)
     };
-    abs.to_string_lossy().trim_end_matches('/').to_string()
+    Some(
+        crate::backstage::normalise(&abs)
+            .to_string_lossy()
+            .trim_end_matches('/')
+            .to_string(),
+    )
 }
 
 /// Job names such as `plays_daily.compute` become catalog-friendly ids.

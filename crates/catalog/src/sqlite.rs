@@ -193,4 +193,12 @@ impl Dialect for Sqlite {
     fn place(&self) -> &str {
         &self.path
     }
+
+    fn home(&self) -> Option<std::path::PathBuf> {
+        if self.path == ":memory:" {
+            return None;
+        }
+        let file = std::path::Path::new(&self.path).canonicalize().ok()?;
+        file.parent().map(std::path::Path::to_path_buf)
+    }
 }

@@ -160,6 +160,10 @@ pub trait Dialect: Send + Sync + Sized {
     fn set_version(&self, s: &mut dyn Session, v: u32) -> Result<()>;
     /// Where the store is, for messages (never with a password).
     fn place(&self) -> &str;
+    /// The folder a file catalog lives in; `None` for a server or memory.
+    fn home(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// A catalog in a SQL database: the [`Store`] contract, once, over any
@@ -521,6 +525,10 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     fn schema_version(&self) -> Result<u32> {
         self.d.write(|s| self.d.version(s))
+    }
+
+    fn home(&self) -> Option<std::path::PathBuf> {
+        self.d.home()
     }
 
     fn put_migration(&self, m: &Migration) -> Result<()> {

@@ -242,7 +242,7 @@ fn openlineage_events_add_lineage_edges() {
         &parsed,
         &store.datasets().unwrap(),
         &store.consumers().unwrap(),
-        Path::new("/srv"),
+        Some(Path::new("/srv")),
     );
     assert_eq!(batch.consumers.len(), 2);
     assert_eq!(batch.consumers[0].id, "plays-daily-compute");
@@ -272,6 +272,55 @@ fn openlineage_events_add_lineage_edges() {
     let err = openlineage::parse("{\"job\": ", Path::new("e.json")).unwrap_err();
     assert!(
         err.to_string().starts_with("e.json:1: not valid JSON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lineage_repositories_resolve_against_where_the_events_came_from() {
+    let (dir, store) = store_with_catalog();
+    let event = |job: &str, repo: &str| {
+        format!("{{\"eventType\":\"COMPLETE\",\"job\":{{\"namespace\":\"spark\",\"name\":\"{job}\",\"facets\":{{\"sourceCodeLocation\":{{\"repoUrl\":\"{repo}\"}}}}}},\"inputs\":[{{\"namespace\":\"file\",\"name\":\"/warehouse/plays\"}}]}}\n")
+    };
+    // An event file's relative path is relative to its own folder, whatever
+    // the working directory.
+    let events = dir.path().join("lineage/events.ndjson");
+    std::fs::create_dir_all(events.parent().unwrap()).unwrap();
+    std::fs::write(&events, event("from-file", "../repos/from-file")).unwrap();
+    let mut incoming = tern_catalog::Incoming::default();
+    incoming.file(&events).unwrap();
+    // Events with no file of their own resolve against the catalog's folder...
+    let home = store.home().expect("a file catalog has a folder");
+    let posted =
+        tern_catalog::openlineage::parse(&event("posted", "repos/posted"), Path::new("request"))
+            .unwrap();
+    incoming.events(posted.clone(), Some(home.clone()));
+    // ...and, where there is none, are left out with a reason.
+    incoming.events(posted, None);
+    let imported = tern_catalog::import(store.as_ref(), incoming).unwrap();
+    assert_eq!(imported.events, 3);
+    assert_eq!(
+        store.consumer("from-file").unwrap().unwrap().repo,
+        dir.path().join("repos/from-file").to_string_lossy()
+    );
+    assert_eq!(
+        store.consumer("posted").unwrap().unwrap().repo,
+        home.join("repos/posted").to_string_lossy()
+    );
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains("relative path") && w.contains("came from no folder")),
+        "{:?}",
+        imported.warnings
+    );
+    assert!(open("sqlite::memory:").unwrap().home().is_none());
+    // An unreadable file is the user's input at fault, and names the file.
+    let mut incoming = tern_catalog::Incoming::default();
+    let err = incoming.file(&dir.path().join("nope.yaml")).unwrap_err();
+    assert!(
+        err.is_bad_input() && err.to_string().contains("nope.yaml: cannot read"),
         "{err}"
     );
 }

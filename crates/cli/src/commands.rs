@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use tern_catalog::{backstage, openlineage, Store};
+use tern_catalog::{backstage, Store};
 use tern_fleet::{Fleet, Progress};
 use tern_local_forge::LocalForge;
 use tern_spec::Spec;
@@ -280,34 +280,17 @@ pub fn rewrite(a: RewriteArgs, catalog: &str) -> Result<()> {
 pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
     match c {
         CatalogCommand::Import { files, json } => {
-            // Parse everything first: a bad file anywhere writes nothing at all.
-            let mut batch = tern_catalog::ImportBatch::default();
-            let mut events = Vec::new();
+            // Everything is read first: a bad file anywhere writes nothing.
+            let mut incoming = tern_catalog::Incoming::default();
             for f in &files {
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| BadInput(format!("{}: cannot read: {e}", f.display())))?;
-                let ext = f.extension().and_then(|e| e.to_str()).unwrap_or_default();
-                if matches!(ext, "json" | "ndjson" | "jsonl") {
-                    events.extend(openlineage::parse(&text, f)?);
-                } else {
-                    batch.extend(backstage::parse(&text, f)?);
-                }
+                incoming.file(f)?;
             }
             let store = open_catalog(url, true)?;
-            if !events.is_empty() {
-                // Lineage is matched against the datasets already in the
-                // catalog and those arriving in this same import.
-                let mut known = store.datasets()?;
-                known.extend(batch.datasets.iter().cloned());
-                let mut consumers = store.consumers()?;
-                consumers.extend(batch.consumers.iter().cloned());
-                let base = std::env::current_dir()?;
-                batch.extend(openlineage::to_batch(&events, &known, &consumers, &base));
-            }
-            let summary = store.import(&batch)?;
-            for w in &batch.warnings {
+            let imported = tern_catalog::import(store.as_ref(), incoming)?;
+            for w in &imported.warnings {
                 eprintln!("warning: {w}");
             }
+            let summary = imported.summary;
             if json {
                 print_json(&summary)
             } else {

@@ -106,7 +106,10 @@ impl Action {
 
     /// Whether the campaign's state allows this action, and why not.
     pub fn on_migration(self, m: &Migration) -> Result<()> {
-        let (id, state) = (&m.id, m.state);
+        self.in_state(&m.id, m.state)
+    }
+
+    fn in_state(self, id: &str, state: MigrationState) -> Result<()> {
         match self {
             Action::Pause if matches!(state, MigrationState::Done | MigrationState::RolledBack) => {
                 Err(FleetError::State(format!(
@@ -123,6 +126,28 @@ impl Action {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// What to offer a person on a whole campaign in `state` with `failed`
+    /// failed changes: each action allowed there that would change
+    /// something (pausing again only rewords the reason; rolling back again
+    /// changes nothing; a retry needs a failed change).
+    pub fn on_campaign(state: MigrationState, failed: usize) -> Vec<Action> {
+        [
+            Action::Resume,
+            Action::Pause,
+            Action::Retry,
+            Action::RollBack,
+        ]
+        .into_iter()
+        .filter(|a| a.in_state("", state).is_ok())
+        .filter(|a| match a {
+            Action::Pause => state != MigrationState::Paused,
+            Action::Retry => failed > 0,
+            Action::RollBack => state != MigrationState::RolledBack,
+            _ => true,
+        })
+        .collect()
     }
 
     /// Whether `actor` may do this to something `team` owns (the consumer's
@@ -210,6 +235,20 @@ mod tests {
         for a in Action::ALL {
             assert_eq!(Action::parse(a.word()), Some(a));
         }
+    }
+
+    #[test]
+    fn a_campaign_offers_what_would_change_something() {
+        use MigrationState::*;
+        let offered = |s, failed| Action::on_campaign(s, failed);
+        assert_eq!(offered(Running, 0), [Action::Pause, Action::RollBack]);
+        assert_eq!(
+            offered(Running, 2),
+            [Action::Pause, Action::Retry, Action::RollBack]
+        );
+        assert_eq!(offered(Paused, 0), [Action::Resume, Action::RollBack]);
+        assert_eq!(offered(Done, 1), [Action::Retry, Action::RollBack]);
+        assert!(offered(RolledBack, 3).is_empty());
     }
 
     #[test]

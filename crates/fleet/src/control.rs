@@ -7,6 +7,26 @@ use crate::action::{Action, Actor};
 use crate::run::Step;
 use crate::{branch_name, trailer, Fleet, FleetError, Result, Status};
 
+/// A retry the fleet agreed to ([`Fleet::plan_retry`]): the failed changes
+/// it re-runs from the default branch.
+#[derive(Debug, Clone)]
+pub struct Retry {
+    id: String,
+    targets: Vec<Change>,
+}
+
+impl Retry {
+    /// How many changes it re-runs.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Never true: a retry with nothing to re-run is refused.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+}
+
 impl Fleet<'_> {
     fn migration_and_spec(&self, id: &str) -> Result<(Migration, Spec)> {
         let m = self
@@ -118,7 +138,15 @@ impl Fleet<'_> {
         consumer: Option<&str>,
         progress: &(dyn Fn(crate::Progress) + Sync),
     ) -> Result<Status> {
-        let (mut m, spec) = self.migration_and_spec(id)?;
+        let retry = self.plan_retry(id, consumer)?;
+        self.carry_out(retry, progress)
+    }
+
+    /// Every refusal of a retry, before any work: what [`Fleet::carry_out`]
+    /// will re-run. The portal asks this, answers at once, and carries the
+    /// retry out in the background.
+    pub fn plan_retry(&self, id: &str, consumer: Option<&str>) -> Result<Retry> {
+        let m = self.migration_and_spec(id)?.0;
         Action::Retry.on_migration(&m)?;
         let targets: Vec<Change> = match consumer {
             Some(c) => {
@@ -130,7 +158,7 @@ impl Fleet<'_> {
                 .store
                 .changes(id)?
                 .into_iter()
-                .filter(|c| c.state == ChangeState::Failed)
+                .filter(|c| Action::Retry.on_change(c).is_ok())
                 .collect(),
         };
         if targets.is_empty() {
@@ -138,6 +166,21 @@ impl Fleet<'_> {
                 "migration {id} has no failed changes to retry"
             )));
         }
+        Ok(Retry {
+            id: id.to_string(),
+            targets,
+        })
+    }
+
+    /// Re-runs what [`Fleet::plan_retry`] agreed to.
+    pub fn carry_out(
+        &self,
+        retry: Retry,
+        progress: &(dyn Fn(crate::Progress) + Sync),
+    ) -> Result<Status> {
+        let Retry { id, targets } = retry;
+        let id = id.as_str();
+        let (mut m, spec) = self.migration_and_spec(id)?;
         for mut change in targets {
             if change.branch.is_some() {
                 // A repository that has gone away has no branch left to delete.
@@ -146,6 +189,7 @@ impl Fleet<'_> {
             change.state = ChangeState::Planned;
             change.branch = None;
             change.commit = None;
+            change.url = None;
             change.verify = None;
             change.error = None;
             change.files.clear();

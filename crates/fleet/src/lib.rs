@@ -27,6 +27,7 @@ use tern_catalog::{CatalogError, Store};
 use tern_forge::Forge;
 
 pub use action::{Action, Actor};
+pub use control::Retry;
 pub use plan::{ConsumerPlan, Plan};
 pub use resolve::{resolve, Resolved};
 pub use status::{ConsumerStatus, Status, VerifySummary};

@@ -252,24 +252,9 @@ fn retry_in_background(
     m: &Migration,
     consumer: Option<&str>,
 ) -> Result<(), ApiError> {
-    // The same refusals the fleet's retry gives, before going to the
-    // background where no one would see them.
-    tern_fleet::Action::Retry.on_migration(m)?;
-    match consumer {
-        Some(c) => tern_fleet::Action::Retry.on_change(&change_of(portal, &m.id, c)?)?,
-        None => {
-            let changes = portal.store.changes(&m.id)?;
-            if !changes
-                .iter()
-                .any(|c| tern_fleet::Action::Retry.on_change(c).is_ok())
-            {
-                return Err(ApiError::new(
-                    409,
-                    format!("{} has no failed changes to retry", m.id),
-                ));
-            }
-        }
-    }
+    // The fleet refuses now, where the caller sees it; the work goes to the
+    // background.
+    let retry = portal.fleet().plan_retry(&m.id, consumer)?;
     {
         let mut busy = portal
             .busy
@@ -287,13 +272,13 @@ fn retry_in_background(
         Arc::clone(&portal.forge),
         Arc::clone(&portal.busy),
     );
-    let (id, consumer) = (m.id.clone(), consumer.map(str::to_string));
+    let id = m.id.clone();
     std::thread::spawn(move || {
         let fleet = tern_fleet::Fleet {
             store: store.as_ref(),
             forge: forge.as_ref(),
         };
-        if let Err(e) = fleet.retry(&id, consumer.as_deref(), &|_| {}) {
+        if let Err(e) = fleet.carry_out(retry, &|_| {}) {
             tracing::warn!(migration = %id, error = %e, "retry from the portal failed");
         }
         if let Ok(mut b) = busy.lock() {
@@ -496,14 +481,14 @@ pub fn lineage(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError>
         events.push(e);
     }
     let store = portal.store.as_ref();
-    let base = std::env::current_dir().unwrap_or_default();
-    let batch = openlineage::to_batch(&events, &store.datasets()?, &store.consumers()?, &base);
-    let summary = store.import(&batch)?;
+    let mut incoming = tern_catalog::Incoming::default();
+    incoming.events(events, store.home());
+    let imported = tern_catalog::import(store, incoming)?;
     Ok(Resp::json(&json!({
-        "events": events.len(),
-        "consumers": summary.consumers,
-        "edges": summary.edges,
-        "warnings": batch.warnings,
+        "events": imported.events,
+        "consumers": imported.summary.consumers,
+        "edges": imported.summary.edges,
+        "warnings": imported.warnings,
     }))
     .with_status(201))
 }

@@ -2,7 +2,7 @@
 
 use maud::{html, Markup};
 use tern_catalog::{now, ChangeState, MigrationState};
-use tern_fleet::Status;
+use tern_fleet::{Action, Status};
 use tern_spec::Spec;
 
 use super::{datetime, duration, layout, pill, progress, raw, short, Viewer};
@@ -187,10 +187,16 @@ pub fn migration(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiErro
             }
             @if viewer.principal.is_some() {
                 div.actions {
-                    @if s.state == MigrationState::Paused { (viewer.button(&format!("{base}/resume"), "Resume", "primary", None)) }
-                    @if s.state == MigrationState::Running { (viewer.button(&format!("{base}/pause"), "Pause", "", None)) }
-                    @if n("failed") > 0 && s.state != MigrationState::RolledBack { (viewer.button(&format!("{base}/retry"), "Retry failed", "", None)) }
-                    @if s.state != MigrationState::RolledBack { (viewer.button(&format!("{base}/rollback"), "Roll back all", "danger", Some("Roll back every consumer of this migration? Merged changes get a revert commit."))) }
+                    // The fleet's own list: a button is shown exactly when it would do something.
+                    @for a in Action::on_campaign(s.state, n("failed")) {
+                        @match a {
+                            Action::Resume => (viewer.button(&format!("{base}/resume"), "Resume", "primary", None)),
+                            Action::Pause => (viewer.button(&format!("{base}/pause"), "Pause", "", None)),
+                            Action::Retry => (viewer.button(&format!("{base}/retry"), "Retry failed", "", None)),
+                            Action::RollBack => (viewer.button(&format!("{base}/rollback"), "Roll back all", "danger", Some("Roll back every consumer of this migration? Merged changes get a revert commit."))),
+                            Action::Approve => {}
+                        }
+                    }
                 }
             }
         }
@@ -275,7 +281,7 @@ pub fn migration(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiErro
 pub fn migration_action(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {
     let who = crate::auth::user(portal, req)?;
     let (id, action) = (param(p, "id"), param(p, "action"));
-    if !matches!(action, "pause" | "resume" | "retry" | "rollback") {
+    if Action::parse(action).is_none_or(|a| a == Action::Approve) {
         return Err(ApiError::not_found(format!(
             "no action {action:?} on a migration"
         )));
