@@ -15,18 +15,6 @@ pub struct Retry {
     targets: Vec<Change>,
 }
 
-impl Retry {
-    /// How many changes it re-runs.
-    pub fn len(&self) -> usize {
-        self.targets.len()
-    }
-
-    /// Never true: a retry with nothing to re-run is refused.
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
-    }
-}
-
 impl Fleet<'_> {
     fn migration_and_spec(&self, id: &str) -> Result<(Migration, Spec)> {
         let m = self

@@ -10,13 +10,12 @@ use std::sync::atomic::AtomicUsize;
 
 use tern_catalog::{now, Change, ChangeState, Migration, MigrationState, VerifyResult, Via};
 use tern_forge::{Checks, Proposal, Worktree};
-
-use crate::verifier::run_verify;
 use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
 use crate::plan::{plan_all, to_unresolved};
 use crate::rollout::{clears_gate, describe, waiting_for_people, wave_of};
+use crate::verifier::run_verify;
 use crate::{
     branch_name, commit_message, resolve, trailer, Fleet, FleetError, Progress, Result, Status,
 };
@@ -448,10 +447,7 @@ impl Fleet<'_> {
         change.verify = Some(result);
         if ok {
             let proposal = Proposal {
-                branch: change
-                    .branch
-                    .clone()
-                    .unwrap_or_else(|| branch_name(&spec.id)),
+                branch: published_branch(spec, change),
                 base: change.base_branch.clone().unwrap_or_default(),
                 title: spec.title.clone(),
                 body: commit_message(spec),
@@ -473,10 +469,7 @@ impl Fleet<'_> {
     /// Approved → merged.
     pub(crate) fn merge(&self, spec: &Spec, change: &mut Change) -> Result<(), Step> {
         let commit = change.commit.clone().unwrap_or_default();
-        let branch = change
-            .branch
-            .clone()
-            .unwrap_or_else(|| branch_name(&spec.id));
+        let branch = published_branch(spec, change);
         match self.forge.checks(&change.repo, &branch, &commit)? {
             Checks::None | Checks::Passed => {}
             // Still approved: the next pass of the rollout merges it.
@@ -542,6 +535,15 @@ impl Fleet<'_> {
         });
         Ok(())
     }
+}
+
+/// The branch a patched change was published on (recorded; else the
+/// migration's, which is what `patch` publishes).
+fn published_branch(spec: &Spec, change: &Change) -> String {
+    change
+        .branch
+        .clone()
+        .unwrap_or_else(|| branch_name(&spec.id))
 }
 
 /// Why a step stopped: the store (fatal) or the repository (the change fails).

@@ -77,23 +77,29 @@ fn worker_id(thread: usize) -> String {
     format!("{}:{}:{thread}", host(), std::process::id())
 }
 
+/// The host and process id a worker id (`host:pid:thread`) names.
+fn process_of(owner: &str) -> Option<(&str, u32)> {
+    let mut parts = owner.rsplitn(3, ':');
+    let (_, pid, host) = (parts.next(), parts.next(), parts.next());
+    Some((host?, pid?.parse().ok()?))
+}
+
 /// True when a worker id names this very process (one of its threads).
 fn this_process(owner: &str) -> bool {
-    let mut parts = owner.rsplitn(3, ':');
-    let (_, pid, h) = (parts.next(), parts.next(), parts.next());
-    pid == Some(std::process::id().to_string().as_str()) && h == Some(host().as_str())
+    process_of(owner).is_some_and(|(h, pid)| pid == std::process::id() && h == host())
 }
 
 /// True when a worker id names a process of this host that no longer runs.
 fn dead_here(owner: &str, here: &str) -> bool {
-    let mut parts = owner.rsplitn(3, ':');
-    let (_, pid, h) = (parts.next(), parts.next(), parts.next());
-    let Some(pid) = pid.and_then(|p| p.parse::<i32>().ok()) else {
+    let Some((h, pid)) = process_of(owner) else {
         return false;
     };
-    if h != Some(here) || pid as u32 == std::process::id() {
+    if h != here || pid == std::process::id() {
         return false;
     }
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
     // SAFETY: signal 0 only asks whether the process exists.
     let rc = unsafe { libc::kill(pid, 0) };
     rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
