@@ -216,6 +216,13 @@ pub struct Migration {
     /// When each waiting consumer's owners were last reminded (Unix seconds).
     #[serde(default)]
     pub nudged: std::collections::BTreeMap<String, i64>,
+    /// The rules the campaign rewrites with, fixed when it first ran (the
+    /// fleet's encoding of the resolved spec against the catalog of that
+    /// moment), so a worker started after a catalog import rewrites as the
+    /// run it joins. Opaque here; `None` for a campaign stored before tern
+    /// kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<serde_json::Value>,
 }
 
 /// One digest to one owner team: what it covered and whether it arrived.

@@ -506,3 +506,90 @@ fn a_commit_that_git_alters_is_refused_by_the_scope_check() {
         "0"
     );
 }
+
+/// The rules are fixed when a campaign first runs: a worker that joins after
+/// the catalog has learned a different home for the new dataset rewrites as
+/// the run it joins.
+#[test]
+fn a_worker_joining_after_a_catalog_import_rewrites_as_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let job = "p = 'hdfs://prod-nn:8020/warehouse/plays'\n";
+    // Each verify says it started, then holds until the test lets it go, so
+    // the run holds one consumer while a worker takes the other.
+    let hold = |id: &str| -> &'static str {
+        Box::leak(
+            format!(
+                "touch {0}/started-{id}; while [ ! -f {0}/go ]; do sleep 0.05; done",
+                root.display()
+            )
+            .into_boxed_str(),
+        )
+    };
+    let catalog = fleet(
+        root,
+        &[
+            repo("c1", "insights", &[("job.py", job)], hold("c1")),
+            repo("c2", "insights", &[("job.py", job)], hold("c2")),
+        ],
+        "",
+    );
+    import(root, &catalog);
+    fs::write(
+        root.join("s.yaml"),
+        spec_with(
+            "fixed",
+            "auto",
+            "rollout: {waves: ['100%'], max_in_flight: 2}\n",
+        ),
+    )
+    .unwrap();
+    // On one core each process works one change at a time.
+    let spawn = |args: &[&str]| {
+        std::process::Command::new("taskset")
+            .args(["-c", "0", env!("CARGO_BIN_EXE_tern")])
+            .args(args)
+            .current_dir(root)
+            .env_remove("TERN_CATALOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for = |what: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !what() {
+            assert!(start.elapsed().as_secs() < 60, "timed out");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let started = |id: &str| root.join(format!("started-{id}")).exists();
+    let mut run = spawn(&["run", "s.yaml"]);
+    wait_for(&|| started("c1") || started("c2"));
+
+    // The catalog now says the lake copy lives elsewhere.
+    let moved = fs::read_to_string(&catalog).unwrap().replace(
+        "tern.dev/paths: gs://lake/plays",
+        "tern.dev/paths: gs://elsewhere/plays",
+    );
+    fs::write(&catalog, moved).unwrap();
+    import(root, &catalog);
+    let mut worker = spawn(&["worker", "--once"]);
+    wait_for(&|| started("c1") && started("c2"));
+    fs::write(root.join("go"), "").unwrap();
+    for (name, child) in [("run", &mut run), ("worker", &mut worker)] {
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert!(status.success(), "{name}: {err}");
+    }
+    for id in ["c1", "c2"] {
+        let text = sh(&root.join("repos").join(id), "git show main:job.py");
+        assert_eq!(text, "p = 'gs://lake/plays'", "{id}");
+    }
+
+    // A second run of the same spec keeps the rules too: nothing is left to do.
+    let o = tern(root, &["run", "s.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["state"], "done");
+}

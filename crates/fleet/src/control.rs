@@ -5,7 +5,7 @@ use tern_spec::Spec;
 
 use crate::action::{Action, Actor};
 use crate::run::Step;
-use crate::{branch_name, trailer, Fleet, FleetError, Result, Status};
+use crate::{branch_name, stored_spec, trailer, Fleet, FleetError, Result, Status};
 
 /// A retry the fleet agreed to ([`Fleet::plan_retry`]): the failed changes
 /// it re-runs from the default branch.
@@ -21,8 +21,7 @@ impl Fleet<'_> {
             .store
             .migration(id)?
             .ok_or_else(|| FleetError::NotFound(format!("no migration {id:?} in the catalog")))?;
-        let spec = Spec::parse(&m.spec, &m.spec_file)
-            .map_err(|e| FleetError::State(format!("stored spec of {id}: {e}")))?;
+        let spec = stored_spec(&m)?;
         Ok((m, spec))
     }
 

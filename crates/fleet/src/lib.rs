@@ -29,7 +29,7 @@ use tern_forge::Forge;
 pub use action::{Action, Actor};
 pub use control::Retry;
 pub use plan::{ConsumerPlan, Plan};
-pub use resolve::{resolve, Resolved};
+pub use resolve::{resolve, stored_spec, Resolved};
 pub use status::{ConsumerStatus, Status, VerifySummary};
 
 pub use tern_catalog::{Change, ChangeState, MigrationState};

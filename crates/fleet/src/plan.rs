@@ -9,7 +9,8 @@ use tern_forge::Forge;
 use tern_rewrite::Engine;
 use tern_spec::Spec;
 
-use crate::{resolve, Fleet, Progress, Result};
+use crate::resolve::{campaign_rules, stored_spec};
+use crate::{resolve, Fleet, FleetError, Progress, Result};
 
 /// What a migration would do, consumer by consumer (docs/json.md `tern plan --json`).
 #[derive(Debug, Clone, Serialize)]
@@ -92,8 +93,29 @@ impl Fleet<'_> {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Plan> {
         let engine = Engine::new(resolve(spec, self.store, spec_file)?.rules);
+        self.plan_with(spec, &engine, progress)
+    }
+
+    /// Plans a stored campaign as it rewrites: its spec as stored, with the
+    /// rules fixed when it first ran.
+    pub fn plan_campaign(&self, id: &str, progress: &(dyn Fn(Progress) + Sync)) -> Result<Plan> {
+        let m = self
+            .store
+            .migration(id)?
+            .ok_or_else(|| FleetError::NotFound(format!("no migration {id:?} in the catalog")))?;
+        let spec = stored_spec(&m)?;
+        let engine = Engine::new(campaign_rules(self.store, &m, &spec)?);
+        self.plan_with(&spec, &engine, progress)
+    }
+
+    fn plan_with(
+        &self,
+        spec: &Spec,
+        engine: &Engine,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Plan> {
         let candidates = self.candidates(spec)?;
-        let planned = plan_all(self.forge, &engine, &candidates, progress);
+        let planned = plan_all(self.forge, engine, &candidates, progress);
         let consumers = planned
             .into_iter()
             .zip(&candidates)

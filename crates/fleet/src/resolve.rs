@@ -1,6 +1,6 @@
 //! Spec + catalog → rewrite rules: where `dataset.from` supplies locators.
 
-use tern_catalog::{Dataset, Store};
+use tern_catalog::{Dataset, Migration, Store};
 use tern_rewrite::{RuleInput, Rules};
 use tern_spec::{FormatChange, LocatorKind, Spec};
 
@@ -8,6 +8,8 @@ use crate::{FleetError, Result};
 
 /// A spec made concrete against the catalog.
 pub struct Resolved {
+    /// What the rules were compiled from, to keep with a campaign.
+    pub input: RuleInput,
     /// The compiled rewrite rules.
     pub rules: Rules,
     /// The owner team: the spec's, else the old dataset's.
@@ -86,11 +88,12 @@ pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolv
         (old != new).then_some(FormatChange { old, new })
     });
     (input.schema, input.tables) = schemas(spec, store, from.as_ref(), to.as_ref())?;
-    let rules = Rules::new(input).map_err(|e| {
+    let rules = Rules::new(input.clone()).map_err(|e| {
         let line = spec.replace.first().map_or(1, |r| r.line);
         FleetError::Spec(format!("{spec_file}:{line}: `replace`: {e}"))
     })?;
     Ok(Resolved {
+        input,
         rules,
         owner: spec
             .owner
@@ -138,4 +141,35 @@ fn schemas(
         }
     }
     Ok((schema, tables))
+}
+
+/// The spec a migration was stored with, read again: the one reading every
+/// entry point (fleet, portal) shares, with one complaint when it fails.
+pub fn stored_spec(m: &Migration) -> Result<Spec> {
+    Spec::parse(&m.spec, &m.spec_file).map_err(|e| {
+        FleetError::State(format!("the stored spec of {} no longer parses: {e}", m.id))
+    })
+}
+
+/// The rules a campaign rewrites with: those fixed when it first ran, or, for
+/// a campaign stored before tern kept them, the spec resolved against the
+/// catalog as it is now.
+pub(crate) fn campaign_rules(store: &dyn Store, m: &Migration, spec: &Spec) -> Result<Rules> {
+    match &m.rules {
+        Some(kept) => {
+            let input: RuleInput = serde_json::from_value(kept.clone()).map_err(|e| {
+                FleetError::State(format!("the stored rules of {} do not read: {e}", m.id))
+            })?;
+            Rules::new(input).map_err(|e| {
+                FleetError::State(format!("the stored rules of {} do not compile: {e}", m.id))
+            })
+        }
+        None => Ok(resolve(spec, store, &m.spec_file)?.rules),
+    }
+}
+
+/// What to keep on the migration for `campaign_rules`.
+pub(crate) fn kept(input: &RuleInput) -> Option<serde_json::Value> {
+    // A RuleInput is strings and lists; encoding it cannot fail.
+    serde_json::to_value(input).ok()
 }

@@ -14,6 +14,7 @@ use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
 use crate::plan::{plan_all, to_unresolved};
+use crate::resolve::{campaign_rules, kept};
 use crate::rollout::{clears_gate, describe, waiting_for_people, wave_of};
 use crate::verifier::run_verify;
 use crate::{
@@ -32,9 +33,27 @@ impl Fleet<'_> {
         spec_file: &str,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Status> {
-        let resolved = resolve(spec, self.store, spec_file)?;
-        let engine = Engine::new(resolved.rules);
-        let migration = match self.store.migration(&spec.id)? {
+        let existing = self.store.migration(&spec.id)?;
+        // The rules are fixed when a campaign first runs: running the same
+        // spec again (a retry, a second `tern run`) rewrites as before even
+        // if the catalog has learned more since; a changed spec is resolved
+        // anew, because its author asked for something else.
+        let (rules, kept, owner) = match existing
+            .as_ref()
+            .filter(|m| m.spec == spec_text && m.rules.is_some())
+        {
+            Some(m) => (
+                campaign_rules(self.store, m, spec)?,
+                m.rules.clone(),
+                m.owner.clone(),
+            ),
+            None => {
+                let r = resolve(spec, self.store, spec_file)?;
+                (r.rules, kept(&r.input), r.owner)
+            }
+        };
+        let engine = Engine::new(rules);
+        let migration = match existing {
             Some(m) if m.state == MigrationState::RolledBack => {
                 return Err(FleetError::State(format!(
                     "migration {} was rolled back; give the spec a new id to start again",
@@ -53,7 +72,8 @@ impl Fleet<'_> {
                 m.spec = spec_text.to_string();
                 m.spec_file = spec_file.to_string();
                 m.title = spec.title.clone();
-                m.owner = resolved.owner.clone();
+                m.owner = owner;
+                m.rules = kept;
                 m.state = MigrationState::Running;
                 m.finished_at = None;
                 m
@@ -63,7 +83,7 @@ impl Fleet<'_> {
                 spec: spec_text.to_string(),
                 spec_file: spec_file.to_string(),
                 title: spec.title.clone(),
-                owner: resolved.owner.clone(),
+                owner,
                 state: MigrationState::Running,
                 started_at: now(),
                 finished_at: None,
@@ -76,6 +96,7 @@ impl Fleet<'_> {
                 burndown: vec![],
                 digests: vec![],
                 nudged: Default::default(),
+                rules: kept,
             },
         };
         self.store.put_migration(&migration)?;

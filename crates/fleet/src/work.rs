@@ -19,8 +19,9 @@ use tern_catalog::{now, ChangeState, MigrationState};
 use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
+use crate::resolve::{campaign_rules, stored_spec};
 use crate::rollout::{budget_exceeded, in_window, IN_FLIGHT};
-use crate::{resolve, Fleet, FleetError, Progress, Result};
+use crate::{Fleet, FleetError, Progress, Result};
 
 /// How long a lease lasts without renewal. A heartbeat renews it every
 /// third of that while the change is worked on, so a dead worker's change
@@ -477,14 +478,16 @@ impl Fleet<'_> {
                 let Some(wave) = m.open_wave.filter(|_| m.state == MigrationState::Running) else {
                     continue;
                 };
-                let spec = match Spec::parse(&m.spec, &m.spec_file) {
-                    Ok(s) => s,
+                let (spec, rules) = match stored_spec(&m)
+                    .and_then(|spec| Ok((campaign_rules(self.store, &m, &spec)?, spec)))
+                {
+                    Ok((rules, spec)) => (spec, rules),
                     Err(e) => {
-                        tracing::warn!(migration = %m.id, error = %e, "stored spec does not parse; skipped");
+                        tracing::warn!(migration = %m.id, error = %e, "skipped");
                         continue;
                     }
                 };
-                let engine = Engine::new(resolve(&spec, self.store, &m.spec_file)?.rules);
+                let engine = Engine::new(rules);
                 let states = workable(spec.approval);
                 let done = AtomicUsize::new(0);
                 let pass = self.pass(&spec, &engine, wave, &states, &done, 0, progress)?;

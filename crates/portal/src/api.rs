@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tern_catalog::{openlineage, Change, Migration};
-use tern_spec::Spec;
 
 use crate::auth::{self, Principal};
 use crate::http::{param, ApiError, Params, Req, Resp};
@@ -115,16 +114,6 @@ pub fn status(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
     Ok(Resp::shared_json(status_json(portal, param(p, "id"))?))
 }
 
-/// The stored spec of a migration, parsed again.
-fn spec_of(m: &Migration) -> Result<Spec, ApiError> {
-    Spec::parse(&m.spec, &m.spec_file).map_err(|e| {
-        ApiError::new(
-            409,
-            format!("the stored spec of {} no longer parses: {e}", m.id),
-        )
-    })
-}
-
 pub fn migration(portal: &Portal, id: &str) -> Result<Migration, ApiError> {
     portal
         .store
@@ -142,9 +131,7 @@ pub fn change_of(portal: &Portal, id: &str, consumer: &str) -> Result<Change, Ap
 
 pub fn plan(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {
     auth::read(portal, req)?;
-    let m = migration(portal, param(p, "id"))?;
-    let spec = spec_of(&m)?;
-    let plan = portal.fleet().plan(&spec, &m.spec_file, &|_| {})?;
+    let plan = portal.fleet().plan_campaign(param(p, "id"), &|_| {})?;
     Ok(Resp::json(&plan))
 }
 

@@ -35,8 +35,10 @@ impl Locator {
     }
 }
 
-/// What the rules are built from: the spec's `replace`, derived entity refs, format and columns.
-#[derive(Debug, Clone, Default)]
+/// What the rules are built from: the spec's `replace`, derived entity refs,
+/// format and columns. It serialises so a campaign can keep the rules it was
+/// resolved to and every worker rewrites alike, whatever the catalog learns later.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RuleInput {
     /// (kind, old aliases, new) per `replace` entry.
     pub replace: Vec<(LocatorKind, Vec<String>, String)>,

@@ -16,7 +16,7 @@ mod parse;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use parse::SpecError;
 
@@ -61,7 +61,7 @@ pub struct DatasetMove {
 }
 
 /// Which kind of name a locator is; it decides how boundaries are matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LocatorKind {
     /// A storage location (`hdfs://...`, `gs://...`, `/warehouse/...`).
@@ -87,7 +87,7 @@ pub struct Replace {
 }
 
 /// `format: {old, new}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormatChange {
     /// Format read before, e.g. `avro`.
     pub old: String,

@@ -23,11 +23,9 @@ pub fn dataset(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError>
         .migrations()?
         .into_iter()
         .filter(|m| {
-            tern_spec::Spec::parse(&m.spec, &m.spec_file)
-                .ok()
-                .is_some_and(|s| {
-                    s.dataset.from.as_deref() == Some(id) || s.dataset.to.as_deref() == Some(id)
-                })
+            tern_fleet::stored_spec(m).ok().is_some_and(|s| {
+                s.dataset.from.as_deref() == Some(id) || s.dataset.to.as_deref() == Some(id)
+            })
         })
         .collect();
     let body = html! {

@@ -165,7 +165,7 @@ pub fn migration(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiErro
     let id = param(p, "id");
     let m = api::migration(portal, id)?;
     let s = portal.fleet().status(id)?;
-    let spec = Spec::parse(&m.spec, &m.spec_file).ok();
+    let spec = tern_fleet::stored_spec(&m).ok();
     let c = counts(&s);
     let n = |k: &str| s.counts.get(k).copied().unwrap_or(0);
     let mut owners: Vec<&str> = s
