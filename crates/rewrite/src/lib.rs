@@ -23,7 +23,6 @@
 mod code;
 mod config;
 mod dbt;
-mod jinja;
 mod mapped;
 mod name;
 mod rules;
@@ -36,6 +35,7 @@ use serde::Serialize;
 
 pub use code::CodeModule;
 pub use config::ConfigModule;
+pub use dbt::DbtModule;
 pub use rules::{Constant, DbtAlias, Locator, RuleError, RuleInput, Rules};
 pub use sql::SqlModule;
 pub use text::TextModule;
@@ -201,7 +201,7 @@ impl Engine {
         Engine {
             rules,
             languages: vec![
-                Box::new(SqlModule),
+                Box::new(DbtModule),
                 Box::new(CodeModule::python()),
                 Box::new(CodeModule::scala()),
                 Box::new(CodeModule::java()),

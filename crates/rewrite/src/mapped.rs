@@ -146,7 +146,7 @@ pub(crate) fn rewrite_sql(
     // Airflow and dbt template their SQL: the Jinja is masked, as in a model.
     let templated = value.text.contains("{{") || value.text.contains("{%");
     let out = if templated {
-        crate::jinja::rewrite_model(rules, &value.text)
+        crate::dbt::rewrite_model(rules, &value.text)
     } else {
         crate::sql::rewrite_sql(rules, &value.text, &[])
     };

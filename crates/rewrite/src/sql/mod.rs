@@ -31,7 +31,8 @@ use crate::text::{self, Match};
 use crate::{Edit, Finding, Language, Outcome};
 use scope::{use_db, Analysis, Bind, Known, Mode, Rel, TargetNames, Walk};
 
-/// SQL scripts, Hive and Spark queries, Flink DDL, and dbt models.
+/// SQL scripts, Hive and Spark queries and Flink DDL; dbt models are the
+/// dbt module's, which reads them through this one.
 pub struct SqlModule;
 
 impl Language for SqlModule {
@@ -50,7 +51,7 @@ impl Language for SqlModule {
         let Ok(sql) = std::str::from_utf8(text) else {
             return crate::TextModule.rewrite(rules, path, text);
         };
-        crate::jinja::rewrite_model(rules, sql)
+        rewrite_sql(rules, sql, &[])
     }
 }
 

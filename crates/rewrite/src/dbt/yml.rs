@@ -1,4 +1,4 @@
-//! dbt's YAML: `sources:` entries and unit tests (docs/rules.md rule 7).
+//! dbt's YAML (schema files): `sources:` entries and unit tests (docs/rules.md rule 7).
 //!
 //! A model names a source table (`source('shop', 'orders')`), and the
 //! source's entry says where it lives (`name: shop, schema: raw`, a table's
@@ -18,6 +18,7 @@ use std::ops::Range;
 use tern_spec::LocatorKind;
 use tern_yaml::Node;
 
+use super::{source_args, source_ranges};
 use crate::name::follow_case;
 use crate::rules::{DbtAlias, Rules};
 use crate::{DbtSource, Edit, Finding, Outcome};
@@ -738,64 +739,4 @@ fn names_renamed(rules: &Rules, v: &str) -> Option<String> {
             .any(|i| (i == 0 || !word(b[i - 1])) && b.get(i + o.len()).is_none_or(|&c| !word(c)))
             .then(|| old.clone())
     })
-}
-
-/// `source('shop', 'orders')`, alone or in `{{ }}`: its two names.
-pub(crate) fn source_args(s: &str) -> Option<(String, String)> {
-    let (a, b) = source_ranges(s)?;
-    Some((s[a].to_string(), s[b].to_string()))
-}
-
-/// Where the two names of a `source('shop', 'orders')` call lie in `s`,
-/// which holds only the call (perhaps in `{{ }}`).
-pub(crate) fn source_ranges(s: &str) -> Option<(Range<usize>, Range<usize>)> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let ws = |i: &mut usize| {
-        while b.get(*i).is_some_and(u8::is_ascii_whitespace) {
-            *i += 1;
-        }
-    };
-    let lit = |i: &mut usize, w: &[u8]| -> bool {
-        let ok = b.get(*i..*i + w.len()) == Some(w);
-        if ok {
-            *i += w.len();
-        }
-        ok
-    };
-    let string = |i: &mut usize| -> Option<Range<usize>> {
-        let q = *b.get(*i)?;
-        if q != b'\'' && q != b'"' {
-            return None;
-        }
-        let len = memchr::memchr(q, &b[*i + 1..])?;
-        let r = *i + 1..*i + 1 + len;
-        if b[r.clone()].contains(&b'\\') {
-            return None;
-        }
-        *i = r.end + 1;
-        Some(r)
-    };
-    ws(&mut i);
-    let braces = lit(&mut i, b"{{");
-    ws(&mut i);
-    if !lit(&mut i, b"source") {
-        return None;
-    }
-    ws(&mut i);
-    lit(&mut i, b"(").then_some(())?;
-    ws(&mut i);
-    let first = string(&mut i)?;
-    ws(&mut i);
-    lit(&mut i, b",").then_some(())?;
-    ws(&mut i);
-    let second = string(&mut i)?;
-    ws(&mut i);
-    lit(&mut i, b")").then_some(())?;
-    ws(&mut i);
-    if braces {
-        lit(&mut i, b"}}").then_some(())?;
-        ws(&mut i);
-    }
-    (i == b.len()).then_some((first, second))
 }

@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use tern_spec::LocatorKind;
 
+use super::{source_args, source_ranges};
 use crate::rules::Rules;
 use crate::{DbtSource, Edit, Language, Outcome};
 
@@ -61,7 +62,7 @@ fn blocks(text: &str) -> Vec<Block> {
 }
 
 /// Rewrites a SQL file that may hold Jinja.
-pub(crate) fn rewrite_model(rules: &Rules, text: &str) -> Outcome {
+pub(crate) fn rewrite(rules: &Rules, text: &str) -> Outcome {
     let blocks = blocks(text);
     if blocks.is_empty() {
         return crate::sql::rewrite_sql(rules, text, &[]);
@@ -274,7 +275,7 @@ fn mentions_source(rules: &Rules, block: &str) -> bool {
     let mut at = 0;
     while let Some(i) = find_word(&block[at..], "source") {
         let s = at + i;
-        if let Some((a, b)) = crate::dbt::source_args(&block[s..s + paren_end(&block[s..])]) {
+        if let Some((a, b)) = source_args(&block[s..s + paren_end(&block[s..])]) {
             if rules.dbt_alias(&a, &b).is_some() {
                 return true;
             }
@@ -300,7 +301,7 @@ fn source_call(
     text: &str,
     block: Range<usize>,
 ) -> Option<Result<(usize, Vec<Edit>), (usize, String)>> {
-    let (ra, rb) = crate::dbt::source_ranges(&text[block.clone()])?;
+    let (ra, rb) = source_ranges(&text[block.clone()])?;
     let base = block.start;
     let (a, b) = (
         &text[base + ra.start..base + ra.end],
