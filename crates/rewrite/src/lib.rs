@@ -198,18 +198,12 @@ pub struct Engine {
 impl Engine {
     /// An engine with every built-in language module; plain text is the fallback.
     pub fn new(rules: Rules) -> Engine {
-        Engine {
-            rules,
-            languages: vec![
-                Box::new(DbtModule),
-                Box::new(CodeModule::python()),
-                Box::new(CodeModule::scala()),
-                Box::new(CodeModule::java()),
-                Box::new(CodeModule::kotlin()),
-                Box::new(ConfigModule),
-                Box::new(TextModule),
-            ],
-        }
+        // Text is the fallback, so it comes last.
+        let mut languages: Vec<Box<dyn Language>> = vec![Box::new(DbtModule)];
+        languages.extend(CodeModule::all().map(|m| Box::new(m) as Box<dyn Language>));
+        languages.push(Box::new(ConfigModule));
+        languages.push(Box::new(TextModule));
+        Engine { rules, languages }
     }
 
     /// The rules this engine applies.

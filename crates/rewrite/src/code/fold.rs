@@ -15,7 +15,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use super::{File, Lang};
+use super::File;
 use crate::rules::Constant;
 use tern_spec::LocatorKind;
 
@@ -61,70 +61,14 @@ impl<'a, 't> File<'a, 't> {
             self.def_names.insert(name.id());
         }
         for &n in nodes {
-            let import = match (self.lang, n.kind()) {
-                (Lang::Python, "import_from_statement") => {
-                    let module = n
-                        .child_by_field_name("module_name")
-                        .map(|m| self.text(m).rsplit('.').next().unwrap_or("").to_string());
-                    let mut cur = n.walk();
-                    let names: Vec<String> = n
-                        .children_by_field_name("name", &mut cur)
-                        .filter(|c| c.kind() == "dotted_name")
-                        .map(|c| self.text(c).to_string())
-                        .collect();
-                    let star = self.text(n).trim_end().ends_with('*');
-                    module.map(|m| {
-                        if star {
-                            format!("{m}.*")
-                        } else {
-                            names
-                                .iter()
-                                .map(|x| format!("{m}.{x}"))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        }
-                    })
-                }
-                (Lang::Java | Lang::Scala, "import_declaration") | (Lang::Kotlin, "import") => {
-                    let t: String = self
-                        .text(n)
-                        .trim_start_matches("import")
-                        .split_whitespace()
-                        .filter(|w| *w != "static")
-                        .collect();
-                    Some(t.trim_end_matches(';').to_string())
-                }
-                _ => None,
-            };
+            let import = (self.lang.import)(n, self.src);
             self.imports.extend(import);
         }
     }
 
     /// The value expression a binding node gives its name.
     pub(super) fn binding_value(&self, n: Node<'t>) -> Option<Node<'t>> {
-        match (self.lang, n.kind()) {
-            (Lang::Python, "assignment") => n.child_by_field_name("right"),
-            (Lang::Scala, "val_definition" | "var_definition") => n.child_by_field_name("value"),
-            (Lang::Java, "variable_declarator") => n.child_by_field_name("value"),
-            (Lang::Kotlin, "property_declaration") => {
-                let mut cur = n.walk();
-                let found = n.named_children(&mut cur).find(|c| {
-                    !matches!(
-                        c.kind(),
-                        "modifiers"
-                            | "variable_declaration"
-                            | "user_type"
-                            | "nullable_type"
-                            | "type_constraints"
-                            | "property_delegate"
-                            | "getter"
-                            | "setter"
-                    )
-                });
-                found
-            }
-            _ => None,
-        }
+        (self.lang.binding_value)(n)
     }
 
     /// Whether a file imports constant `name` of `qualifier`.
@@ -146,7 +90,7 @@ impl<'a, 't> File<'a, 't> {
                                     .split(',')
                                     .any(|x| x.trim() == name))
                     }
-                    _ => i == qualifier && self.lang == Lang::Python,
+                    _ => i == qualifier && self.lang.module_imports,
                 }
             })
         })
@@ -205,16 +149,12 @@ impl<'a, 't> File<'a, 't> {
         }
     }
 
-    /// `os.path.join(a, b)`, as Python joins paths.
+    /// `os.path.join(a, b)`, as the platform joins paths.
     fn fold_join(&self, n: Node<'t>, new: bool, d: u8) -> Option<String> {
-        if self.lang != Lang::Python || n.kind() != "call" {
+        if !self.is_path_join(n) {
             return None;
         }
-        let f = self.text(n.child_by_field_name("function")?);
-        if !matches!(f, "os.path.join" | "posixpath.join") {
-            return None;
-        }
-        let args = n.child_by_field_name("arguments")?;
+        let args = (self.lang.callee)(n)?.1;
         let mut cur = args.walk();
         let mut out = String::new();
         for a in args.named_children(&mut cur) {
@@ -233,12 +173,8 @@ impl<'a, 't> File<'a, 't> {
 
     /// A string literal's value, with its interpolations folded.
     fn fold_string(&self, s: Node<'t>, new: bool, d: u8) -> Option<String> {
-        if self.lang == Lang::Python {
-            let mut cur = s.walk();
-            let start = s.children(&mut cur).find(|k| k.kind() == "string_start")?;
-            if self.text(start).to_ascii_lowercase().contains('b') {
-                return None;
-            }
+        if !(self.lang.is_text)(s, self.src) {
+            return None;
         }
         let (content, mut holes) = self.content(s)?;
         holes.sort_by_key(|h| h.start);
@@ -291,25 +227,7 @@ impl<'a, 't> File<'a, 't> {
             .named_children(&mut cur)
             .find(|c| c.byte_range() == h && c.kind() == "interpolation");
         if let Some(node) = node {
-            if self.lang == Lang::Python {
-                // A conversion or a format spec changes the text.
-                let mut cur = node.walk();
-                if node.named_children(&mut cur).count() != 1 {
-                    return None;
-                }
-                return self.fold(node.child_by_field_name("expression")?, new, d);
-            }
-            let mut cur = node.walk();
-            let mut inner = node.named_children(&mut cur).next()?;
-            if inner.kind() == "block" {
-                let mut cur = inner.walk();
-                let kids: Vec<Node> = inner.named_children(&mut cur).collect();
-                inner = match kids.as_slice() {
-                    [one] => *one,
-                    _ => return None,
-                };
-            }
-            return self.fold(inner, new, d);
+            return self.fold((self.lang.hole)(node)?, new, d);
         }
         // Kotlin's `$name`, which the grammar leaves as text.
         let t = std::str::from_utf8(&self.src[h.clone()]).ok()?;
@@ -442,50 +360,7 @@ impl<'a, 't> File<'a, 't> {
     /// Python name, a final field of a Java class, a `val` of a Scala object,
     /// a property of a Kotlin object, companion or file; `None` otherwise.
     pub(super) fn export_qualifier(&self, b: &Bind<'t>) -> Option<Option<String>> {
-        let name_of = |n: Node<'t>| {
-            n.child_by_field_name("name")
-                .map(|x| self.text(x).to_string())
-        };
-        let parent = b.node.parent()?;
-        match self.lang {
-            Lang::Python => {
-                let module_level =
-                    parent.kind() == "expression_statement" && parent.parent()?.kind() == "module";
-                module_level.then(|| Some(self.stem.clone()))
-            }
-            Lang::Java => {
-                let field = matches!(parent.kind(), "field_declaration" | "constant_declaration");
-                let is_final = parent.kind() == "constant_declaration" || {
-                    let mut cur = parent.walk();
-                    let found = parent
-                        .named_children(&mut cur)
-                        .any(|c| c.kind() == "modifiers" && self.text(c).contains("final"));
-                    found
-                };
-                let class = parent.parent()?.parent()?;
-                (field && is_final).then(|| name_of(class))
-            }
-            Lang::Scala => {
-                let object = parent.parent()?;
-                (parent.kind() == "template_body" && object.kind() == "object_definition")
-                    .then(|| name_of(object))
-            }
-            Lang::Kotlin => match parent.kind() {
-                "source_file" => Some(None),
-                "class_body" => {
-                    let holder = parent.parent()?;
-                    match holder.kind() {
-                        "object_declaration" => Some(name_of(holder)),
-                        "companion_object" => {
-                            let class = holder.parent()?.parent()?;
-                            Some(name_of(class))
-                        }
-                        _ => None,
-                    }
-                }
-                _ => None,
-            },
-        }
+        (self.lang.export)(self, b)
     }
 
     /// The constants this file gives other files: those naming the
@@ -545,10 +420,16 @@ impl<'a, 't> File<'a, 't> {
                 .is_none_or(|p| p.kind() != "interpolated_string_expression")
                 && self.content(n).is_some_and(|(_, holes)| !holes.is_empty());
         }
-        self.lang == Lang::Python
-            && n.kind() == "call"
-            && n.child_by_field_name("function")
-                .is_some_and(|f| matches!(self.text(f), "os.path.join" | "posixpath.join"))
+        self.is_path_join(n)
+    }
+
+    /// `os.path.join(...)` and the like: a call of one of the grammar's path joins.
+    fn is_path_join(&self, n: Node<'t>) -> bool {
+        self.lang.is_call(n)
+            && (self.lang.callee)(n).is_some_and(|(callee, _)| match callee {
+                super::grammar::Callee::Expr(f) => self.lang.path_joins.contains(&self.text(f)),
+                super::grammar::Callee::Method { .. } => false,
+            })
     }
 
     /// A composite expression that no other composite holds.
@@ -572,7 +453,7 @@ impl<'a, 't> File<'a, 't> {
                     out.push('\\');
                     out.push(c);
                 }
-                '$' if self.lang == Lang::Kotlin => out.push_str("\\$"),
+                '$' if self.lang.dollar_escaped => out.push_str("\\$"),
                 _ => out.push(c),
             }
         }

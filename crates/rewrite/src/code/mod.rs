@@ -22,125 +22,41 @@ use tree_sitter::{Node, Parser, Tree};
 
 mod check;
 mod fold;
+mod grammar;
+mod lang;
 mod sql_text;
 mod storage;
 
 use crate::rules::Rules;
 use crate::text::{self, Match};
 use crate::{Edit, Finding, Language, Outcome};
+use grammar::{Callee, Grammar, GRAMMARS};
 use sql_text::{Part, SqlText};
-
-/// Which grammar a file is read with, and what its nodes are called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    Python,
-    Scala,
-    Java,
-    Kotlin,
-}
-
-impl Lang {
-    fn grammar(self) -> tree_sitter::Language {
-        match self {
-            Lang::Python => tree_sitter_python::LANGUAGE.into(),
-            Lang::Scala => tree_sitter_scala::LANGUAGE.into(),
-            Lang::Java => tree_sitter_java::LANGUAGE.into(),
-            Lang::Kotlin => tree_sitter_kotlin_ng::LANGUAGE.into(),
-        }
-    }
-
-    fn is_call(self, n: Node) -> bool {
-        n.kind()
-            == match self {
-                Lang::Python => "call",
-                Lang::Scala => "call_expression",
-                Lang::Java => "method_invocation",
-                Lang::Kotlin => "call_expression",
-            }
-    }
-
-    fn is_string(self, n: Node) -> bool {
-        match self {
-            Lang::Python => n.kind() == "string",
-            Lang::Scala => matches!(n.kind(), "string" | "interpolated_string"),
-            Lang::Java => n.kind() == "string_literal",
-            Lang::Kotlin => matches!(n.kind(), "string_literal" | "multiline_string_literal"),
-        }
-    }
-
-    /// `a + b` nodes, for paths joined at run time.
-    fn is_concat(self, n: Node, src: &[u8]) -> bool {
-        let kind = match self {
-            Lang::Python => "binary_operator",
-            Lang::Scala => "infix_expression",
-            Lang::Java | Lang::Kotlin => "binary_expression",
-        };
-        if n.kind() != kind {
-            return false;
-        }
-        if let Some(o) = n.child_by_field_name("operator") {
-            return &src[o.byte_range()] == b"+";
-        }
-        // Kotlin's grammar names no operator: it is the text between the operands.
-        match (
-            n.child_by_field_name("left"),
-            n.child_by_field_name("right"),
-        ) {
-            (Some(l), Some(r)) => src[l.end_byte()..r.start_byte()].trim_ascii() == b"+",
-            _ => false,
-        }
-    }
-}
 
 /// The code modules: one per grammar.
 pub struct CodeModule {
-    lang: Lang,
+    lang: &'static Grammar,
 }
 
 impl CodeModule {
     /// Whether any code module reads the file at `path`.
     pub fn claimed(path: &str) -> bool {
-        [Lang::Python, Lang::Scala, Lang::Java, Lang::Kotlin]
-            .into_iter()
-            .any(|lang| CodeModule { lang }.claims(path))
+        GRAMMARS.iter().any(|g| g.claims(path))
     }
 
-    /// Python: PySpark jobs and Airflow DAGs.
-    pub fn python() -> CodeModule {
-        CodeModule { lang: Lang::Python }
-    }
-    /// Scala: Spark and Scio jobs.
-    pub fn scala() -> CodeModule {
-        CodeModule { lang: Lang::Scala }
-    }
-    /// Java: Spark and Beam jobs.
-    pub fn java() -> CodeModule {
-        CodeModule { lang: Lang::Java }
-    }
-    /// Kotlin: Spark jobs.
-    pub fn kotlin() -> CodeModule {
-        CodeModule { lang: Lang::Kotlin }
+    /// Every code module, one per row of the grammar table.
+    pub fn all() -> impl Iterator<Item = CodeModule> {
+        GRAMMARS.iter().map(|&lang| CodeModule { lang })
     }
 }
 
 impl Language for CodeModule {
     fn name(&self) -> &'static str {
-        match self.lang {
-            Lang::Python => "python",
-            Lang::Scala => "scala",
-            Lang::Java => "java",
-            Lang::Kotlin => "kotlin",
-        }
+        self.lang.name
     }
 
     fn claims(&self, path: &str) -> bool {
-        let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
-        match self.lang {
-            Lang::Python => ext == "py",
-            Lang::Scala => ext == "scala" || ext == "sc",
-            Lang::Java => ext == "java",
-            Lang::Kotlin => ext == "kt" || ext == "kts",
-        }
+        self.lang.claims(path)
     }
 
     fn rewrite(&self, rules: &Rules, path: &str, text: &[u8]) -> Outcome {
@@ -203,18 +119,18 @@ impl Language for CodeModule {
 thread_local! {
     /// One parser per grammar per thread: a parser's buffers are reused
     /// from file to file instead of being allocated for each.
-    static PARSERS: std::cell::RefCell<Vec<(Lang, Parser)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PARSERS: std::cell::RefCell<Vec<(&'static str, Parser)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn parse(lang: Lang, text: &[u8]) -> Option<Tree> {
+fn parse(lang: &'static Grammar, text: &[u8]) -> Option<Tree> {
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
-        let i = match parsers.iter().position(|(l, _)| *l == lang) {
+        let i = match parsers.iter().position(|(l, _)| *l == lang.name) {
             Some(i) => i,
             None => {
                 let mut p = Parser::new();
-                p.set_language(&lang.grammar()).ok()?;
-                parsers.push((lang, p));
+                p.set_language(&(lang.language)()).ok()?;
+                parsers.push((lang.name, p));
                 parsers.len() - 1
             }
         };
@@ -246,7 +162,7 @@ struct Call<'t> {
 }
 
 struct File<'a, 't> {
-    lang: Lang,
+    lang: &'static Grammar,
     rules: &'a Rules,
     src: &'a [u8],
     tree: &'t Tree,
@@ -280,7 +196,7 @@ struct File<'a, 't> {
 
 impl<'a, 't> File<'a, 't> {
     fn new(
-        lang: Lang,
+        lang: &'static Grammar,
         rules: &'a Rules,
         path: &str,
         src: &'a [u8],
@@ -535,7 +451,7 @@ impl<'a, 't> File<'a, 't> {
         if self.field(p).is_some_and(|(_, name)| name.id() == n.id()) {
             return true;
         }
-        p.kind() == "keyword_argument"
+        Some(p.kind()) == self.lang.keyword_argument
             && p.child_by_field_name("name")
                 .is_some_and(|k| k.id() == n.id())
     }
@@ -589,65 +505,8 @@ impl<'a, 't> File<'a, 't> {
     fn options(&mut self, nodes: &[Node<'t>], bearing: &mut Vec<Node<'t>>) {
         let mut options: fold::Options = HashMap::new();
         for &n in nodes {
-            match (self.lang, n.kind()) {
-                (Lang::Java, "annotation") => {
-                    let is_default = n
-                        .child_by_field_name("name")
-                        .is_some_and(|x| self.text(x).ends_with("Default.String"));
-                    let value = n.child_by_field_name("arguments").and_then(|a| {
-                        let mut cur = a.walk();
-                        let first = a.named_children(&mut cur).next();
-                        first
-                    });
-                    let method = n
-                        .parent()
-                        .and_then(|m| m.parent())
-                        .filter(|m| m.kind() == "method_declaration")
-                        .and_then(|m| m.child_by_field_name("name"));
-                    if let (true, Some(v), Some(m)) = (is_default, value, method) {
-                        if let Some(v) = self.fold(v, false, 0) {
-                            options.insert(self.text(m).to_string(), v);
-                        }
-                    }
-                }
-                (Lang::Python, "call") => {
-                    let Some(c) = self.call(n) else { continue };
-                    if !matches!(
-                        self.text(c.name),
-                        "add_argument" | "add_value_provider_argument"
-                    ) {
-                        continue;
-                    }
-                    let mut cur = c.args.walk();
-                    let args: Vec<Node> = c.args.named_children(&mut cur).collect();
-                    let kw = |k: &str| {
-                        args.iter().find_map(|a| {
-                            (a.kind() == "keyword_argument"
-                                && a.child_by_field_name("name")
-                                    .is_some_and(|x| self.text(x) == k))
-                            .then(|| a.child_by_field_name("value"))
-                            .flatten()
-                        })
-                    };
-                    let Some(default) = kw("default") else {
-                        continue;
-                    };
-                    let string = |x: Node<'t>| {
-                        self.content(x)
-                            .filter(|(_, h)| h.is_empty())
-                            .map(|(r, _)| self.text_at(r))
-                    };
-                    let dest = kw("dest").and_then(string).or_else(|| {
-                        args.iter()
-                            .filter(|a| self.lang.is_string(**a))
-                            .filter_map(|a| string(*a))
-                            .find_map(|f| f.strip_prefix("--").map(|f| f.replace('-', "_")))
-                    });
-                    if let (Some(dest), Some(v)) = (dest, self.fold(default, false, 0)) {
-                        options.insert(dest, v);
-                    }
-                }
-                _ => {}
+            if let Some((name, default)) = (self.lang.option_default)(self, n) {
+                options.insert(name, default);
             }
         }
         options.retain(|_, v| self.names_dataset(v));
@@ -655,25 +514,8 @@ impl<'a, 't> File<'a, 't> {
             return;
         }
         for &n in nodes {
-            let name = match (self.lang, n.kind()) {
-                (Lang::Java, "method_invocation") => {
-                    let Some(c) = self.call(n) else { continue };
-                    let mut cur = c.args.walk();
-                    if c.receiver.is_none() || c.args.named_children(&mut cur).next().is_some() {
-                        continue;
-                    }
-                    self.text(c.name)
-                }
-                (Lang::Python, "attribute") => {
-                    let is_method = n.parent().is_some_and(|p| {
-                        p.kind() == "call" && p.child_by_field_name("function") == Some(n)
-                    });
-                    match n.child_by_field_name("attribute") {
-                        Some(a) if !is_method => self.text(a),
-                        _ => continue,
-                    }
-                }
-                _ => continue,
+            let Some(name) = (self.lang.option_read)(self, n) else {
+                continue;
             };
             if let Some(v) = options.get(name) {
                 self.bound.insert(n.id(), v.clone());
@@ -685,68 +527,8 @@ impl<'a, 't> File<'a, 't> {
     /// A name node `n` binds, and the byte range of the scope it binds in:
     /// assignments and declarations of every grammar, and parameters.
     fn binding(&self, n: Node<'t>) -> Option<(Node<'t>, Range<usize>)> {
-        let ident = |x: Option<Node<'t>>| x.filter(|x| x.kind() == "identifier");
-        let first_ident = |x: Node<'t>| {
-            let mut cur = x.walk();
-            let found = x
-                .named_children(&mut cur)
-                .find(|c| c.kind() == "identifier");
-            found
-        };
-        let name = match (self.lang, n.kind()) {
-            (Lang::Python, "assignment") => ident(n.child_by_field_name("left")),
-            (Lang::Python, "default_parameter" | "typed_default_parameter") => {
-                ident(n.child_by_field_name("name"))
-            }
-            (Lang::Python, "typed_parameter") => first_ident(n),
-            (Lang::Python, "identifier")
-                if n.parent().is_some_and(|p| p.kind() == "parameters") =>
-            {
-                Some(n)
-            }
-            (Lang::Scala, "val_definition" | "var_definition") => {
-                ident(n.child_by_field_name("pattern"))
-            }
-            (Lang::Scala, "parameter") | (Lang::Java, "formal_parameter") => {
-                ident(n.child_by_field_name("name"))
-            }
-            (Lang::Java, "variable_declarator") => ident(n.child_by_field_name("name")),
-            (Lang::Kotlin, "property_declaration") => {
-                let mut cur = n.walk();
-                let decl = n
-                    .named_children(&mut cur)
-                    .find(|c| c.kind() == "variable_declaration");
-                decl.and_then(first_ident)
-            }
-            (Lang::Kotlin, "parameter" | "function_value_parameter" | "class_parameter") => {
-                first_ident(n)
-            }
-            _ => None,
-        }?;
-        let scopes: &[&str] = match self.lang {
-            Lang::Python => &["function_definition", "lambda", "class_definition"],
-            Lang::Scala => &[
-                "function_definition",
-                "block",
-                "template_body",
-                "lambda_expression",
-                "case_clause",
-            ],
-            Lang::Java => &[
-                "method_declaration",
-                "constructor_declaration",
-                "block",
-                "class_body",
-                "lambda_expression",
-            ],
-            Lang::Kotlin => &[
-                "function_declaration",
-                "function_body",
-                "block",
-                "class_body",
-                "lambda_literal",
-            ],
-        };
+        let name = (self.lang.binding_name)(n)?;
+        let scopes = self.lang.scopes;
         let mut up = n.parent();
         while let Some(p) = up {
             if scopes.contains(&p.kind()) {
@@ -761,30 +543,14 @@ impl<'a, 't> File<'a, 't> {
         if !self.lang.is_call(n) {
             return None;
         }
-        if self.lang == Lang::Java {
-            return Some(Call {
-                receiver: n.child_by_field_name("object"),
-                name: n.child_by_field_name("name")?,
-                args: n.child_by_field_name("arguments")?,
-            });
-        }
-        let (f, args) = if self.lang == Lang::Kotlin {
-            let mut cur = n.walk();
-            let kids: Vec<Node> = n.named_children(&mut cur).collect();
-            (
-                *kids.first()?,
-                *kids.iter().find(|k| k.kind() == "value_arguments")?,
-            )
-        } else {
-            (
-                n.child_by_field_name("function")?,
-                n.child_by_field_name("arguments")?,
-            )
-        };
+        let (callee, args) = (self.lang.callee)(n)?;
         // `recv.name(...)` or a bare `name(...)`.
-        let (receiver, name) = match self.field(f) {
-            Some((receiver, name)) => (Some(receiver), name),
-            None => (None, f),
+        let (receiver, name) = match callee {
+            Callee::Method { receiver, name } => (receiver, name),
+            Callee::Expr(f) => match self.field(f) {
+                Some((receiver, name)) => (Some(receiver), name),
+                None => (None, f),
+            },
         };
         Some(Call {
             receiver,
@@ -796,22 +562,7 @@ impl<'a, 't> File<'a, 't> {
     /// `a.b` in any grammar (`attribute`, `field_expression`,
     /// `navigation_expression`): the receiver and the name after the dot.
     fn field(&self, n: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
-        match n.kind() {
-            "navigation_expression" => self.navigation(n),
-            "attribute" => Some((
-                n.child_by_field_name("object")?,
-                n.child_by_field_name("attribute")?,
-            )),
-            "field_expression" => Some((
-                n.child_by_field_name("value")?,
-                n.child_by_field_name("field")?,
-            )),
-            "field_access" => Some((
-                n.child_by_field_name("object")?,
-                n.child_by_field_name("field")?,
-            )),
-            _ => None,
-        }
+        (self.lang.member)(n)
     }
 
     /// The innermost call whose arguments hold `n`, unless it is `spark.sql`.
@@ -827,16 +578,6 @@ impl<'a, 't> File<'a, 't> {
             cur = p;
         }
         None
-    }
-
-    /// Kotlin's `a.b`: the receiver and the name after the dot.
-    fn navigation(&self, n: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
-        let mut cur = n.walk();
-        let kids: Vec<Node> = n.named_children(&mut cur).collect();
-        match kids.as_slice() {
-            [receiver, .., name] if name.kind() == "identifier" => Some((*receiver, *name)),
-            _ => None,
-        }
     }
 
     /// The calls and fields a read call hangs on: `spark.read.format("avro").load(p)`
@@ -938,10 +679,10 @@ impl<'a, 't> File<'a, 't> {
             }
             // Python's `load(p, format="avro")`.
             let mut format_kwargs: Vec<Node<'t>> = Vec::new();
-            if self.lang == Lang::Python {
+            if let Some(keyword) = self.lang.keyword_argument {
                 let mut cur = c.args.walk();
                 format_kwargs.extend(c.args.named_children(&mut cur).filter(|kw| {
-                    kw.kind() == "keyword_argument"
+                    kw.kind() == keyword
                         && kw
                             .child_by_field_name("name")
                             .is_some_and(|n| self.text(n) == "format")
@@ -1008,82 +749,7 @@ impl<'a, 't> File<'a, 't> {
             _ => v,
         };
         let Some(parent) = v.parent() else { return };
-        let mut entries: Vec<(Node<'t>, Node<'t>)> = Vec::new();
-        let mut cur = parent.walk();
-        match (self.lang, parent.kind()) {
-            (Lang::Python, "pair") if parent.child_by_field_name("value") == Some(v) => {
-                let Some(dict) = parent.parent() else { return };
-                let mut cur = dict.walk();
-                for p in dict.named_children(&mut cur) {
-                    if let (Some(k), Some(val)) =
-                        (p.child_by_field_name("key"), p.child_by_field_name("value"))
-                    {
-                        entries.push((k, val));
-                    }
-                }
-            }
-            (Lang::Scala, "infix_expression")
-                if parent.child_by_field_name("right") == Some(v)
-                    && parent
-                        .child_by_field_name("operator")
-                        .is_some_and(|o| self.text(o) == "->") =>
-            {
-                let Some(args) = parent.parent() else { return };
-                let mut cur = args.walk();
-                for e in args.named_children(&mut cur) {
-                    if let (Some(k), Some(val)) = (
-                        e.child_by_field_name("left"),
-                        e.child_by_field_name("right"),
-                    ) {
-                        entries.push((k, val));
-                    }
-                }
-            }
-            (Lang::Kotlin, "infix_expression") => {
-                let kids: Vec<Node> = parent.named_children(&mut cur).collect();
-                if kids.len() != 3 || kids[2] != v || self.text(kids[1]) != "to" {
-                    return;
-                }
-                let Some(args) = parent.parent().and_then(|a| a.parent()) else {
-                    return;
-                };
-                let mut cur = args.walk();
-                for a in args.named_children(&mut cur) {
-                    let mut c2 = a.walk();
-                    let inner: Vec<Node> = a
-                        .named_children(&mut c2)
-                        .filter(|x| x.kind() == "infix_expression")
-                        .collect();
-                    for e in inner {
-                        let mut c3 = e.walk();
-                        let k: Vec<Node> = e.named_children(&mut c3).collect();
-                        if k.len() == 3 && self.text(k[1]) == "to" {
-                            entries.push((k[0], k[2]));
-                        }
-                    }
-                }
-            }
-            (Lang::Java, "argument_list") => {
-                let is_map_of = parent.parent().and_then(|c| self.call(c)).is_some_and(|c| {
-                    self.text(c.name) == "of"
-                        && c.receiver
-                            .is_some_and(|r| matches!(self.text(r), "Map" | "ImmutableMap"))
-                });
-                if !is_map_of {
-                    return;
-                }
-                let args: Vec<Node> = parent.named_children(&mut cur).collect();
-                if args.iter().position(|a| *a == v).is_none_or(|i| i % 2 == 0) {
-                    return;
-                }
-                for pair in args.chunks(2) {
-                    if let [k, val] = pair {
-                        entries.push((*k, *val));
-                    }
-                }
-            }
-            _ => return,
-        }
+        let entries = (self.lang.mapping_entries)(self, parent, v);
         for (k, val) in entries {
             let key = self.content(k).map(|(c, _)| &self.src[c]);
             let is_format = key.is_some_and(|key| {
@@ -1124,44 +790,7 @@ impl<'a, 't> File<'a, 't> {
 
     /// A string's content range (quotes and prefixes excluded) and its interpolations.
     fn content(&self, s: Node<'t>) -> Option<(Range<usize>, Vec<Range<usize>>)> {
-        let mut holes = Vec::new();
-        let mut cur = s.walk();
-        for ch in s.named_children(&mut cur) {
-            if ch.kind() == "interpolation" {
-                holes.push(ch.byte_range());
-            }
-        }
-        let r = s.byte_range();
-        match self.lang {
-            Lang::Python => {
-                let mut cur = s.walk();
-                let kids: Vec<Node> = s.children(&mut cur).collect();
-                let start = kids.iter().find(|k| k.kind() == "string_start")?.end_byte();
-                let end = kids
-                    .iter()
-                    .rev()
-                    .find(|k| k.kind() == "string_end")?
-                    .start_byte();
-                (start <= end).then_some((start..end, holes))
-            }
-            Lang::Scala | Lang::Java | Lang::Kotlin => {
-                let t = &self.src[r.clone()];
-                let q = if t.starts_with(b"\"\"\"") && t.len() >= 6 {
-                    3
-                } else {
-                    1
-                };
-                if t.len() < 2 * q || t.first() != Some(&b'"') {
-                    return None;
-                }
-                let content = r.start + q..r.end - q;
-                if self.lang == Lang::Kotlin {
-                    // Kotlin's grammar leaves `$name` and `${...}` as text.
-                    holes = kotlin_holes(self.src, content.clone());
-                }
-                Some((content, holes))
-            }
-        }
+        (self.lang.content)(s, self.src)
     }
 
     /// The SQL values in the file: each concatenation of strings that holds
@@ -1732,45 +1361,4 @@ fn renaming_query(rules: &Rules, table: &str) -> String {
         renames.join(", "),
         table.replace(':', ".")
     )
-}
-
-/// Kotlin templates: `$name` and `${expr}`, which the grammar leaves as text.
-fn kotlin_holes(src: &[u8], content: Range<usize>) -> Vec<Range<usize>> {
-    let mut holes = Vec::new();
-    let mut i = content.start;
-    while i < content.end {
-        if src[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if src[i] == b'$' && i + 1 < content.end {
-            let start = i;
-            if src[i + 1] == b'{' {
-                let mut depth = 0;
-                while i < content.end {
-                    match src[i] {
-                        b'{' => depth += 1,
-                        b'}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                holes.push(start..(i + 1).min(content.end));
-            } else if src[i + 1].is_ascii_alphabetic() || src[i + 1] == b'_' {
-                i += 1;
-                while i < content.end && (src[i].is_ascii_alphanumeric() || src[i] == b'_') {
-                    i += 1;
-                }
-                holes.push(start..i);
-                continue;
-            }
-        }
-        i += 1;
-    }
-    holes
 }

@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use super::Lang;
+use super::grammar::{Dollar, Grammar};
 use crate::mapped::{Builder, Mapped};
 
 /// How a replacement must be written inside the string it lands in.
@@ -26,18 +26,6 @@ struct Style {
     dollar: Dollar,
     /// Python f-strings: `{` and `}` are written doubled.
     braces: bool,
-}
-
-/// What a literal `$` must be written as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dollar {
-    Plain,
-    /// Scala interpolators: `$$`.
-    Doubled,
-    /// Kotlin string literals: `\$`.
-    Backslash,
-    /// Kotlin raw strings: `${'$'}`.
-    Template,
 }
 
 /// One operand of the SQL a program builds: a string literal, or code
@@ -61,7 +49,7 @@ pub(super) struct SqlText {
 impl SqlText {
     /// Reads the value of the parts, in order. The error says why a part
     /// cannot be read.
-    pub(super) fn read(lang: Lang, src: &[u8], parts: &[Part]) -> Result<SqlText, String> {
+    pub(super) fn read(lang: &Grammar, src: &[u8], parts: &[Part]) -> Result<SqlText, String> {
         let mut b = Builder::default();
         let mut styles = Vec::new();
         for part in parts {
@@ -137,7 +125,7 @@ impl SqlText {
 
 /// Reads one string literal's value into `b`.
 fn read_string(
-    lang: Lang,
+    lang: &Grammar,
     src: &[u8],
     s: Node,
     content: Range<usize>,
@@ -184,7 +172,7 @@ fn read_string(
         }
         if style.escapes && src[i] == b'\\' {
             // An escape the grammar does not name: Java's line continuation.
-            if lang == Lang::Java && src.get(i + 1) == Some(&b'\n') {
+            if lang.line_continuation && src.get(i + 1) == Some(&b'\n') {
                 i += 2;
                 continue;
             }
@@ -199,7 +187,7 @@ fn read_string(
     Ok(style)
 }
 
-fn style(lang: Lang, src: &[u8], s: Node, content: &Range<usize>) -> Result<Style, String> {
+fn style(lang: &Grammar, src: &[u8], s: Node, content: &Range<usize>) -> Result<Style, String> {
     let head = &src[s.start_byte()..content.start];
     let triple = head.ends_with(b"\"\"\"") || head.ends_with(b"'''");
     let quote = head.last().copied().unwrap_or(b'"');
@@ -214,23 +202,8 @@ fn style(lang: Lang, src: &[u8], s: Node, content: &Range<usize>) -> Result<Styl
         }
         _ => (s, None),
     };
-    let (escapes, dollar, braces) = match lang {
-        Lang::Python => {
-            let prefix = head.to_ascii_lowercase();
-            (
-                !prefix.contains(&b'r'),
-                Dollar::Plain,
-                prefix.contains(&b'f'),
-            )
-        }
-        Lang::Scala => match interpolator {
-            Some(name) => (name != b"raw", Dollar::Doubled, false),
-            None => (!triple, Dollar::Plain, false),
-        },
-        Lang::Java => (true, Dollar::Plain, false),
-        Lang::Kotlin if triple => (false, Dollar::Template, false),
-        Lang::Kotlin => (true, Dollar::Backslash, false),
-    };
+    let written = (lang.style)(head, triple, interpolator);
+    let (escapes, dollar, braces) = (written.escapes, written.dollar, written.braces);
     Ok(Style {
         escapes,
         quote,
@@ -243,15 +216,13 @@ fn style(lang: Lang, src: &[u8], s: Node, content: &Range<usize>) -> Result<Styl
 
 /// The prefix `.stripMargin` (Scala) or `.trimMargin()` (Kotlin) strips
 /// from the lines of `expr`, if it is called on it.
-fn margin(lang: Lang, src: &[u8], expr: Node) -> Result<Option<Vec<u8>>, String> {
+fn margin(lang: &Grammar, src: &[u8], expr: Node) -> Result<Option<Vec<u8>>, String> {
     let Some(parent) = expr.parent() else {
         return Ok(None);
     };
     let text = |n: Node| &src[n.byte_range()];
-    let (method, field_kind) = match lang {
-        Lang::Scala => (&b"stripMargin"[..], "field_expression"),
-        Lang::Kotlin => (&b"trimMargin"[..], "navigation_expression"),
-        _ => return Ok(None),
+    let Some((method, field_kind)) = lang.margin else {
+        return Ok(None);
     };
     if parent.kind() != field_kind || parent.named_child(0) != Some(expr) {
         return Ok(None);
