@@ -14,8 +14,8 @@ use sqlparser::ast::{Ident, Visit};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Tokenizer;
 
+use super::parse::{dialects, Lines};
 use super::scope::{same, Bind, Known, Mode, Rel, Scope, TargetNames, Walk};
-use super::{dialects, Lines};
 use crate::rules::Rules;
 use crate::{text, Edit};
 

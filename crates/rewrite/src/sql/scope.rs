@@ -18,7 +18,7 @@ use sqlparser::ast::{
     TableWithJoins, UpdateTableFromKind, Use, Visitor, WildcardAdditionalOptions,
 };
 
-use super::Lines;
+use super::parse::Lines;
 use crate::rules::Rules;
 use crate::text::Match;
 
