@@ -180,6 +180,19 @@ pub(super) mod shared {
         holes
     }
 
+    /// A call whose grammar names its `function` and `arguments` (Python, Scala).
+    pub fn function_call(n: Node) -> Option<(super::Callee, Node)> {
+        Some((
+            super::Callee::Expr(n.child_by_field_name("function")?),
+            n.child_by_field_name("arguments")?,
+        ))
+    }
+
+    /// A `"..."` or `"""..."""` string's content, with its `interpolation` children.
+    pub fn quoted_content(s: Node, src: &[u8]) -> Option<super::Content> {
+        Some((quoted(s, src)?, interpolations(s)))
+    }
+
     /// Content between `"` or `"""` quotes.
     pub fn quoted(s: Node, src: &[u8]) -> Option<Range<usize>> {
         let r = s.byte_range();

@@ -3,10 +3,8 @@
 use tree_sitter::Node;
 
 use super::super::fold::Bind;
-use super::super::grammar::shared::{
-    braced_hole, fields, ident, import_text, interpolations, quoted,
-};
-use super::super::grammar::{Callee, Content, Dollar, Grammar, StringStyle};
+use super::super::grammar::shared::{braced_hole, fields, ident, import_text, quoted_content};
+use super::super::grammar::{Callee, Dollar, Grammar, StringStyle};
 use super::super::File;
 
 pub(in crate::code) const JAVA: Grammar = Grammar {
@@ -54,7 +52,7 @@ pub(in crate::code) const JAVA: Grammar = Grammar {
         "import_declaration" => import_text(n, src),
         _ => None,
     },
-    content,
+    content: quoted_content,
     is_text: |_, _| true,
     hole: braced_hole,
     style: |_, _, _| StringStyle {
@@ -67,10 +65,6 @@ pub(in crate::code) const JAVA: Grammar = Grammar {
     option_read,
     mapping_entries,
 };
-
-fn content(s: Node, src: &[u8]) -> Option<Content> {
-    Some((quoted(s, src)?, interpolations(s)))
-}
 
 /// A final field of a class, found as `Class.NAME`.
 fn export<'t>(f: &File<'_, 't>, b: &Bind<'t>) -> Option<Option<String>> {

@@ -3,8 +3,8 @@
 use tree_sitter::Node;
 
 use super::super::fold::Bind;
-use super::super::grammar::shared::{fields, first_ident, ident, interpolations};
-use super::super::grammar::{Callee, Content, Dollar, Grammar, StringStyle};
+use super::super::grammar::shared::{fields, first_ident, function_call, ident, interpolations};
+use super::super::grammar::{Content, Dollar, Grammar, StringStyle};
 use super::super::File;
 
 pub(in crate::code) const PYTHON: Grammar = Grammar {
@@ -21,12 +21,7 @@ pub(in crate::code) const PYTHON: Grammar = Grammar {
     dollar_escaped: false,
     line_continuation: false,
     margin: None,
-    callee: |n| {
-        Some((
-            Callee::Expr(n.child_by_field_name("function")?),
-            n.child_by_field_name("arguments")?,
-        ))
-    },
+    callee: function_call,
     member: |n| match n.kind() {
         "attribute" => fields(n, "object", "attribute"),
         _ => None,

@@ -4,9 +4,9 @@ use tree_sitter::Node;
 
 use super::super::fold::Bind;
 use super::super::grammar::shared::{
-    braced_hole, fields, ident, import_text, interpolations, quoted,
+    braced_hole, fields, function_call, ident, import_text, quoted_content,
 };
-use super::super::grammar::{Callee, Content, Dollar, Grammar, StringStyle};
+use super::super::grammar::{Dollar, Grammar, StringStyle};
 use super::super::File;
 
 pub(in crate::code) const SCALA: Grammar = Grammar {
@@ -29,12 +29,7 @@ pub(in crate::code) const SCALA: Grammar = Grammar {
     dollar_escaped: false,
     line_continuation: false,
     margin: Some((b"stripMargin", "field_expression")),
-    callee: |n| {
-        Some((
-            Callee::Expr(n.child_by_field_name("function")?),
-            n.child_by_field_name("arguments")?,
-        ))
-    },
+    callee: function_call,
     member: |n| match n.kind() {
         "field_expression" => fields(n, "value", "field"),
         _ => None,
@@ -52,7 +47,7 @@ pub(in crate::code) const SCALA: Grammar = Grammar {
         "import_declaration" => import_text(n, src),
         _ => None,
     },
-    content,
+    content: quoted_content,
     is_text: |_, _| true,
     hole: braced_hole,
     style: |_, triple, interpolator| match interpolator {
@@ -72,10 +67,6 @@ pub(in crate::code) const SCALA: Grammar = Grammar {
     option_read: |_, _| None,
     mapping_entries,
 };
-
-fn content(s: Node, src: &[u8]) -> Option<Content> {
-    Some((quoted(s, src)?, interpolations(s)))
-}
 
 /// A `val` of an `object`, found as `Object.NAME`.
 fn export<'t>(f: &File<'_, 't>, b: &Bind<'t>) -> Option<Option<String>> {
