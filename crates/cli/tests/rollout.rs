@@ -255,3 +255,90 @@ fn the_hourly_limit_and_the_window_hold_proposals_back() {
         "outside the rollout window; nothing is proposed until it opens"
     );
 }
+
+/// After the canary, a wave opens when the waves before it have settled:
+/// a consumer that needs a person does not hold the rest of the fleet.
+#[test]
+fn a_consumer_needing_attention_does_not_hold_the_fleet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let repos: Vec<Repo> = (1..=12)
+        .map(|i| {
+            let id: &'static str = Box::leak(format!("c{i:02}").into_boxed_str());
+            let job = if i == 3 {
+                // A path built at run time: tern cannot know it, so a person must.
+                "import os\nROOT = os.environ['ROOT']\np = ROOT + '/warehouse/plays'\n"
+            } else {
+                "p = 'hdfs://prod-nn:8020/warehouse/plays'\n"
+            };
+            repo(id, "insights", &[("job.py", job)], "true")
+        })
+        .collect();
+    let catalog = fleet(root, &repos, "");
+    import(root, &catalog);
+    fs::write(
+        root.join("spec.yaml"),
+        spec_with("m", "auto", "rollout: {waves: [1, 4, \"100%\"]}\n"),
+    )
+    .unwrap();
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = json(&o);
+    assert_eq!(s["counts"]["merged"], 11, "{:?}", states(&s));
+    assert_eq!(s["counts"]["needs_attention"], 1, "{:?}", states(&s));
+    assert_eq!(states(&s)[2], "c03=needs_attention");
+    assert_eq!(s["consumers"][2]["wave"], 2, "c03 is in the second wave");
+    assert_eq!(s["state"], "done");
+}
+
+/// The error budget is what stops the fleet: failures in one wave do not
+/// hold the next, and the third failure pauses the campaign by itself.
+#[test]
+fn the_error_budget_stops_the_fleet_across_waves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(
+        root,
+        30,
+        &[3, 4, 12, 20, 28],
+        "auto",
+        "rollout: {waves: [1, 5, \"100%\"], max_in_flight: 1, pause_when: {failed_ratio: 0.1, min_failed: 3}}\n",
+    );
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 1);
+    let s = json(&o);
+    assert_eq!(s["state"], "paused", "{:?}", states(&s));
+    assert_eq!(s["pauses"], 1);
+    assert_eq!(s["counts"]["failed"], 3, "{:?}", states(&s));
+    assert_eq!(
+        states(&s)[11],
+        "c12=failed",
+        "the third failure is in wave 3"
+    );
+    assert_eq!(
+        states(&s)[12],
+        "c13=planned",
+        "nothing after it was proposed"
+    );
+    let why = s["paused_reason"].as_str().unwrap();
+    assert!(
+        why.starts_with("error budget: 3 of 12 finished changes failed"),
+        "{why}"
+    );
+
+    // A person looks and resumes: the campaign goes on until the budget speaks again.
+    let o = tern(root, &["resume", "m", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["state"], "paused");
+    assert_eq!(s["pauses"], 2);
+    assert_eq!(states(&s)[19], "c20=failed");
+    assert_eq!(states(&s)[18], "c19=merged", "it went on from c13");
+    tern(root, &["resume", "m"]);
+    tern(root, &["run", "spec.yaml"]);
+    tern(root, &["resume", "m"]);
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["state"], "done", "{:?}", states(&s));
+    assert_eq!(s["counts"]["merged"], 25);
+    assert_eq!(s["counts"]["failed"], 5);
+}

@@ -217,9 +217,24 @@ pub(crate) fn scan_commit(
     repo: &str,
     rev: &str,
 ) -> tern_forge::Result<tern_scan::TreeReport> {
-    let files =
-        forge.read_matching(repo, rev, engine.rules().needles(), &|b| engine.mentions(b))?;
-    Ok(tern_scan::scan_files(engine, files))
+    // Files are picked by what the engine may rewrite, never by the
+    // locators alone: a path built from a tail or a read through another
+    // file's constant holds no locator, and must not be left unread.
+    let read = |e: &Engine| {
+        forge.read_matching(repo, rev, &e.rules().search_terms(), &|b| e.may_rewrite(b))
+    };
+    let files = read(engine)?;
+    let mut failed = None;
+    let report = tern_scan::scan_selected(engine, files, |second| {
+        read(second).unwrap_or_else(|e| {
+            failed = Some(e);
+            Vec::new()
+        })
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 /// The catalog's record of a tree's schema check.

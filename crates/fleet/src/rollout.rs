@@ -16,16 +16,19 @@ pub fn wave_of(i: usize, count: usize, waves: &[Wave]) -> u32 {
     waves.len().saturating_sub(1) as u32
 }
 
-/// A change no longer holds the next wave back: it is merged, needs nothing,
-/// was withdrawn by a person, or is green and waiting for its owners.
+/// Whether a change of an earlier wave lets the next wave open (docs/spec.md
+/// "Waves"). A canary change must have gone well: merged, nothing to do, or
+/// green and waiting for its owners. After the canary a change need only have
+/// settled: failed and needs-attention changes go to their owners without
+/// holding the fleet, and the error budget is what stops it.
 pub fn clears_gate(c: &Change, approval: Approval) -> bool {
-    match c.state {
-        ChangeState::Merged
-        | ChangeState::Skipped
-        | ChangeState::RolledBack
-        | ChangeState::Closed => true,
-        ChangeState::Open => approval == Approval::Owners && c.verify.as_ref().is_none_or(|v| v.ok),
-        _ => false,
+    let green_for_owners = c.state == ChangeState::Open
+        && approval == Approval::Owners
+        && c.verify.as_ref().is_none_or(|v| v.ok);
+    if c.wave == 0 {
+        matches!(c.state, ChangeState::Merged | ChangeState::Skipped) || green_for_owners
+    } else {
+        c.state.is_settled() || green_for_owners
     }
 }
 
@@ -182,12 +185,52 @@ mod tests {
     }
 
     #[test]
-    fn gates_and_windows() {
-        let mut open = change("a", ChangeState::Open);
-        assert!(clears_gate(&open, Approval::Owners));
-        assert!(!clears_gate(&open, Approval::Auto));
-        open.state = ChangeState::Failed;
-        assert!(!clears_gate(&open, Approval::Owners));
+    fn the_canary_gates_and_later_waves_only_settle() {
+        use ChangeState as S;
+        // (state, wave, approval, verify passed, clears the gate)
+        let table = [
+            (S::Merged, 0, Approval::Auto, true, true),
+            (S::Skipped, 0, Approval::Auto, true, true),
+            (S::Open, 0, Approval::Owners, true, true),
+            (S::Open, 0, Approval::Owners, false, false),
+            (S::Open, 0, Approval::Auto, true, false),
+            (S::Failed, 0, Approval::Auto, false, false),
+            (S::NeedsAttention, 0, Approval::Owners, true, false),
+            (S::RolledBack, 0, Approval::Owners, true, false),
+            (S::Closed, 0, Approval::Owners, true, false),
+            (S::Planned, 0, Approval::Auto, true, false),
+            (S::Approved, 0, Approval::Owners, true, false),
+            (S::Failed, 1, Approval::Auto, false, true),
+            (S::NeedsAttention, 1, Approval::Owners, true, true),
+            (S::RolledBack, 2, Approval::Auto, true, true),
+            (S::Closed, 1, Approval::Auto, true, true),
+            (S::Merged, 1, Approval::Auto, true, true),
+            (S::Open, 1, Approval::Owners, true, true),
+            (S::Open, 1, Approval::Auto, true, false),
+            (S::Planned, 1, Approval::Auto, true, false),
+            (S::Patched, 1, Approval::Auto, true, false),
+            (S::Verifying, 1, Approval::Auto, true, false),
+            (S::Approved, 1, Approval::Owners, true, false),
+        ];
+        for (state, wave, approval, ok, clears) in table {
+            let mut c = change("a", state);
+            c.wave = wave;
+            c.verify = Some(tern_catalog::VerifyResult {
+                ok,
+                seconds: 0.0,
+                command: Some("make test".into()),
+                log_tail: String::new(),
+            });
+            assert_eq!(
+                clears_gate(&c, approval),
+                clears,
+                "{state:?} in wave {wave} under {approval:?}, verify ok {ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn windows() {
         // 2026-11-25 was a Wednesday.
         let wed_10 = 1_795_600_800 - 1_795_600_800 % 86_400 + 10 * 3600;
         assert_eq!(weekday_hour(wed_10), (Weekday::Wed, 10));

@@ -216,6 +216,34 @@ impl Engine {
         self.rules.prefilter(bytes).is_some()
     }
 
+    /// Whether [`rewrite`](Self::rewrite) might change or report this file,
+    /// whatever its path: for readers that choose files by their bytes
+    /// alone before rewriting (a forge reading blobs), so that no file the
+    /// engine would have changed or reported is left unread. Wider than
+    /// [`mentions`](Self::mentions): a locator's tail (`ROOT + "/plays"`),
+    /// a constant of the repository, a known dbt source.
+    pub fn may_rewrite(&self, bytes: &[u8]) -> bool {
+        match utf16(bytes) {
+            Some((text, _)) => self.gate(None, text.as_bytes()).is_some(),
+            None => self.gate(None, bytes).is_some(),
+        }
+    }
+
+    /// What `rewrite` looks at: `None` for a file it leaves alone, else
+    /// whether a locator's last part occurs as a word (only then is parsing
+    /// worth it). Besides the locators: a model calling a known dbt source,
+    /// and in code (any file, when the path is not known) a constant of the
+    /// repository or a locator's last part as a word (`BASE + "/plays"`).
+    fn gate(&self, path: Option<&str>, bytes: &[u8]) -> Option<bool> {
+        self.rules.prefilter(bytes).or_else(|| {
+            let code = path.is_none_or(CodeModule::claimed);
+            (self.rules.dbt_mentioned(bytes)
+                || (code && self.rules.constants_mentioned(bytes))
+                || (code && self.rules.tail_joined(bytes)))
+            .then_some(true)
+        })
+    }
+
     /// Rewrites one file's bytes; `path` is relative and only used to pick a module.
     pub fn rewrite(&self, path: &str, bytes: &[u8]) -> FileRewrite {
         // UTF-16 with its byte-order mark is text (docs/rules.md rule 10): it is
@@ -227,16 +255,7 @@ impl Engine {
             }
             return out;
         }
-        // Besides the locators: a model calling a known dbt source, a file
-        // naming a constant of the repository that names the dataset, and
-        // code where a locator's last part is a word (`BASE + "/plays"`).
-        let Some(tail) = self.rules.prefilter(bytes).or_else(|| {
-            let code = CodeModule::claimed(path);
-            (self.rules.dbt_mentioned(bytes)
-                || (code && self.rules.constants_mentioned(bytes))
-                || (code && self.rules.tail_joined(bytes)))
-            .then_some(true)
-        }) else {
+        let Some(tail) = self.gate(Some(path), bytes) else {
             return FileRewrite::default();
         };
         if bytes.len() > MAX_FILE_BYTES || is_binary(bytes) {

@@ -139,6 +139,8 @@ pub struct Rules {
     /// none occurs as a whole word holds nothing for a language module's
     /// structural rules, so it can skip parsing.
     tails: Vec<AhoCorasick>,
+    /// The same last parts as text, for [`Rules::search_terms`].
+    tail_words: Vec<String>,
     /// dbt sources (by locator) that must keep their old names in this
     /// repository, with the file that keeps them: set by [`crate::Engine::settle`].
     pub(crate) dbt_kept: Vec<(usize, String)>,
@@ -382,6 +384,7 @@ impl Rules {
         tails.dedup();
         // One small DFA per tail: a non-overlapping search per tail sees
         // every occurrence, and is far cheaper than one overlapping search.
+        let tail_words = tails.clone();
         let tails = tails
             .iter()
             .map(|t| {
@@ -426,6 +429,7 @@ impl Rules {
             tables: table_parts,
             fragments,
             tails,
+            tail_words,
             locators,
             patterns,
             format,
@@ -445,6 +449,21 @@ impl Rules {
     /// ASCII case): a file holding none of them cannot name the dataset.
     pub fn needles(&self) -> &[String] {
         &self.patterns
+    }
+
+    /// What a file the engine might change or report must hold one of
+    /// (matched without regard to ASCII case): the needles, each locator's
+    /// last part, and the repository's constants and dbt source tables once
+    /// known. For a forge that searches on its side before handing blobs to
+    /// [`crate::Engine::may_rewrite`].
+    pub fn search_terms(&self) -> Vec<String> {
+        let mut terms = self.patterns.clone();
+        terms.extend(self.tail_words.iter().cloned());
+        terms.extend(self.constants.iter().map(|c| c.name.clone()));
+        terms.extend(self.dbt.iter().flatten().map(|a| a.table.clone()));
+        terms.sort();
+        terms.dedup();
+        terms
     }
 
     /// Every compiled locator, in spec order.

@@ -215,22 +215,52 @@ pub fn scan_files(
     engine: &Engine,
     files: impl IntoIterator<Item = (String, Vec<u8>)>,
 ) -> TreeReport {
-    let files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
-    let pass = |engine: &Engine| {
+    scan_selected(engine, files.into_iter().collect(), |_| Vec::new())
+}
+
+/// As [`scan_files`], for files picked from a larger tree by their bytes
+/// ([`Engine::may_rewrite`]): when the first pass learns of the repository's
+/// constants or dbt sources, `more` is asked for the tree's files the second
+/// pass's engine may rewrite, and those not yet held join the second pass
+/// (a job naming a constant of another file holds no locator itself).
+pub fn scan_selected(
+    engine: &Engine,
+    mut files: Vec<(String, Vec<u8>)>,
+    more: impl FnOnce(&Engine) -> Vec<(String, Vec<u8>)>,
+) -> TreeReport {
+    let pass = |engine: &Engine, files: &[(String, Vec<u8>)]| {
         let mut found = Collect::default();
-        for (path, data) in &files {
+        for (path, data) in files {
             let out = engine.rewrite(path, data);
             found.add(path.clone(), data.clone(), out);
         }
         found
     };
-    let found = pass(engine);
-    let scanned = files.len() as u64;
-    let bytes = files.iter().map(|(_, d)| d.len() as u64).sum();
+    let found = pass(engine, &files);
     match engine.second_pass(&found.learned) {
-        Some(engine) => pass(&engine).finish(&engine, scanned, bytes),
-        None => found.finish(engine, scanned, bytes),
+        Some(second) => {
+            let held: std::collections::HashSet<String> =
+                files.iter().map(|(p, _)| p.clone()).collect();
+            let before = files.len();
+            files.extend(more(&second).into_iter().filter(|(p, _)| !held.contains(p)));
+            if files.len() > before {
+                files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            }
+            let (scanned, bytes) = totals(&files);
+            pass(&second, &files).finish(&second, scanned, bytes)
+        }
+        None => {
+            let (scanned, bytes) = totals(&files);
+            found.finish(engine, scanned, bytes)
+        }
     }
+}
+
+fn totals(files: &[(String, Vec<u8>)]) -> (u64, u64) {
+    (
+        files.len() as u64,
+        files.iter().map(|(_, d)| d.len() as u64).sum(),
+    )
 }
 
 /// What the engine made of a tree's files so far.
