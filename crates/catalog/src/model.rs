@@ -396,6 +396,10 @@ pub struct Change {
     pub verify: Option<VerifyResult>,
     /// Why the change failed when it was not its verification.
     pub error: Option<String>,
+    /// Why an approved change does not merge by itself now, when it waits on
+    /// a person (the default branch's checkout has uncommitted changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
     /// Who approved it.
     pub approved_by: Option<String>,
     /// Last state change.
@@ -465,6 +469,7 @@ impl Change {
             unresolved: vec![],
             verify: None,
             error: None,
+            waiting: None,
             approved_by: None,
             updated_at: crate::now(),
             wave: 0,

@@ -80,15 +80,73 @@ fn a_campaign_runs_resumes_and_rolls_back() {
             .unwrap()
             .to_string()
     };
-    for id in ["daily", "sql", "config", "dirty"] {
+    for id in ["daily", "sql", "config"] {
         assert_eq!(state(id), "merged", "{id}: {status:#}");
     }
     assert_eq!(state("broken"), "failed");
     assert_eq!(state("untouched"), "skipped");
     assert_eq!(state("gone"), "failed");
     assert_eq!(state("not-a-repo"), "failed");
+    // The default branch is checked out with uncommitted changes there: the
+    // merge waits, and says why.
+    assert_eq!(state("dirty"), "approved");
+    let dirty = status["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "dirty")
+        .unwrap();
+    assert!(
+        dirty["waiting"]
+            .as_str()
+            .unwrap()
+            .contains("uncommitted changes"),
+        "{dirty:#}"
+    );
+    assert_eq!(status["state"], "running");
+    assert!(
+        status["waiting"]
+            .as_str()
+            .unwrap()
+            .starts_with("dirty (approved) waits for a person"),
+        "{status:#}"
+    );
+    assert_eq!(status["counts"]["merged"], 3);
+    assert_eq!(
+        sh(&repo("dirty"), "git show main:job.sql"),
+        "select 1 from legacy.plays",
+        "nothing merged under the owner's feet"
+    );
+    assert_eq!(sh(&repo("dirty"), "git status --porcelain"), dirty_status);
+    // Clean checkouts were brought along with their merge.
+    for id in ["daily", "sql", "config"] {
+        assert_eq!(sh(&repo(id), "git status --porcelain"), "", "{id}");
+    }
+
+    // The owner sets their edit aside (the untracked note stays); the next
+    // run merges and brings the checkout along.
+    sh(&repo("dirty"), "git stash push -q -- job.sql");
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    let status = json(&o);
+    let state = |id: &str| -> String {
+        status["consumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(state("dirty"), "merged", "{status:#}");
     assert_eq!(status["state"], "done");
     assert_eq!(status["counts"]["merged"], 4);
+    assert_eq!(
+        fs::read_to_string(repo("dirty").join("job.sql")).unwrap(),
+        "select 1 from lake.plays\n"
+    );
+    assert_eq!(sh(&repo("dirty"), "git status --porcelain"), "?? notes.txt");
     assert_eq!(
         status["breakage_rate"], 0.2,
         "1 failed verification of 5 committed"
@@ -163,11 +221,7 @@ fn a_campaign_runs_resumes_and_rolls_back() {
         "0"
     );
 
-    // The dirty checkout's files and status are untouched; its default branch got the change.
-    assert_eq!(
-        fs::read_to_string(repo("dirty").join("job.sql")).unwrap(),
-        "select 2 from legacy.plays -- wip\n"
-    );
+    // The owner's untracked file was never touched; the default branch got the change.
     assert_eq!(
         fs::read_to_string(repo("dirty").join("notes.txt")).unwrap(),
         "mine\n"
@@ -213,7 +267,14 @@ fn a_campaign_runs_resumes_and_rolls_back() {
             "{id}"
         );
     }
-    assert_eq!(sh(&repo("dirty"), "git status --porcelain"), dirty_status);
+    for id in ["daily", "sql", "config"] {
+        assert_eq!(
+            sh(&repo(id), "git status --porcelain"),
+            "",
+            "{id}: brought along"
+        );
+    }
+    assert_eq!(sh(&repo("dirty"), "git status --porcelain"), "?? notes.txt");
     assert!(
         rolled["breakage_rate"].as_f64().unwrap() > 0.9,
         "merged then rolled back counts as broken: {rolled:#}"

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 
 use tern_catalog::{now, Change, ChangeState, Migration, MigrationState, VerifyResult, Via};
-use tern_forge::{Checks, Proposal, Worktree};
+use tern_forge::{Checks, ForgeError, Proposal, Worktree};
 use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
 
@@ -147,7 +147,15 @@ impl Fleet<'_> {
                 m.finished_at = Some(now());
                 m.waiting = None;
             } else {
-                m.waiting = waiting;
+                let held: Vec<&Change> = changes.iter().filter(|c| c.waiting.is_some()).collect();
+                m.waiting = waiting.or_else(|| {
+                    let first = held.first()?;
+                    Some(format!(
+                        "{} waits for a person: {}",
+                        describe(&held),
+                        first.waiting.as_deref().unwrap_or_default()
+                    ))
+                });
             }
         }
         let remaining = self.remaining_references(engine, &changes);
@@ -511,13 +519,27 @@ impl Fleet<'_> {
             spec.title,
             trailer(&spec.id)
         );
-        let tip = self.forge.merge(
+        let tip = match self.forge.merge(
             &change.repo,
             &commit,
             &base,
             change.base_commit.as_deref(),
             &message,
-        )?;
+        ) {
+            Ok(tip) => tip,
+            // The owners' checkout is in the way: still approved, and it
+            // says why; the next pass tries again.
+            Err(e @ ForgeError::CheckoutDirty { .. }) => {
+                let why = e.to_string();
+                if change.waiting.as_deref() == Some(why.as_str()) {
+                    return Ok(());
+                }
+                change.waiting = Some(why);
+                return self.save(change, "the merge waits for a clean checkout");
+            }
+            Err(e) => return Err(e.into()),
+        };
+        change.waiting = None;
         change.merge_commit = Some(tip);
         self.move_reads(spec, change).map_err(Step::Store)?;
         change.state = ChangeState::Merged;

@@ -99,6 +99,9 @@ pub struct ConsumerStatus {
     pub edits: u64,
     /// Why it failed, when not its verification.
     pub error: Option<String>,
+    /// Why an approved change waits on a person before it merges.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
     /// Who approved it.
     pub approved_by: Option<String>,
     /// 1-based rollout wave.
@@ -251,6 +254,7 @@ fn consumer_status(c: Change) -> ConsumerStatus {
         files: c.files,
         edits: c.edits,
         error: c.error,
+        waiting: c.waiting,
         approved_by: c.approved_by,
         wave: c.wave + 1,
         worker: c.worker,

@@ -203,11 +203,13 @@ impl Fleet<'_> {
             if pass.stop.is_some() {
                 return Ok(pass.stop);
             }
+            // A change waiting on a person (a dirty checkout) is not work
+            // this run can finish; the next run or worker pass tries again.
             let busy = self
                 .store
                 .changes(&spec.id)?
                 .iter()
-                .any(|c| c.wave <= wave && states.contains(&c.state));
+                .any(|c| c.wave <= wave && states.contains(&c.state) && c.waiting.is_none());
             if !busy {
                 return Ok(None);
             }

@@ -49,6 +49,18 @@ pub enum ForgeError {
         /// Git's words.
         detail: String,
     },
+    /// The branch to move is checked out in the repository's own working
+    /// tree, which has uncommitted changes (or untracked files in the way):
+    /// the checkout is left alone and the move waits until it is clean.
+    #[error("repository {repo}: `{branch}` is checked out there with uncommitted changes ({detail}); tern leaves them alone and merges once the checkout is clean")]
+    CheckoutDirty {
+        /// The repository.
+        repo: String,
+        /// The branch checked out.
+        branch: String,
+        /// What is in the way.
+        detail: String,
+    },
     /// A repository's refs or objects could not be read.
     #[error("repository {repo}: cannot read what it has committed: {detail}")]
     Objects {

@@ -259,6 +259,92 @@ impl LocalForge {
         Ok(())
     }
 
+    /// Moves a branch people work on, as git moves a checked-out branch on
+    /// a push under `receive.denyCurrentBranch=updateInstead`: where it is
+    /// checked out in the repository's own working tree, a clean checkout is
+    /// brought along (index and files), and one with uncommitted changes is
+    /// left alone and the move refused ([`ForgeError::CheckoutDirty`]), so
+    /// `git status` there never shows tern's commit as a pending reversal.
+    fn move_branch(
+        &self,
+        dir: &Path,
+        repo: &str,
+        branch: &str,
+        new: &str,
+        old: &str,
+    ) -> Result<()> {
+        let reference = format!("refs/heads/{branch}");
+        let bare = git(dir, ["rev-parse", "--is-bare-repository"])? == "true";
+        let head = git(dir, ["symbolic-ref", "-q", "HEAD"]).unwrap_or_default();
+        if bare || head != reference {
+            return self.swap(dir, repo, branch, new, old);
+        }
+        if self.rev(dir, &reference)?.as_deref() != Some(old) {
+            return Err(ForgeError::Raced {
+                repo: repo.to_string(),
+                reference,
+            });
+        }
+        let dirty = |detail: String| ForgeError::CheckoutDirty {
+            repo: repo.to_string(),
+            branch: branch.to_string(),
+            detail,
+        };
+        // Stat information first, so a touched but unchanged file is clean.
+        let _ = git(dir, ["update-index", "-q", "--refresh"]);
+        let files = git_ok(dir, &["diff-files", "--quiet", "--ignore-submodules", "--"])?;
+        let index = git_ok(
+            dir,
+            &[
+                "diff-index",
+                "--quiet",
+                "--cached",
+                "--ignore-submodules",
+                old,
+                "--",
+            ],
+        )?;
+        let marker = PathBuf::from(git(dir, ["rev-parse", "--absolute-git-dir"])?)
+            .join(format!("tern-move-{}", branch.replace('/', "%")));
+        let expected = format!("{old} {new}\n");
+        if !files || !index {
+            // A move of ours that was killed between bringing the checkout
+            // along and moving the ref leaves exactly that mixed state.
+            let ours = std::fs::read_to_string(&marker).is_ok_and(|m| m == expected)
+                && only_the_move(dir, old, new)?;
+            if !ours {
+                let what = git(dir, ["status", "--porcelain", "--untracked-files=no"])?;
+                let first: Vec<&str> = what.lines().take(3).map(str::trim).collect();
+                return Err(dirty(format!("uncommitted: {}", first.join(", "))));
+            }
+            git(dir, ["read-tree", "--reset", "-u", new])?;
+            self.swap(dir, repo, branch, new, old)?;
+            let _ = std::fs::remove_file(&marker);
+            return Ok(());
+        }
+        // Say what is being done, so a kill in the middle can be finished.
+        std::fs::write(&marker, &expected)
+            .map_err(|e| ForgeError::Io(format!("writing {}", marker.display()), e))?;
+        // Index and files from `old` to `new`; refused, touching nothing, when
+        // an untracked file stands where `new` has one.
+        if let Err(e) = git(dir, ["read-tree", "-u", "-m", old, new]) {
+            let _ = std::fs::remove_file(&marker);
+            let detail = match e {
+                ForgeError::Git { stderr, .. } => stderr,
+                other => other.to_string(),
+            };
+            return Err(dirty(detail));
+        }
+        if let Err(e) = self.swap(dir, repo, branch, new, old) {
+            // Someone moved the branch meanwhile: put the checkout back.
+            let _ = git(dir, ["read-tree", "-u", "-m", new, old]);
+            let _ = std::fs::remove_file(&marker);
+            return Err(e);
+        }
+        let _ = std::fs::remove_file(&marker);
+        Ok(())
+    }
+
     fn make_worktree(&self, dir: &Path, rev: &str) -> Result<Checkout> {
         let tmp = tempfile::Builder::new()
             .prefix(&format!("{WORKTREE_PREFIX}{}-", std::process::id()))
@@ -417,8 +503,10 @@ impl Forge for LocalForge {
         // The common case: the default branch has not moved since the change
         // was made on it, so one compare-and-swap fast-forwards it.
         if let Some(base) = base {
-            if self.swap(&dir, repo, into, commit, base).is_ok() {
-                return Ok(commit.to_string());
+            match self.move_branch(&dir, repo, into, commit, base) {
+                Ok(()) => return Ok(commit.to_string()),
+                Err(e @ ForgeError::CheckoutDirty { .. }) => return Err(e),
+                Err(_) => {}
             }
         }
         let tip = self
@@ -453,7 +541,7 @@ impl Forge for LocalForge {
             }
             git(&wt.path, ["rev-parse", "HEAD"])?
         };
-        self.swap(&dir, repo, into, &new, &tip)?;
+        self.move_branch(&dir, repo, into, &new, &tip)?;
         Ok(new)
     }
 
@@ -491,7 +579,7 @@ impl Forge for LocalForge {
             ],
         )?;
         let new = git(&wt.path, ["rev-parse", "HEAD"])?;
-        self.swap(&dir, repo, on, &new, &tip)?;
+        self.move_branch(&dir, repo, on, &new, &tip)?;
         Ok(new)
     }
 
@@ -555,6 +643,60 @@ impl Forge for LocalForge {
             ["show", "--format=", "--no-color", "--no-ext-diff", commit],
         )
     }
+}
+
+/// Whether every difference between the checkout (index and files) and
+/// `old` is a path the move to `new` changes, holding `old`'s or `new`'s
+/// version: the state a move interrupted half way leaves, and nothing of
+/// the user's.
+fn only_the_move(dir: &Path, old: &str, new: &str) -> Result<bool> {
+    let names = |args: &[&str]| -> Result<std::collections::HashSet<String>> {
+        Ok(git(dir, args)?
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect())
+    };
+    let diff = |cached: bool, rev: &str| {
+        let mut args = vec![
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--ignore-submodules",
+        ];
+        if cached {
+            args.push("--cached");
+        }
+        args.extend([rev, "--"]);
+        names(&args)
+    };
+    let (files_old, files_new) = (diff(false, old)?, diff(false, new)?);
+    let (index_old, index_new) = (diff(true, old)?, diff(true, new)?);
+    if files_old.intersection(&files_new).next().is_some()
+        || index_old.intersection(&index_new).next().is_some()
+    {
+        return Ok(false);
+    }
+    // A file the move adds that the index does not know yet must be the move's.
+    for path in names(&[
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--diff-filter=A",
+        old,
+        new,
+    ])? {
+        let on_disk = dir.join(&path);
+        if index_new.contains(&path) && on_disk.exists() {
+            let written = git(dir, ["hash-object", "--", path.as_str()])?;
+            if written != git(dir, ["rev-parse", &format!("{new}:{path}")])? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// True when a process with this id exists.

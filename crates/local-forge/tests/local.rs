@@ -101,6 +101,23 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
     );
     assert_eq!(msg, "Move plays\n\nBody.\n\nTern-Migration: m1");
 
+    // The default branch is checked out there, with uncommitted work: the
+    // merge is refused and nothing moves.
+    let dir = tmp.path().join("r");
+    let main_before = sh(&dir, "git rev-parse main");
+    match forge.merge(&r, &commit, "main", None, "Merge") {
+        Err(ForgeError::CheckoutDirty { branch, .. }) => assert_eq!(branch, "main"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sh(&dir, "git rev-parse main"), main_before);
+    assert_eq!(
+        sh(&dir, "git status --porcelain; git stash list"),
+        status_before
+    );
+    // The user goes on on a branch of their own, work and all: now the
+    // default branch moves and their checkout does not.
+    sh(&dir, "git checkout -q -b wip");
+
     let tip = forge.merge(&r, &commit, "main", None, "Merge").unwrap();
     assert_eq!(tip, commit, "fast-forward");
     assert_eq!(
@@ -152,6 +169,97 @@ fn branch_merge_and_revert_leave_the_checkout_alone() {
         status_before
     );
     assert_eq!(sh(&tmp.path().join("r"), "git worktree list | wc -l"), "1");
+}
+
+#[test]
+fn a_clean_checkout_of_the_default_branch_is_brought_along() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let r = repo(&dir);
+    let forge = LocalForge::default();
+    let base = forge.open(&r).unwrap().head;
+    let commit = patch(&forge, &r, &base);
+    // An untracked file that the change does not touch is no obstacle.
+    fs::write(dir.join("scratch.txt"), "mine\n").unwrap();
+    let tip = forge
+        .merge(&r, &commit, "main", Some(&base), "Merge")
+        .unwrap();
+    assert_eq!(tip, commit);
+    assert_eq!(
+        fs::read_to_string(dir.join("job.yaml")).unwrap(),
+        "path: gs://lake/plays\n"
+    );
+    assert_eq!(sh(&dir, "git status --porcelain"), "?? scratch.txt");
+    forge.revert(&r, &commit, "main", "Revert").unwrap();
+    assert_eq!(
+        fs::read_to_string(dir.join("job.yaml")).unwrap(),
+        "path: /w/plays\n"
+    );
+    assert_eq!(sh(&dir, "git status --porcelain"), "?? scratch.txt");
+
+    // A change that adds a file where the user has an untracked one of that
+    // name: refused, the user's file kept.
+    let adds = sh(
+        &dir,
+        "git worktree add -q --detach ../side main && cd ../side && echo x > scratch.txt && git add scratch.txt && git commit -qm add && git rev-parse HEAD && cd ../r && git worktree remove ../side",
+    );
+    let main_before = sh(&dir, "git rev-parse main");
+    match forge.merge(&r, &adds, "main", Some(&main_before), "Merge") {
+        Err(ForgeError::CheckoutDirty { detail, .. }) => {
+            assert!(detail.contains("scratch.txt"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sh(&dir, "git rev-parse main"), main_before);
+    assert_eq!(
+        fs::read_to_string(dir.join("scratch.txt")).unwrap(),
+        "mine\n"
+    );
+    assert_eq!(sh(&dir, "git status --porcelain"), "?? scratch.txt");
+}
+
+#[test]
+fn a_move_killed_half_way_is_finished_and_never_mistaken_for_the_users_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let r = repo(&dir);
+    let forge = LocalForge::default();
+    let base = forge.open(&r).unwrap().head;
+    let commit = patch(&forge, &r, &base);
+    // As a tern killed between bringing the checkout along and moving the ref leaves it.
+    let half_way = |dir: &Path| {
+        sh(
+            dir,
+            &format!("echo '{base} {commit}' > .git/tern-move-main && git read-tree -u -m {base} {commit}"),
+        );
+    };
+    half_way(&dir);
+    assert_eq!(sh(&dir, "git rev-parse main"), base);
+    forge
+        .merge(&r, &commit, "main", Some(&base), "Merge")
+        .unwrap();
+    assert_eq!(sh(&dir, "git rev-parse main"), commit);
+    assert_eq!(sh(&dir, "git status --porcelain"), "");
+    assert!(!dir.join(".git/tern-move-main").exists());
+
+    // The same state, then the user edits a file: that is their work.
+    let other = tmp.path().join("o");
+    let o = repo(&other);
+    let base = forge.open(&o).unwrap().head;
+    let commit = patch(&forge, &o, &base);
+    sh(
+        &other,
+        &format!("echo '{base} {commit}' > .git/tern-move-main && git read-tree -u -m {base} {commit} && echo mine >> other.txt"),
+    );
+    assert!(matches!(
+        forge.merge(&o, &commit, "main", Some(&base), "Merge"),
+        Err(ForgeError::CheckoutDirty { .. })
+    ));
+    assert_eq!(sh(&other, "git rev-parse main"), base);
+    assert_eq!(
+        fs::read_to_string(other.join("other.txt")).unwrap(),
+        "keep\nmine\n"
+    );
 }
 
 #[test]
