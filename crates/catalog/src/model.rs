@@ -386,6 +386,10 @@ pub struct Change {
     pub merge_commit: Option<String>,
     /// The revert commit, after a rollback of a merged change.
     pub revert_commit: Option<String>,
+    /// Rolled back because it broke its consumer (a person said so): it
+    /// counts as breakage, which a rollback merely asked for does not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub broke: bool,
     /// Files changed.
     pub files: Vec<String>,
     /// Edits made.
@@ -464,6 +468,7 @@ impl Change {
             url: None,
             merge_commit: None,
             revert_commit: None,
+            broke: false,
             files: vec![],
             edits: 0,
             unresolved: vec![],

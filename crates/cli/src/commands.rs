@@ -152,11 +152,26 @@ pub struct PauseArgs {
 }
 
 #[derive(Args)]
+pub struct RetryArgs {
+    /// Migration id
+    pub id: String,
+    /// Only this consumer (default: all)
+    pub consumer: Option<String>,
+    /// Print the status as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
 pub struct RollbackArgs {
     /// Migration id
     pub id: String,
     /// Only this consumer (default: all)
     pub consumer: Option<String>,
+    /// The merged changes broke their consumers: count them in the breakage
+    /// rate (a rollback asked for without it is not breakage)
+    #[arg(long)]
+    pub broken: bool,
     /// Print the status as JSON
     #[arg(long)]
     pub json: bool,
@@ -405,12 +420,14 @@ pub fn resume(a: IdArgs, url: &str) -> Result<()> {
 }
 
 pub fn rollback(a: RollbackArgs, url: &str) -> Result<()> {
-    let status =
-        with_fleet(url, |f| Ok(f.rollback(&a.id, a.consumer.as_deref())?)).context("rollback")?;
+    let status = with_fleet(url, |f| {
+        Ok(f.rollback(&a.id, a.consumer.as_deref(), a.broken)?)
+    })
+    .context("rollback")?;
     report_status(&status, a.json)
 }
 
-pub fn retry(a: RollbackArgs, url: &str) -> Result<()> {
+pub fn retry(a: RetryArgs, url: &str) -> Result<()> {
     let bar = Bar::new(a.json);
     let status = with_fleet(url, |f| {
         Ok(f.retry(&a.id, a.consumer.as_deref(), &|p| bar.update(&p))?)

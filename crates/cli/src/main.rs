@@ -80,7 +80,7 @@ enum Command {
     /// Close open changes and revert merged ones, for one consumer or all
     Rollback(commands::RollbackArgs),
     /// Re-run failed changes from the current default branch, for one consumer or all
-    Retry(commands::RollbackArgs),
+    Retry(commands::RetryArgs),
     /// Serve the web portal and JSON API (127.0.0.1:7878 by default)
     Serve(commands::ServeArgs),
     /// Lease and work changes from a shared catalog, alongside `tern run` and other workers

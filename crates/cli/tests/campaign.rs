@@ -275,9 +275,17 @@ fn a_campaign_runs_resumes_and_rolls_back() {
         );
     }
     assert_eq!(sh(&repo("dirty"), "git status --porcelain"), "?? notes.txt");
-    assert!(
-        rolled["breakage_rate"].as_f64().unwrap() > 0.9,
-        "merged then rolled back counts as broken: {rolled:#}"
+    assert_eq!(
+        rolled["breakage_rate"], 0.2,
+        "a rollback asked for of green changes is not breakage: {rolled:#}"
+    );
+    // The references came back, and the burndown counted them on the default branches.
+    let baseline = &rolled["burndown"][0]["remaining"];
+    assert!(baseline.as_u64().unwrap() > 0, "{rolled:#}");
+    assert_eq!(&rolled["remaining_references"], baseline, "{rolled:#}");
+    assert_eq!(
+        &rolled["burndown"].as_array().unwrap().last().unwrap()["remaining"],
+        baseline
     );
     // Again: nothing more happens.
     let before: Vec<String> = ["daily", "sql", "config"]

@@ -342,3 +342,26 @@ fn the_error_budget_stops_the_fleet_across_waves() {
     assert_eq!(s["counts"]["merged"], 25);
     assert_eq!(s["counts"]["failed"], 5);
 }
+
+/// Breakage counts what broke: a rollback a person asks for of a green
+/// change is not breakage, one they say broke is; and the references a
+/// rollback brings back are counted on the default branches.
+#[test]
+fn a_rollback_counts_as_breakage_only_when_it_broke() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root, 3, &[], "auto", "rollout: {waves: [\"100%\"]}\n");
+    let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["counts"]["merged"], 3);
+    assert_eq!(s["remaining_references"], 0);
+    assert_eq!(s["breakage_rate"], 0.0);
+
+    let s = json(&tern(root, &["rollback", "m", "c01", "--json"]));
+    assert_eq!(s["breakage_rate"], 0.0, "asked for, not broken");
+    assert_eq!(s["remaining_references"], 1, "c01's reference came back");
+    let s = json(&tern(root, &["rollback", "m", "c02", "--broken", "--json"]));
+    assert_eq!(s["breakage_rate"], 0.3333, "{s:#}");
+    assert_eq!(s["remaining_references"], 2);
+    let last = s["burndown"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["remaining"], 2);
+}

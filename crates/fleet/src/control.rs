@@ -1,9 +1,11 @@
 //! What people do to a running campaign: approve, pause, resume, roll back.
 
 use tern_catalog::{backstage::user_ref, now, Change, ChangeState, Migration, MigrationState};
+use tern_rewrite::Engine;
 use tern_spec::Spec;
 
 use crate::action::{Action, Actor};
+use crate::resolve::campaign_rules;
 use crate::run::Step;
 use crate::{branch_name, stored_spec, trailer, Fleet, FleetError, Result, Status};
 
@@ -223,29 +225,44 @@ impl Fleet<'_> {
     /// Rolls back one consumer, or the whole campaign: open changes lose their
     /// branch, merged ones are reverted by a commit on the default branch.
     /// Repeating a rollback changes nothing.
-    pub fn rollback(&self, id: &str, consumer: Option<&str>) -> Result<Status> {
-        let (mut m, spec) = self.migration_and_spec(id)?;
+    /// With `broke`, the merged changes rolled back broke their consumers
+    /// and count as breakage; without, it is a person's request.
+    pub fn rollback(&self, id: &str, consumer: Option<&str>, broke: bool) -> Result<Status> {
+        let (m, spec) = self.migration_and_spec(id)?;
+        let engine = Engine::new(campaign_rules(self.store, &m, &spec)?);
         let changes = match consumer {
             Some(c) => vec![self.change_of(id, c)?],
             None => self.store.changes(id)?,
         };
         let mut failures = vec![];
-        let mut returned = 0;
+        let mut reverted = false;
         for mut change in changes {
             let was_merged = change.state == ChangeState::Merged;
+            change.broke = was_merged && broke;
             let r = self.roll_back_one(&spec, &mut change);
             match self.step(r, &mut change, "rollback") {
                 Err(e) => failures.push(e.to_string()),
-                Ok(()) if was_merged => returned += change.edits as i64,
-                Ok(()) => {}
+                Ok(()) => reverted |= was_merged,
             }
         }
-        if returned > 0 {
-            self.burndown_step(id, returned)?;
-        }
+        // The record as it is now (the steps above wrote changes, not it).
+        let mut m = self.migration_and_spec(id)?.0;
         if consumer.is_none() {
             m.state = MigrationState::RolledBack;
             m.finished_at = Some(now());
+        }
+        if reverted {
+            // The references that came back, counted on the default branches.
+            let changes = self.store.changes(id)?;
+            let remaining = self.remaining_references(&engine, &changes);
+            m.remaining_references = remaining.or(m.remaining_references);
+            m.burndown.push(tern_catalog::BurndownPoint {
+                at: now(),
+                remaining: m.remaining_references.unwrap_or(0),
+                open: crate::rollout::waiting_for_people(&changes),
+            });
+        }
+        if consumer.is_none() || reverted {
             self.store.put_migration(&m)?;
         }
         if !failures.is_empty() {

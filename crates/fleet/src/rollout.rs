@@ -16,17 +16,24 @@ pub fn wave_of(i: usize, count: usize, waves: &[Wave]) -> u32 {
     waves.len().saturating_sub(1) as u32
 }
 
-/// Whether a change of an earlier wave lets the next wave open (docs/spec.md
-/// "Waves"). A canary change must have gone well: merged, nothing to do, or
-/// green and waiting for its owners. After the canary a change need only have
-/// settled: failed and needs-attention changes go to their owners without
-/// holding the fleet, and the error budget is what stops it.
+/// Whether a change of an earlier wave lets the next wave open (docs/cli.md).
+/// A canary change must have gone well (merged, nothing to do, or green and
+/// waiting for its owners) or been withdrawn by a person (closed, rolled
+/// back: their decision about that consumer). After the canary a change need
+/// only have settled: failed and needs-attention changes go to their owners
+/// without holding the fleet, and the error budget is what stops it.
 pub fn clears_gate(c: &Change, approval: Approval) -> bool {
     let green_for_owners = c.state == ChangeState::Open
         && approval == Approval::Owners
         && c.verify.as_ref().is_none_or(|v| v.ok);
     if c.wave == 0 {
-        matches!(c.state, ChangeState::Merged | ChangeState::Skipped) || green_for_owners
+        matches!(
+            c.state,
+            ChangeState::Merged
+                | ChangeState::Skipped
+                | ChangeState::Closed
+                | ChangeState::RolledBack
+        ) || green_for_owners
     } else {
         c.state.is_settled() || green_for_owners
     }
@@ -196,8 +203,8 @@ mod tests {
             (S::Open, 0, Approval::Auto, true, false),
             (S::Failed, 0, Approval::Auto, false, false),
             (S::NeedsAttention, 0, Approval::Owners, true, false),
-            (S::RolledBack, 0, Approval::Owners, true, false),
-            (S::Closed, 0, Approval::Owners, true, false),
+            (S::RolledBack, 0, Approval::Owners, true, true),
+            (S::Closed, 0, Approval::Owners, true, true),
             (S::Planned, 0, Approval::Auto, true, false),
             (S::Approved, 0, Approval::Owners, true, false),
             (S::Failed, 1, Approval::Auto, false, true),

@@ -221,7 +221,8 @@ impl Fleet<'_> {
     }
 }
 
-/// Failed verifications plus merged-then-reverted changes, over committed changes.
+/// Failed verifications plus merged changes rolled back because they broke
+/// (not those a person merely asked to roll back), over committed changes.
 fn breakage_rate(changes: &[Change]) -> f64 {
     let attempted = changes.iter().filter(|c| c.commit.is_some()).count();
     if attempted == 0 {
@@ -229,7 +230,9 @@ fn breakage_rate(changes: &[Change]) -> f64 {
     }
     let broken = changes
         .iter()
-        .filter(|c| c.verify.as_ref().is_some_and(|v| !v.ok) || c.revert_commit.is_some())
+        .filter(|c| {
+            c.verify.as_ref().is_some_and(|v| !v.ok) || (c.revert_commit.is_some() && c.broke)
+        })
         .count();
     ((broken as f64 / attempted as f64) * 10_000.0).round() / 10_000.0
 }

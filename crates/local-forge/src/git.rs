@@ -304,8 +304,7 @@ impl LocalForge {
                 "--",
             ],
         )?;
-        let marker = PathBuf::from(git(dir, ["rev-parse", "--absolute-git-dir"])?)
-            .join(format!("tern-move-{}", branch.replace('/', "%")));
+        let marker = move_marker(dir, branch)?;
         let expected = format!("{old} {new}\n");
         if !files || !index {
             // A move of ours that was killed between bringing the checkout
@@ -342,6 +341,25 @@ impl LocalForge {
             return Err(e);
         }
         let _ = std::fs::remove_file(&marker);
+        Ok(())
+    }
+
+    /// Forgets a move's marker once the branch is no longer where the move
+    /// started (the move finished, or someone else moved it): a marker only
+    /// ever speaks for the branch's current tip.
+    fn forget_finished_move(&self, dir: &Path, branch: &str) -> Result<()> {
+        let marker = move_marker(dir, branch)?;
+        let Ok(text) = std::fs::read_to_string(&marker) else {
+            return Ok(());
+        };
+        let started = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if self.rev(dir, &format!("refs/heads/{branch}"))?.as_deref() != Some(started.as_str()) {
+            let _ = std::fs::remove_file(&marker);
+        }
         Ok(())
     }
 
@@ -500,6 +518,7 @@ impl Forge for LocalForge {
         message: &str,
     ) -> Result<String> {
         let dir = self.path(repo)?;
+        self.forget_finished_move(&dir, into)?;
         // The common case: the default branch has not moved since the change
         // was made on it, so one compare-and-swap fast-forwards it.
         if let Some(base) = base {
@@ -547,6 +566,7 @@ impl Forge for LocalForge {
 
     fn revert(&self, repo: &str, commit: &str, on: &str, message: &str) -> Result<String> {
         let dir = self.path(repo)?;
+        self.forget_finished_move(&dir, on)?;
         let tip = self
             .rev(&dir, &format!("refs/heads/{on}"))?
             .ok_or_else(|| ForgeError::NoDefaultBranch(repo.to_string()))?;
@@ -643,6 +663,15 @@ impl Forge for LocalForge {
             ["show", "--format=", "--no-color", "--no-ext-diff", commit],
         )
     }
+}
+
+/// Where a move of `branch` says what it is doing while it brings the
+/// checkout along.
+fn move_marker(dir: &Path, branch: &str) -> Result<PathBuf> {
+    Ok(
+        PathBuf::from(git(dir, ["rev-parse", "--absolute-git-dir"])?)
+            .join(format!("tern-move-{}", branch.replace('/', "%"))),
+    )
 }
 
 /// Whether every difference between the checkout (index and files) and

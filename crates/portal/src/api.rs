@@ -219,7 +219,7 @@ pub fn do_steer(
             fleet.resume(id)?;
         }
         "rollback" => {
-            fleet.rollback(id, consumer)?;
+            fleet.rollback(id, consumer, false)?;
         }
         "retry" => {
             retry_in_background(portal, &m, consumer)?;
