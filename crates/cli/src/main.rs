@@ -98,6 +98,14 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Ctrl-C, a hang-up or a kill: what this tern's verifications started
+    // ends with it (a `kill -9` cannot be caught; the next run ends those).
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only makes async-signal-safe calls.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
     let cli = Cli::parse();
     let catalog = cli
         .catalog
@@ -124,6 +132,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => exit_for(&e),
     }
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    tern_fleet::verifier::end_running();
+    // SAFETY: _exit(2) is async-signal-safe; nothing is flushed, nothing half-written
+    // matters: every step is in the catalog before the next starts.
+    unsafe { libc::_exit(128 + sig) }
 }
 
 /// Prints an error and picks the exit status from what kind of error it is.

@@ -114,3 +114,72 @@ fn the_catalog_follows_merges_and_rollbacks() {
     );
     assert_eq!(readers("hdfs-plays"), ["a-job/catalog"]);
 }
+
+/// Ctrl-C in the middle of a verification ends it with tern, and the next run
+/// clears the worktree the interrupted one left and finishes the campaign.
+#[test]
+fn an_interrupted_run_leaves_nothing_running_and_the_next_one_finishes() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().canonicalize().unwrap();
+    let job = "p = 'hdfs://prod-nn:8020/warehouse/plays'\n";
+    let verify: &'static str = Box::leak(
+        format!(
+            "if [ -f {0}/fixed ]; then exit 0; fi; echo $$ > {0}/pid; sleep 30",
+            root.display()
+        )
+        .into_boxed_str(),
+    );
+    let file = fleet(
+        &root,
+        &[repo("slow", "insights", &[("job.py", job)], verify)],
+        "",
+    );
+    import(&root, &file);
+    std::fs::write(root.join("s.yaml"), spec("m", "auto")).unwrap();
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_tern"))
+        .args(["run", "s.yaml"])
+        .current_dir(&root)
+        .env_remove("TERN_CATALOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !root.join("pid").exists() {
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "the verification never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let pid: i32 = std::fs::read_to_string(root.join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(run.id() as i32, libc::SIGINT) };
+    let status = run.wait().unwrap();
+    assert!(!status.success());
+    let start = std::time::Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        assert!(
+            start.elapsed().as_secs() < 3,
+            "the verification outlived the interrupted tern"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::write(root.join("fixed"), "").unwrap();
+    let o = tern(&root, &["run", "s.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["counts"]["merged"], 1);
+    assert_eq!(
+        sh(&root.join("repos/slow"), "git worktree list | wc -l"),
+        "1"
+    );
+}

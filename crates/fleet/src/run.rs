@@ -33,6 +33,7 @@ impl Fleet<'_> {
         spec_file: &str,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Status> {
+        crate::verifier::end_orphans();
         let existing = self.store.migration(&spec.id)?;
         // The rules are fixed when a campaign first runs: running the same
         // spec again (a retry, a second `tern run`) rewrites as before even

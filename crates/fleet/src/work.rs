@@ -62,7 +62,7 @@ pub(crate) fn workable(approval: Approval) -> Vec<ChangeState> {
 }
 
 /// This host's name, for worker ids.
-fn host() -> String {
+pub(crate) fn host() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most that.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
@@ -79,7 +79,7 @@ fn worker_id(thread: usize) -> String {
 }
 
 /// The host and process id a worker id (`host:pid:thread`) names.
-fn process_of(owner: &str) -> Option<(&str, u32)> {
+pub(crate) fn process_of(owner: &str) -> Option<(&str, u32)> {
     let mut parts = owner.rsplitn(3, ':');
     let (_, pid, host) = (parts.next(), parts.next(), parts.next());
     Some((host?, pid?.parse().ok()?))
@@ -91,7 +91,7 @@ fn this_process(owner: &str) -> bool {
 }
 
 /// True when a worker id names a process of this host that no longer runs.
-fn dead_here(owner: &str, here: &str) -> bool {
+pub(crate) fn dead_here(owner: &str, here: &str) -> bool {
     let Some((h, pid)) = process_of(owner) else {
         return false;
     };
@@ -474,6 +474,7 @@ impl Fleet<'_> {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<usize> {
         let mut total = 0;
+        crate::verifier::end_orphans();
         while !stop.load(Ordering::Relaxed) {
             let mut round = 0;
             for m in self.store.migrations()? {

@@ -178,6 +178,7 @@ impl LocalForge {
     /// Removes worktrees left by tern processes that no longer run (a
     /// campaign killed mid-step), so crashes leave nothing behind.
     fn sweep(&self, dir: &Path, git_dir: &Path) {
+        empty_leftovers();
         if !git_dir.join("worktrees").is_dir() {
             return;
         }
@@ -726,6 +727,35 @@ fn only_the_move(dir: &Path, old: &str, new: &str) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// Removes, once per process, the empty temporary folders a dead tern made
+/// for a worktree it never got to add (killed in between); anything with
+/// content is a repository's to sweep, and stays.
+fn empty_leftovers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(empty_leftovers_now);
+}
+
+fn empty_leftovers_now() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(WORKTREE_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() as i32 && !alive(pid) {
+            // Fails, harmlessly, on a folder that is not empty.
+            let _ = std::fs::remove_dir(e.path());
+        }
+    }
 }
 
 /// True when a process with this id exists.

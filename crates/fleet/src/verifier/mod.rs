@@ -6,7 +6,7 @@ use std::path::Path;
 
 mod run;
 
-pub use run::{run_verify, tail, VerifyOutcome};
+pub use run::{end_orphans, end_running, run_verify, tail, VerifyOutcome, TAG};
 
 /// The verification command a repository names in `.tern.yaml` (`verify:`).
 pub fn from_repo(root: &Path) -> Result<Option<String>, String> {

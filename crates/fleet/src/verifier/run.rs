@@ -4,6 +4,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How a verification ended.
@@ -47,22 +48,145 @@ pub fn tail(text: &str) -> String {
     out.join("\n")
 }
 
-/// Runs `command` with `sh -c` in `dir`. The command gets its own process
-/// group; at the timeout the whole group is killed, so a hung test runner's
-/// children do not outlive it.
+/// The variable every process of one verification inherits: its value names
+/// the verification (`host:pid:n`, the tern process that started it), so what
+/// it started is found even after it left the process group or the session
+/// (a daemon that calls `setsid`), as long as it keeps its environment.
+pub const TAG: &str = "TERN_VERIFY_ID";
+
+/// Process groups of the verifications running in this process, for
+/// [`end_running`]; 0 is a free slot.
+static RUNNING: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];
+static COUNT: AtomicU64 = AtomicU64::new(0);
+
+/// Kills every verification this process is running, group and all. Only
+/// async-signal-safe calls: a signal handler (Ctrl-C) may call it.
+pub fn end_running() {
+    for slot in &RUNNING {
+        let pgid = slot.load(Ordering::SeqCst);
+        if pgid > 0 {
+            // SAFETY: kill(2) is async-signal-safe; a negative pid names the group.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Ends what verifications of dead tern processes of this host left running
+/// (tern was killed with -9, or the machine's session ended it): every
+/// process whose [`TAG`] names a tern process that is gone. Returns how many.
+pub fn end_orphans() -> usize {
+    let here = crate::work::host();
+    let mut ended = 0;
+    for (pid, tag) in tagged() {
+        let gone = crate::work::dead_here(&tag, &here);
+        if gone && kill(pid) {
+            tracing::info!(pid, %tag, "ended a process a dead tern's verification left");
+            ended += 1;
+        }
+    }
+    ended
+}
+
+/// Processes of this user carrying [`TAG`], with its value.
+fn tagged() -> Vec<(i32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    let me = std::process::id() as i32;
+    let needle = format!("{TAG}=");
+    let mut out = vec![];
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        // Unreadable (another user's) or gone meanwhile: not ours to end.
+        let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        let tag = env.split(|b| *b == 0).find_map(|v| {
+            std::str::from_utf8(v)
+                .ok()?
+                .strip_prefix(needle.as_str())
+                .map(str::to_string)
+        });
+        if let Some(tag) = tag {
+            out.push((pid, tag));
+        }
+    }
+    out
+}
+
+fn kill(pid: i32) -> bool {
+    // SAFETY: kill(2) on a pid read from /proc; at worst it is gone (ESRCH).
+    unsafe { libc::kill(pid, libc::SIGKILL) == 0 }
+}
+
+/// Ends everything verification `tag` started: its process group, then any
+/// process still carrying its tag, until none is left (a process may fork
+/// while it is being ended).
+fn end_all(pgid: i32, tag: &str) {
+    // SAFETY: kill(2) with a negative pid signals the group we created.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    for _ in 0..20 {
+        let left: Vec<i32> = tagged()
+            .into_iter()
+            .filter(|(_, t)| t == tag)
+            .map(|(pid, _)| pid)
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        left.into_iter().for_each(|pid| {
+            kill(pid);
+        });
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `command` with `sh -c` in `dir`, in a session and process group of
+/// its own. When it ends (passed, failed or timed out) nothing it started is
+/// left running: the group is killed, then any process still carrying its
+/// [`TAG`].
 pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Result<VerifyOutcome> {
     let mut log = tempfile::tempfile()?;
     let started = Instant::now();
-    let mut child = Command::new("sh")
-        .arg("-c")
+    let tag = format!(
+        "{}:{}:{}",
+        crate::work::host(),
+        std::process::id(),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log.try_clone()?)
         .env("TERN_VERIFY", "1")
-        .process_group(0)
-        .spawn()?;
+        .env(TAG, &tag);
+    // SAFETY: setsid(2) is async-signal-safe, as a pre_exec hook must be.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    let pgid = child.id() as i32;
+    let slot = RUNNING.iter().find(|s| {
+        s.compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    });
     let mut timed_out = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
@@ -70,10 +194,7 @@ pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Resu
         }
         if started.elapsed() >= timeout {
             timed_out = true;
-            // SAFETY: kill(2) with a negative pid signals the group we created.
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
+            end_all(pgid, &tag);
             let _ = child.wait();
             break None;
         }
@@ -86,6 +207,10 @@ pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Resu
         ));
     };
     let seconds = started.elapsed().as_secs_f64();
+    end_all(pgid, &tag);
+    if let Some(slot) = slot {
+        slot.store(0, Ordering::SeqCst);
+    }
     log.seek(SeekFrom::Start(0))?;
     let mut out = Vec::new();
     log.read_to_end(&mut out)?;
