@@ -662,3 +662,102 @@ fn a_worker_joining_after_a_catalog_import_rewrites_as_the_run() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(json(&o)["state"], "done");
 }
+
+/// A filter that undoes tern's edit leaves git nothing to commit: the change
+/// fails with the reason, never `skipped` with the old locator still there.
+#[test]
+fn a_filter_that_undoes_the_edit_fails_the_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let catalog = fleet(
+        root,
+        &[repo(
+            "undone",
+            "insights",
+            &[
+                ("q.sql", "select * from legacy.plays\n"),
+                (".gitattributes", "*.sql filter=undo\n"),
+            ],
+            "true",
+        )],
+        "",
+    );
+    sh(
+        &root.join("repos/undone"),
+        "git config filter.undo.clean 'sed s/lake.plays/legacy.plays/' && git config filter.undo.smudge cat",
+    );
+    fs::write(root.join("spec.yaml"), spec("m6", "auto")).unwrap();
+    import(root, &catalog);
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 1);
+    let c = &json(&o)["consumers"][0];
+    assert_eq!(c["state"], "failed", "{c:#}");
+    assert!(
+        c["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("scope check: git committed nothing although tern rewrote q.sql"),
+        "{c:#}"
+    );
+}
+
+/// Commit messages of any length go to git by file, and a `tern/ID` branch
+/// that someone else made is never overwritten, and says so.
+#[test]
+fn long_descriptions_commit_and_a_taken_branch_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let job = "p = 'hdfs://prod-nn:8020/warehouse/plays'\n";
+    let catalog = fleet(
+        root,
+        &[
+            repo("long", "insights", &[("job.py", job)], "true"),
+            repo("taken", "insights", &[("job.py", job)], "true"),
+        ],
+        "",
+    );
+    import(root, &catalog);
+    sh(
+        &root.join("repos/taken"),
+        "git checkout -q -b tern/m7 && echo mine > mine.txt && git add mine.txt && git commit -qm 'my own work' && git checkout -q main",
+    );
+    // A description of some 300 KB: far over what one argument may hold.
+    let line = "The HDFS copy goes away; read the lakehouse table instead. ";
+    let description: String = std::iter::repeat_n(line, 5_000)
+        .map(|l| format!("  {l}\n"))
+        .collect();
+    assert!(description.len() > 280_000);
+    fs::write(
+        root.join("spec.yaml"),
+        format!(
+            "version: 1\nid: m7\ntitle: Move plays\ndescription: |\n{description}dataset: {{from: hdfs-plays, to: lake-plays}}\napproval: auto\nrollout: {{waves: ['100%']}}\n"
+        ),
+    )
+    .unwrap();
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    let s = json(&o);
+    let of = |id: &str| {
+        s["consumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(of("long")["state"], "merged", "{s:#}");
+    let body = sh(&root.join("repos/long"), "git log -1 --format=%B tern/m7");
+    assert!(body.len() > 280_000 && body.ends_with("Tern-Migration: m7"));
+    let taken = of("taken");
+    assert_eq!(taken["state"], "failed");
+    let error = taken["error"].as_str().unwrap();
+    assert!(
+        error.contains("branch tern/m7 already exists with commits that are not tern's"),
+        "{error}"
+    );
+    assert_eq!(
+        sh(&root.join("repos/taken"), "git log -1 --format=%s tern/m7"),
+        "my own work",
+        "the branch is as its owner left it"
+    );
+}

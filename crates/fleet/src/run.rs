@@ -304,11 +304,10 @@ impl Fleet<'_> {
                 .as_deref()
                 != Some(tip.as_str())
             {
-                return Err(Step::Forge(tern_forge::ForgeError::Raced {
+                return Err(Step::Forge(ForgeError::BranchTaken {
                     repo: change.repo.clone(),
-                    reference: format!(
-                        "refs/heads/{branch} exists and its tip is not tern's commit"
-                    ),
+                    branch,
+                    tip,
                 }));
             }
             change.branch = Some(branch.clone());
@@ -361,8 +360,15 @@ impl Fleet<'_> {
         })?;
         let paths: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
         let Some(commit) = self.forge.commit(&wt, &commit_message(spec), &paths)? else {
-            change.state = ChangeState::Skipped;
-            self.save(change, "nothing to commit")?;
+            // tern rewrote files, and git committed nothing: its filters
+            // (a `.gitattributes` clean filter) undid the edits, and the old
+            // locator would stay on the default branch.
+            change.error = Some(format!(
+                "scope check: git committed nothing although tern rewrote {}; a git filter (.gitattributes) undoes the edits, so the old locator would stay",
+                paths.join(", ")
+            ));
+            change.state = ChangeState::Failed;
+            self.save(change, "scope check failed; nothing proposed")?;
             return Ok(None);
         };
         if let Err(why) = self.judge(engine, &change.repo, &info.head, &commit, &report) {

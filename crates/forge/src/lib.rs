@@ -39,6 +39,17 @@ pub enum ForgeError {
         /// The ref that moved.
         reference: String,
     },
+    /// The branch tern would publish on exists and holds someone else's
+    /// commits: tern never overwrites it.
+    #[error("repository {repo}: branch {branch} already exists with commits that are not tern's (its tip {tip} is not this migration's commit); tern does not overwrite it: rename or delete that branch, then `tern retry`")]
+    BranchTaken {
+        /// The repository.
+        repo: String,
+        /// The branch.
+        branch: String,
+        /// Its tip.
+        tip: String,
+    },
     /// A merge or revert does not apply cleanly.
     #[error("repository {repo}: {what} does not apply cleanly: {detail}")]
     Conflict {

@@ -439,16 +439,20 @@ impl Forge for LocalForge {
         }
         // Only the named paths: whatever else a hook or a build left in the
         // worktree stays out of the change.
-        let mut args: Vec<&str> = vec![
+        let file = message_file(message)?;
+        let mut args: Vec<&OsStr> = [
             "commit",
             "--quiet",
             "--no-verify",
             "--no-gpg-sign",
-            "-m",
-            message,
-            "--",
-        ];
-        args.extend(paths.iter().map(String::as_str));
+            "--file",
+        ]
+        .iter()
+        .map(OsStr::new)
+        .collect();
+        args.push(file.path().as_os_str());
+        args.push(OsStr::new("--"));
+        args.extend(paths.iter().map(OsStr::new));
         match git(wt.path(), &args) {
             Ok(_) => Ok(Some(git(wt.path(), ["rev-parse", "HEAD"])?)),
             Err(ForgeError::Git { stderr, .. })
@@ -540,16 +544,17 @@ impl Forge for LocalForge {
         } else {
             // The default branch moved on: merge in a scratch worktree.
             let wt = self.make_worktree(&dir, &tip)?;
+            let file = message_file(message)?;
             if let Err(e) = git(
                 &wt.path,
                 [
-                    "merge",
-                    "--no-ff",
-                    "--no-edit",
-                    "--quiet",
-                    "-m",
-                    message,
-                    commit,
+                    OsStr::new("merge"),
+                    OsStr::new("--no-ff"),
+                    OsStr::new("--no-edit"),
+                    OsStr::new("--quiet"),
+                    OsStr::new("--file"),
+                    file.path().as_os_str(),
+                    OsStr::new(commit),
                 ],
             ) {
                 let _ = git(&wt.path, ["merge", "--abort"]);
@@ -587,16 +592,17 @@ impl Forge for LocalForge {
                 detail: e.to_string(),
             });
         }
+        let file = message_file(message)?;
         git(
             &wt.path,
             [
-                "commit",
-                "--quiet",
-                "--no-verify",
-                "--no-gpg-sign",
-                "--allow-empty",
-                "-m",
-                message,
+                OsStr::new("commit"),
+                OsStr::new("--quiet"),
+                OsStr::new("--no-verify"),
+                OsStr::new("--no-gpg-sign"),
+                OsStr::new("--allow-empty"),
+                OsStr::new("--file"),
+                file.path().as_os_str(),
             ],
         )?;
         let new = git(&wt.path, ["rev-parse", "HEAD"])?;
@@ -664,6 +670,16 @@ impl Forge for LocalForge {
             ["show", "--format=", "--no-color", "--no-ext-diff", commit],
         )
     }
+}
+
+/// A commit message in a file of its own, for `--file`: a message of any
+/// length (a spec's long description) never meets the limit on arguments.
+fn message_file(message: &str) -> Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::NamedTempFile::new()
+        .map_err(|e| ForgeError::Io("writing a commit message".into(), e))?;
+    std::io::Write::write_all(&mut file, message.as_bytes())
+        .map_err(|e| ForgeError::Io("writing a commit message".into(), e))?;
+    Ok(file)
 }
 
 /// Where a move of `branch` says what it is doing while it brings the
