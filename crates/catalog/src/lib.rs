@@ -145,6 +145,16 @@ pub trait Store: Send + Sync {
 
     /// Creates or replaces a migration's header record.
     fn put_migration(&self, m: &Migration) -> Result<()>;
+    /// Changes a stored migration in one write: read, `f`, write, with no
+    /// other writer in between, so two processes' changes to one campaign
+    /// never undo each other (a pause from the portal during a run's last
+    /// scan stays). `f` must be quick: the record is locked while it runs.
+    /// The record as written, or `None` when there is no such migration.
+    fn update_migration(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut Migration),
+    ) -> Result<Option<Migration>>;
     /// One migration.
     fn migration(&self, id: &str) -> Result<Option<Migration>>;
     /// Every migration, newest first.
@@ -152,6 +162,10 @@ pub trait Store: Send + Sync {
     /// Stores a change; when its state differs from the stored one, a
     /// [`ChangeEvent`] with `note` is recorded in the same transaction.
     fn put_change(&self, c: &Change, note: &str) -> Result<()>;
+    /// Stores a change and moves its consumer's read edges in one write, so
+    /// that a merge (or a rollback) and what the catalog says the consumer
+    /// reads never part, whatever kills the process.
+    fn put_change_moving(&self, c: &Change, note: &str, edges: &[EdgeMove]) -> Result<()>;
     /// One change.
     fn change(&self, migration: &str, consumer: &str) -> Result<Option<Change>>;
     /// Every change of a migration, by consumer id.

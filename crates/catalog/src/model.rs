@@ -438,6 +438,17 @@ pub struct SchemaCheck {
     pub failures: Vec<Unresolved>,
 }
 
+/// One read edge to add or remove with a change ([`crate::Store::put_change_moving`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeMove {
+    /// The dataset read.
+    pub dataset: String,
+    /// How the read is known.
+    pub via: Via,
+    /// Added (`true`) or removed.
+    pub add: bool,
+}
+
 /// Read edges moved from one dataset to another when a change merged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MovedReads {

@@ -200,6 +200,7 @@ impl Dialect for Postgres {
     }
 
     const LEASE_LOCK: &'static str = " FOR UPDATE SKIP LOCKED";
+    const ROW_LOCK: &'static str = " FOR UPDATE";
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
         let mut client = self.lock();

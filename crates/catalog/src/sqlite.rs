@@ -135,6 +135,8 @@ impl Dialect for Sqlite {
 
     // One writer at a time holds the whole file: nothing to skip.
     const LEASE_LOCK: &'static str = "";
+    // An immediate transaction holds the whole file.
+    const ROW_LOCK: &'static str = "";
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
         let conn = self.lock();

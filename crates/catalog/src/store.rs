@@ -142,6 +142,10 @@ pub trait Dialect: Send + Sync + Sized {
     /// Appended to the lease query's `SELECT`, so concurrent workers skip
     /// rows another one is taking instead of waiting on them.
     const LEASE_LOCK: &'static str;
+    /// Appended to a `SELECT` inside [`Dialect::write`] that is read to be
+    /// written back: holds the rows until the transaction ends (where the
+    /// write transaction does not already hold everything).
+    const ROW_LOCK: &'static str;
     /// Runs `f` outside a transaction (or in one that only reads).
     fn read<T>(&self, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T>;
     /// Runs `f` in one transaction that holds off every other writer of
@@ -234,6 +238,45 @@ impl<D: Dialect> SqlStore<D> {
     fn count(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         Ok(first_int(&self.d.read(|s| s.query(sql, args))?)?.max(0) as u64)
     }
+}
+
+/// Stores a change, with an event when its state moved, inside a write.
+fn save_change(s: &mut dyn Session, c: &Change, note: &str) -> Result<()> {
+    let before = s
+        .query(
+            "SELECT state FROM changes WHERE migration = ?1 AND consumer = ?2",
+            &[Text(&c.migration), Text(&c.consumer)],
+        )?
+        .first()
+        .map(|r| r.text(0))
+        .transpose()?;
+    s.exec(
+        "INSERT INTO changes (migration, consumer, state, record, wave) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (migration, consumer) DO UPDATE SET state = excluded.state,
+             record = excluded.record, wave = excluded.wave",
+        &[
+            Text(&c.migration),
+            Text(&c.consumer),
+            Text(c.state.as_str()),
+            Text(&to_json(c)),
+            Int(i64::from(c.wave)),
+        ],
+    )?;
+    if before.as_deref() != Some(c.state.as_str()) {
+        s.exec(
+            "INSERT INTO change_events (migration, consumer, at, from_state, to_state, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &[
+                Text(&c.migration),
+                Text(&c.consumer),
+                Int(c.updated_at),
+                Opt(before.as_deref()),
+                Text(c.state.as_str()),
+                Text(note),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// A schema step with the dialect's words in place of `{int}` and the rest.
@@ -542,6 +585,26 @@ impl<D: Dialect> Store for SqlStore<D> {
         })
     }
 
+    fn update_migration(
+        &self,
+        id: &str,
+        f: &mut dyn FnMut(&mut Migration),
+    ) -> Result<Option<Migration>> {
+        self.write(|s| {
+            let sql = format!("SELECT record FROM migrations WHERE id = ?1{}", D::ROW_LOCK);
+            let Some(row) = s.query(&sql, &[Text(id)])?.into_iter().next() else {
+                return Ok(None);
+            };
+            let mut m: Migration = from_json(&format!("migration {id}"), &row.text(0)?)?;
+            f(&mut m);
+            s.exec(
+                "UPDATE migrations SET record = ?2 WHERE id = ?1",
+                &[Text(id), Text(&to_json(&m))],
+            )?;
+            Ok(Some(m))
+        })
+    }
+
     fn migration(&self, id: &str) -> Result<Option<Migration>> {
         self.one(
             "SELECT record FROM migrations WHERE id = ?1",
@@ -559,42 +622,20 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     fn put_change(&self, c: &Change, note: &str) -> Result<()> {
+        self.write(|s| save_change(s, c, note))
+    }
+
+    fn put_change_moving(&self, c: &Change, note: &str, edges: &[EdgeMove]) -> Result<()> {
         self.write(|s| {
-            let before = s
-                .query(
-                    "SELECT state FROM changes WHERE migration = ?1 AND consumer = ?2",
-                    &[Text(&c.migration), Text(&c.consumer)],
-                )?
-                .first()
-                .map(|r| r.text(0))
-                .transpose()?;
-            s.exec(
-                "INSERT INTO changes (migration, consumer, state, record, wave) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (migration, consumer) DO UPDATE SET state = excluded.state,
-                     record = excluded.record, wave = excluded.wave",
-                &[
-                    Text(&c.migration),
-                    Text(&c.consumer),
-                    Text(c.state.as_str()),
-                    Text(&to_json(c)),
-                    Int(i64::from(c.wave)),
-                ],
-            )?;
-            if before.as_deref() != Some(c.state.as_str()) {
-                s.exec(
-                    "INSERT INTO change_events (migration, consumer, at, from_state, to_state, note)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    &[
-                        Text(&c.migration),
-                        Text(&c.consumer),
-                        Int(c.updated_at),
-                        Opt(before.as_deref()),
-                        Text(c.state.as_str()),
-                        Text(note),
-                    ],
-                )?;
+            for e in edges {
+                let sql = if e.add {
+                    "INSERT INTO reads (dataset, consumer, via) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"
+                } else {
+                    "DELETE FROM reads WHERE dataset = ?1 AND consumer = ?2 AND via = ?3"
+                };
+                s.exec(sql, &[Text(&e.dataset), Text(&c.consumer), Text(e.via.as_str())])?;
             }
-            Ok(())
+            save_change(s, c, note)
         })
     }
 

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tern_catalog::{backstage, now, open, Change, ChangeState, Consumer, Token, Via};
+use tern_catalog::{backstage, now, open, Change, ChangeState, Consumer, EdgeMove, Token, Via};
 
 const CATALOG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Resource
@@ -289,6 +289,88 @@ fn contract(url: &str) {
     let unique: HashSet<&String> = got.iter().collect();
     assert_eq!(got.len(), 40, "every change leased once");
     assert_eq!(unique.len(), 40, "no change leased twice");
+}
+
+/// Writes that must not part or undo each other: a change with its read
+/// edges, and read-modify-writes of one migration from many connections.
+fn one_write(url: &str) {
+    let store = open(url).unwrap();
+    let batch = backstage::parse(CATALOG, Path::new("/c/catalog-info.yaml")).unwrap();
+    store.import(&batch).unwrap();
+    let mut c = change("mv", "daily", 0);
+    c.state = ChangeState::Merged;
+    let edges = [
+        EdgeMove {
+            dataset: "sessions".into(),
+            via: Via::Catalog,
+            add: true,
+        },
+        EdgeMove {
+            dataset: "plays".into(),
+            via: Via::Catalog,
+            add: false,
+        },
+    ];
+    store.put_change_moving(&c, "merged", &edges).unwrap();
+    assert_eq!(
+        store.reads_of("daily").unwrap(),
+        [("sessions".to_string(), Via::Catalog)]
+    );
+    assert_eq!(
+        store.change("mv", "daily").unwrap().unwrap().state,
+        ChangeState::Merged
+    );
+    assert!(store
+        .update_migration("none", &mut |_| {})
+        .unwrap()
+        .is_none());
+    let mut m = tern_catalog::Migration {
+        id: "m".into(),
+        spec: String::new(),
+        spec_file: "s.yaml".into(),
+        title: "t".into(),
+        owner: None,
+        state: tern_catalog::MigrationState::Running,
+        started_at: now(),
+        finished_at: None,
+        paused_reason: None,
+        manual_interventions: 0,
+        pauses: 0,
+        open_wave: None,
+        waiting: None,
+        remaining_references: None,
+        burndown: vec![],
+        digests: vec![],
+        nudged: Default::default(),
+        rules: None,
+    };
+    store.put_migration(&m).unwrap();
+    // Eight connections each add 25 to one counter: none is lost.
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                let mine = open(url).unwrap();
+                for _ in 0..25 {
+                    mine.update_migration("m", &mut |m| m.manual_interventions += 1)
+                        .unwrap();
+                }
+            });
+        }
+    });
+    m = store.migration("m").unwrap().unwrap();
+    assert_eq!(m.manual_interventions, 200, "no update undid another");
+}
+
+#[test]
+fn sqlite_writes_what_belongs_together_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    one_write(&sqlite_db(d.path()));
+}
+
+#[test]
+fn postgres_writes_what_belongs_together_at_once() {
+    let Some(url) = postgres_db() else { return };
+    one_write(&url);
 }
 
 #[test]

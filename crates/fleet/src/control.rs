@@ -1,6 +1,8 @@
 //! What people do to a running campaign: approve, pause, resume, roll back.
 
-use tern_catalog::{backstage::user_ref, now, Change, ChangeState, Migration, MigrationState};
+use tern_catalog::{
+    backstage::user_ref, now, Change, ChangeState, EdgeMove, Migration, MigrationState,
+};
 use tern_rewrite::Engine;
 use tern_spec::Spec;
 
@@ -54,14 +56,14 @@ impl Fleet<'_> {
     /// owns needs an admin); without, the caller acts as the catalog's
     /// administrator. [`Action`] decides both.
     pub fn approve(&self, id: &str, consumer: &str, by: Option<&str>) -> Result<Status> {
-        let (mut m, spec) = self.migration_and_spec(id)?;
+        let (_, spec) = self.migration_and_spec(id)?;
         let mut change = self.change_of(id, consumer)?;
         Action::Approve.on_change(&change)?;
         let actor = by.map_or(Actor::Admin, Actor::User);
         Action::Approve.by(self.store, actor, change.owner.as_deref(), consumer)?;
         if change.state == ChangeState::NeedsAttention {
-            m.manual_interventions += 1;
-            self.store.put_migration(&m)?;
+            self.store
+                .update_migration(id, &mut |m| m.manual_interventions += 1)?;
         }
         change.approved_by = Some(by.map(user_ref).unwrap_or_else(|| "admin".into()));
         change.state = ChangeState::Approved;
@@ -87,33 +89,31 @@ impl Fleet<'_> {
     /// a rollback reverted) one change: its edits are exactly what left (or
     /// came back to) the default branch, so no re-scan is needed.
     fn burndown_step(&self, id: &str, delta: i64) -> Result<()> {
-        let Some(mut m) = self.store.migration(id)? else {
-            return Ok(());
-        };
-        let Some(last) = m.burndown.last() else {
-            return Ok(());
-        };
-        let remaining = (last.remaining as i64 + delta).max(0) as u64;
         let open = crate::rollout::waiting_for_people(&self.store.changes(id)?);
-        m.burndown.push(tern_catalog::BurndownPoint {
-            at: now(),
-            remaining,
-            open,
-        });
-        m.remaining_references = Some(remaining);
-        self.store.put_migration(&m)?;
+        self.store.update_migration(id, &mut |m| {
+            let Some(last) = m.burndown.last() else {
+                return;
+            };
+            let remaining = (last.remaining as i64 + delta).max(0) as u64;
+            m.burndown.push(tern_catalog::BurndownPoint {
+                at: now(),
+                remaining,
+                open,
+            });
+            m.remaining_references = Some(remaining);
+        })?;
         Ok(())
     }
 
     /// Marks the campaign done when every change has settled.
     fn settle(&self, id: &str) -> Result<()> {
-        let mut m = self.migration_and_spec(id)?.0;
-        if m.state == MigrationState::Running
-            && self.store.changes(id)?.iter().all(|c| c.state.is_settled())
-        {
-            m.state = MigrationState::Done;
-            m.finished_at = Some(now());
-            self.store.put_migration(&m)?;
+        if self.store.changes(id)?.iter().all(|c| c.state.is_settled()) {
+            self.store.update_migration(id, &mut |m| {
+                if m.state == MigrationState::Running {
+                    m.state = MigrationState::Done;
+                    m.finished_at = Some(now());
+                }
+            })?;
         }
         Ok(())
     }
@@ -169,7 +169,7 @@ impl Fleet<'_> {
     ) -> Result<Status> {
         let Retry { id, targets } = retry;
         let id = id.as_str();
-        let (mut m, spec) = self.migration_and_spec(id)?;
+        let (m, spec) = self.migration_and_spec(id)?;
         for mut change in targets {
             if change.branch.is_some() {
                 // A repository that has gone away has no branch left to delete.
@@ -188,12 +188,16 @@ impl Fleet<'_> {
             change.updated_at = now();
             self.store.put_change(&change, "retry requested")?;
         }
-        m.manual_interventions += 1;
-        if m.state == MigrationState::Done {
-            m.state = MigrationState::Running;
-            m.finished_at = None;
-        }
-        self.store.put_migration(&m)?;
+        let m = self
+            .store
+            .update_migration(id, &mut |m| {
+                m.manual_interventions += 1;
+                if m.state == MigrationState::Done {
+                    m.state = MigrationState::Running;
+                    m.finished_at = None;
+                }
+            })?
+            .unwrap_or(m);
         if m.state == MigrationState::Paused {
             return self.status(id);
         }
@@ -203,22 +207,39 @@ impl Fleet<'_> {
 
     /// Pauses a campaign: `tern run` proposes nothing until it is resumed.
     pub fn pause(&self, id: &str, reason: &str) -> Result<Status> {
-        let mut m = self.migration_and_spec(id)?.0;
-        Action::Pause.on_migration(&m)?;
-        m.state = MigrationState::Paused;
-        m.paused_reason = Some(reason.to_string());
-        self.store.put_migration(&m)?;
+        self.migration_and_spec(id)?;
+        // Allowed or refused on the record as it is when written.
+        let mut refused = None;
+        self.store
+            .update_migration(id, &mut |m| match Action::Pause.on_migration(m) {
+                Ok(()) => {
+                    m.state = MigrationState::Paused;
+                    m.paused_reason = Some(reason.to_string());
+                }
+                Err(e) => refused = Some(e),
+            })?;
+        if let Some(e) = refused {
+            return Err(e);
+        }
         self.status(id)
     }
 
     /// Resumes a paused campaign (a manual intervention).
     pub fn resume(&self, id: &str) -> Result<Status> {
-        let mut m = self.migration_and_spec(id)?.0;
-        Action::Resume.on_migration(&m)?;
-        m.state = MigrationState::Running;
-        m.paused_reason = None;
-        m.manual_interventions += 1;
-        self.store.put_migration(&m)?;
+        self.migration_and_spec(id)?;
+        let mut refused = None;
+        self.store
+            .update_migration(id, &mut |m| match Action::Resume.on_migration(m) {
+                Ok(()) => {
+                    m.state = MigrationState::Running;
+                    m.paused_reason = None;
+                    m.manual_interventions += 1;
+                }
+                Err(e) => refused = Some(e),
+            })?;
+        if let Some(e) = refused {
+            return Err(e);
+        }
         self.status(id)
     }
 
@@ -245,25 +266,29 @@ impl Fleet<'_> {
                 Ok(()) => reverted |= was_merged,
             }
         }
-        // The record as it is now (the steps above wrote changes, not it).
-        let mut m = self.migration_and_spec(id)?.0;
-        if consumer.is_none() {
-            m.state = MigrationState::RolledBack;
-            m.finished_at = Some(now());
-        }
-        if reverted {
-            // The references that came back, counted on the default branches.
+        // The references that came back, counted on the default branches.
+        let counted = if reverted {
             let changes = self.store.changes(id)?;
             let remaining = self.remaining_references(&engine, &changes);
-            m.remaining_references = remaining.or(m.remaining_references);
-            m.burndown.push(tern_catalog::BurndownPoint {
-                at: now(),
-                remaining: m.remaining_references.unwrap_or(0),
-                open: crate::rollout::waiting_for_people(&changes),
-            });
-        }
+            Some((remaining, crate::rollout::waiting_for_people(&changes)))
+        } else {
+            None
+        };
         if consumer.is_none() || reverted {
-            self.store.put_migration(&m)?;
+            self.store.update_migration(id, &mut |m| {
+                if consumer.is_none() {
+                    m.state = MigrationState::RolledBack;
+                    m.finished_at = Some(now());
+                }
+                if let Some((remaining, open)) = counted {
+                    m.remaining_references = remaining.or(m.remaining_references);
+                    m.burndown.push(tern_catalog::BurndownPoint {
+                        at: now(),
+                        remaining: m.remaining_references.unwrap_or(0),
+                        open,
+                    });
+                }
+            })?;
         }
         if !failures.is_empty() {
             return Err(FleetError::State(failures.join("\n")));
@@ -300,21 +325,27 @@ impl Fleet<'_> {
                 };
                 change.revert_commit = Some(revert);
                 self.forge.close(&change.repo, &branch)?;
-                // The catalog follows the revert: the consumer reads the old dataset again.
+                // The catalog follows the revert, in the same write as the
+                // change: the consumer reads the old dataset again.
+                let mut edges = vec![];
                 if let Some(moved) = change.moved_reads.take() {
-                    for via in &moved.vias {
-                        self.store
-                            .add_edge(&moved.from, &change.consumer, *via)
-                            .map_err(Step::Store)?;
-                    }
-                    for via in &moved.added {
-                        self.store
-                            .remove_edge(&moved.to, &change.consumer, *via)
-                            .map_err(Step::Store)?;
-                    }
+                    edges.extend(moved.vias.iter().map(|via| EdgeMove {
+                        dataset: moved.from.clone(),
+                        via: *via,
+                        add: true,
+                    }));
+                    edges.extend(moved.added.iter().map(|via| EdgeMove {
+                        dataset: moved.to.clone(),
+                        via: *via,
+                        add: false,
+                    }));
                 }
                 change.state = ChangeState::RolledBack;
-                "reverted on the default branch"
+                change.updated_at = now();
+                return self
+                    .store
+                    .put_change_moving(change, "reverted on the default branch", &edges)
+                    .map_err(Step::Store);
             }
             _ => {
                 if change.branch.is_some() {

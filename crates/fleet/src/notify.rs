@@ -95,7 +95,7 @@ impl Fleet<'_> {
     /// Sends what is due: wave digests for finished waves, reminders for
     /// changes waiting too long. Called at the end of every run.
     pub(crate) fn send_digests(&self, spec: &Spec) -> Result<()> {
-        let Some(mut m) = self.store.migration(&spec.id)? else {
+        let Some(m) = self.store.migration(&spec.id)? else {
             return Ok(());
         };
         let changes = self.store.changes(&spec.id)?;
@@ -169,12 +169,7 @@ impl Fleet<'_> {
                 continue;
             };
             let d = deliver(&hook, &slack_body(&message), Retry::default());
-            if wave.is_none() {
-                for c in &consumers {
-                    m.nudged.insert(c.clone(), t);
-                }
-            }
-            m.digests.push(DigestRecord {
+            let record = DigestRecord {
                 team: message.team,
                 wave,
                 at: t,
@@ -182,9 +177,16 @@ impl Fleet<'_> {
                 delivered: d.delivered,
                 attempts: d.attempts,
                 error: d.error,
-            });
+            };
             // Written after each delivery: a crash never sends one twice.
-            self.store.put_migration(&m)?;
+            self.store.update_migration(&spec.id, &mut |m| {
+                if wave.is_none() {
+                    for c in &record.consumers {
+                        m.nudged.insert(c.clone(), t);
+                    }
+                }
+                m.digests.push(record.clone());
+            })?;
         }
         Ok(())
     }

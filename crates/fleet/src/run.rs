@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
 
-use tern_catalog::{now, Change, ChangeState, Migration, MigrationState, VerifyResult, Via};
+use tern_catalog::{
+    now, Change, ChangeState, EdgeMove, Migration, MigrationState, VerifyResult, Via,
+};
 use tern_forge::{Checks, ForgeError, Proposal, Worktree};
 use tern_rewrite::Engine;
 use tern_spec::{Approval, Spec};
@@ -69,38 +71,58 @@ impl Fleet<'_> {
                     spec.id
                 )))
             }
-            Some(mut m) => {
-                m.spec = spec_text.to_string();
-                m.spec_file = spec_file.to_string();
-                m.title = spec.title.clone();
-                m.owner = owner;
-                m.rules = kept;
-                m.state = MigrationState::Running;
-                m.finished_at = None;
+            Some(m) => {
+                // On the record as it is when written, and only what a run
+                // says: a pause or a digest written meanwhile stays.
+                let mut refused = None;
+                let written = self.store.update_migration(&m.id, &mut |m| {
+                    if m.state == MigrationState::Paused {
+                        refused = Some(m.paused_reason.clone());
+                        return;
+                    }
+                    m.spec = spec_text.to_string();
+                    m.spec_file = spec_file.to_string();
+                    m.title = spec.title.clone();
+                    m.owner = owner.clone();
+                    m.rules = kept.clone();
+                    m.state = MigrationState::Running;
+                    m.finished_at = None;
+                })?;
+                if let Some(reason) = refused {
+                    return Err(FleetError::State(format!(
+                        "migration {} is paused ({}); `tern resume {}` to continue",
+                        spec.id,
+                        reason.as_deref().unwrap_or("by request"),
+                        spec.id
+                    )));
+                }
+                written.unwrap_or(m)
+            }
+            None => {
+                let m = Migration {
+                    id: spec.id.clone(),
+                    spec: spec_text.to_string(),
+                    spec_file: spec_file.to_string(),
+                    title: spec.title.clone(),
+                    owner,
+                    state: MigrationState::Running,
+                    started_at: now(),
+                    finished_at: None,
+                    paused_reason: None,
+                    manual_interventions: 0,
+                    pauses: 0,
+                    waiting: None,
+                    open_wave: None,
+                    remaining_references: None,
+                    burndown: vec![],
+                    digests: vec![],
+                    nudged: Default::default(),
+                    rules: kept,
+                };
+                self.store.put_migration(&m)?;
                 m
             }
-            None => Migration {
-                id: spec.id.clone(),
-                spec: spec_text.to_string(),
-                spec_file: spec_file.to_string(),
-                title: spec.title.clone(),
-                owner,
-                state: MigrationState::Running,
-                started_at: now(),
-                finished_at: None,
-                paused_reason: None,
-                manual_interventions: 0,
-                pauses: 0,
-                waiting: None,
-                open_wave: None,
-                remaining_references: None,
-                burndown: vec![],
-                digests: vec![],
-                nudged: Default::default(),
-                rules: kept,
-            },
         };
-        self.store.put_migration(&migration)?;
         self.discover(spec, &engine, progress)?;
         if migration.burndown.is_empty() {
             self.baseline(&spec.id, &engine)?;
@@ -137,54 +159,56 @@ impl Fleet<'_> {
     /// Settles the campaign's state after a run: paused stays paused, all
     /// settled is done, anything else is running with the reason it waits.
     fn finish_run(&self, id: &str, waiting: Option<String>, engine: &Engine) -> Result<()> {
-        let Some(mut m) = self.store.migration(id)? else {
-            return Ok(());
-        };
         let changes = self.store.changes(id)?;
         let open = waiting_for_people(&changes);
-        if m.state == MigrationState::Running {
-            if changes.iter().all(|c| c.state.is_settled()) {
-                m.state = MigrationState::Done;
-                m.finished_at = Some(now());
-                m.waiting = None;
-            } else {
-                let held: Vec<&Change> = changes.iter().filter(|c| c.waiting.is_some()).collect();
-                m.waiting = waiting.or_else(|| {
-                    let first = held.first()?;
-                    Some(format!(
-                        "{} waits for a person: {}",
-                        describe(&held),
-                        first.waiting.as_deref().unwrap_or_default()
-                    ))
-                });
-            }
-        }
-        let remaining = self.remaining_references(engine, &changes);
-        m.remaining_references = remaining;
-        m.burndown.push(tern_catalog::BurndownPoint {
-            at: now(),
-            remaining: remaining.unwrap_or(0),
-            open,
+        let settled = changes.iter().all(|c| c.state.is_settled());
+        let held: Vec<&Change> = changes.iter().filter(|c| c.waiting.is_some()).collect();
+        let waiting = waiting.or_else(|| {
+            let first = held.first()?;
+            Some(format!(
+                "{} waits for a person: {}",
+                describe(&held),
+                first.waiting.as_deref().unwrap_or_default()
+            ))
         });
-        self.store.put_migration(&m)?;
+        // The slow part (reading every default branch) before the write, and
+        // the write decides on the record as it is then: a pause someone
+        // made meanwhile stays.
+        let remaining = self.remaining_references(engine, &changes);
+        self.store.update_migration(id, &mut |m| {
+            if m.state == MigrationState::Running {
+                if settled {
+                    m.state = MigrationState::Done;
+                    m.finished_at = Some(now());
+                    m.waiting = None;
+                } else {
+                    m.waiting = waiting.clone();
+                }
+            }
+            m.remaining_references = remaining;
+            m.burndown.push(tern_catalog::BurndownPoint {
+                at: now(),
+                remaining: remaining.unwrap_or(0),
+                open,
+            });
+        })?;
         Ok(())
     }
 
     /// The campaign's first burndown point: what the consumers' default
     /// branches hold before anything is changed.
     fn baseline(&self, id: &str, engine: &Engine) -> Result<()> {
-        let Some(mut m) = self.store.migration(id)? else {
-            return Ok(());
-        };
         let changes = self.store.changes(id)?;
         let remaining = self.remaining_references(engine, &changes);
-        m.remaining_references = remaining;
-        m.burndown.push(tern_catalog::BurndownPoint {
-            at: now(),
-            remaining: remaining.unwrap_or(0),
-            open: 0,
-        });
-        self.store.put_migration(&m).map_err(Into::into)
+        self.store.update_migration(id, &mut |m| {
+            m.remaining_references = remaining;
+            m.burndown.push(tern_catalog::BurndownPoint {
+                at: now(),
+                remaining: remaining.unwrap_or(0),
+                open: 0,
+            });
+        })?;
+        Ok(())
     }
 
     /// Records a planned change for every consumer not yet in the campaign,
@@ -548,20 +572,24 @@ impl Fleet<'_> {
         };
         change.waiting = None;
         change.merge_commit = Some(tip);
-        self.move_reads(spec, change).map_err(Step::Store)?;
+        let edges = self.move_reads(spec, change).map_err(Step::Store)?;
         change.state = ChangeState::Merged;
-        self.save(change, &format!("merged into {base}"))
+        change.updated_at = now();
+        // The merge and what the catalog says the consumer reads: one write.
+        self.store
+            .put_change_moving(change, &format!("merged into {base}"), &edges)
+            .map_err(Step::Store)
     }
 
     /// The catalog follows the merge: the consumer now reads `dataset.to`,
-    /// not `dataset.from`. Repeatable; what moved is kept on the change for
-    /// a rollback.
-    fn move_reads(&self, spec: &Spec, change: &mut Change) -> tern_catalog::Result<()> {
+    /// not `dataset.from`. What moves is kept on the change for a rollback,
+    /// and returned to be written with the change.
+    fn move_reads(&self, spec: &Spec, change: &mut Change) -> tern_catalog::Result<Vec<EdgeMove>> {
         let (Some(from), Some(to)) = (&spec.dataset.from, &spec.dataset.to) else {
-            return Ok(());
+            return Ok(vec![]);
         };
         if change.moved_reads.is_some() || self.store.dataset(to)?.is_none() {
-            return Ok(());
+            return Ok(vec![]);
         }
         let reads = self.store.reads_of(&change.consumer)?;
         let vias: Vec<Via> = reads
@@ -570,12 +598,21 @@ impl Fleet<'_> {
             .map(|(_, v)| *v)
             .collect();
         let mut added = vec![];
+        let mut edges = vec![];
         for via in &vias {
             if !reads.iter().any(|(d, v)| d == to && v == via) {
-                self.store.add_edge(to, &change.consumer, *via)?;
+                edges.push(EdgeMove {
+                    dataset: to.clone(),
+                    via: *via,
+                    add: true,
+                });
                 added.push(*via);
             }
-            self.store.remove_edge(from, &change.consumer, *via)?;
+            edges.push(EdgeMove {
+                dataset: from.clone(),
+                via: *via,
+                add: false,
+            });
         }
         change.moved_reads = Some(tern_catalog::MovedReads {
             from: from.clone(),
@@ -583,7 +620,7 @@ impl Fleet<'_> {
             vias,
             added,
         });
-        Ok(())
+        Ok(edges)
     }
 }
 

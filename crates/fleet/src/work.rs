@@ -183,12 +183,11 @@ impl Fleet<'_> {
         total: usize,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Option<String>> {
-        if let Some(mut m) = self.store.migration(&spec.id)? {
+        self.store.update_migration(&spec.id, &mut |m| {
             if m.open_wave.is_none_or(|w| w < wave) {
                 m.open_wave = Some(wave);
-                self.store.put_migration(&m)?;
             }
-        }
+        })?;
         let states = workable(spec.approval);
         let settled = self
             .store
@@ -452,14 +451,13 @@ impl Fleet<'_> {
         let Some(why) = budget_exceeded(&changes, &spec.rollout.pause_when) else {
             return Ok(None);
         };
-        if let Some(mut m) = self.store.migration(&spec.id)? {
+        self.store.update_migration(&spec.id, &mut |m| {
             if m.state == MigrationState::Running {
                 m.state = MigrationState::Paused;
                 m.paused_reason = Some(why.clone());
                 m.pauses += 1;
-                self.store.put_migration(&m)?;
             }
-        }
+        })?;
         Ok(Some(why))
     }
 
