@@ -20,8 +20,49 @@ pub struct Sqlite {
 }
 
 impl SqliteStore {
-    /// Opens or creates the file and brings its schema up to date.
+    /// Opens or creates the file and brings its schema up to date. A file
+    /// this process may not write (a read-only file system, another user's
+    /// file) opens read-only, for `status`, `plan` and the portal's reads;
+    /// writing to it is then an error that names the file.
     pub fn open(path: &str) -> Result<SqliteStore> {
+        match SqliteStore::open_rw(path) {
+            Err(CatalogError::Db { source, .. })
+                if path != ":memory:"
+                    && std::path::Path::new(path).is_file()
+                    && read_only(&source) =>
+            {
+                SqliteStore::open_ro(path)
+            }
+            other => other,
+        }
+    }
+
+    fn open_ro(path: &str) -> Result<SqliteStore> {
+        let db = |source| CatalogError::Db {
+            path: path.to_string(),
+            source,
+        };
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let uri = |q: &str| format!("file:{}?{q}", path.replace('?', "%3f").replace('#', "%23"));
+        // A WAL file needs its shared-memory file; where none can be made
+        // (a read-only folder), the file is read as it lies.
+        let conn = Connection::open_with_flags(uri("mode=ro"), flags)
+            .and_then(|c| {
+                c.query_row("PRAGMA user_version", [], |_| Ok(()))
+                    .map(|_| c)
+            })
+            .or_else(|_| Connection::open_with_flags(uri("immutable=1"), flags))
+            .map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        SqlStore::read_only(Sqlite {
+            conn: Mutex::new(conn),
+            path: path.to_string(),
+        })
+    }
+
+    fn open_rw(path: &str) -> Result<SqliteStore> {
         let db = |source| CatalogError::Db {
             path: path.to_string(),
             source,
@@ -48,6 +89,18 @@ impl SqliteStore {
             path: path.to_string(),
         })
     }
+}
+
+/// Whether SQLite refused because the file (or its folder) may not be written.
+fn read_only(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::ReadOnly
+                | rusqlite::ErrorCode::CannotOpen
+                | rusqlite::ErrorCode::PermissionDenied
+        )
+    )
 }
 
 impl Sqlite {

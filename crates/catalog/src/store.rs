@@ -184,6 +184,22 @@ impl<D: Dialect> SqlStore<D> {
         Ok(store)
     }
 
+    /// Wraps a backend this process may only read: its schema must already
+    /// be this build's, since nothing can be upgraded.
+    pub(crate) fn read_only(d: D) -> Result<Self> {
+        let store = SqlStore { d };
+        let version = store.d.read(|s| store.d.version(s))?;
+        if version != SCHEMA_VERSION {
+            return Err(CatalogError::Url(
+                store.d.place().to_string(),
+                format!(
+                    "the catalog is read-only here and at schema version {version}; this tern needs {SCHEMA_VERSION} and cannot upgrade it"
+                ),
+            ));
+        }
+        Ok(store)
+    }
+
     fn upgrade(&self) -> Result<()> {
         self.d.write(|s| {
             let version = self.d.version(s)?;
