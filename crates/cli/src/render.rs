@@ -236,7 +236,7 @@ pub fn status(s: &Status) {
         .iter()
         .map(|c| {
             let verify = match &c.verify {
-                Some(v) if v.command.is_none() => "none".to_string(),
+                Some(v) if v.command.is_none() => "unverified".to_string(),
                 Some(v) => format!("{} {:.1}s", if v.ok { "pass" } else { "FAIL" }, v.seconds),
                 None => "-".to_string(),
             };

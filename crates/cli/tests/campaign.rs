@@ -80,9 +80,13 @@ fn a_campaign_runs_resumes_and_rolls_back() {
             .unwrap()
             .to_string()
     };
-    for id in ["daily", "sql", "config"] {
+    for id in ["daily", "sql"] {
         assert_eq!(state(id), "merged", "{id}: {status:#}");
     }
+    // No verify command anywhere: nothing ran its code, so it is not merged
+    // by itself under `approval: auto`.
+    assert_eq!(state("config"), "open");
+    assert_eq!(status["unverified"], 1);
     assert_eq!(state("broken"), "failed");
     assert_eq!(state("untouched"), "skipped");
     assert_eq!(state("gone"), "failed");
@@ -108,16 +112,19 @@ fn a_campaign_runs_resumes_and_rolls_back() {
         status["waiting"]
             .as_str()
             .unwrap()
-            .starts_with("dirty (approved) waits for a person"),
+            .starts_with("config (open), dirty (approved) wait for a person; config: unverified"),
         "{status:#}"
     );
-    assert_eq!(status["counts"]["merged"], 3);
+    assert_eq!(status["counts"]["merged"], 2);
     assert_eq!(
         sh(&repo("dirty"), "git show main:job.sql"),
         "select 1 from legacy.plays",
         "nothing merged under the owner's feet"
     );
     assert_eq!(sh(&repo("dirty"), "git status --porcelain"), dirty_status);
+    // A person looks at the unverified change and approves it.
+    let o = tern(root, &["approve", "plays-move", "config", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     // Clean checkouts were brought along with their merge.
     for id in ["daily", "sql", "config"] {
         assert_eq!(sh(&repo(id), "git status --porcelain"), "", "{id}");

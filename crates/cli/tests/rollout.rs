@@ -365,3 +365,42 @@ fn a_rollback_counts_as_breakage_only_when_it_broke() {
     let last = s["burndown"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["remaining"], 2);
 }
+
+/// A consumer nothing verifies is unverified: shown and counted as such,
+/// never merged by itself under `approval: auto` unless the spec accepts it.
+#[test]
+fn unverified_consumers_wait_unless_the_spec_says_none() {
+    for (verify, merged) in [("{timeout: 30s}", 0), ("{command: none}", 2)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let job = "p = 'hdfs://prod-nn:8020/warehouse/plays'\n";
+        let catalog = fleet(
+            root,
+            &[
+                repo("u1", "insights", &[("job.py", job)], ""),
+                repo("u2", "insights", &[("job.py", job)], ""),
+            ],
+            "",
+        );
+        import(root, &catalog);
+        fs::write(
+            root.join("spec.yaml"),
+            format!("version: 1\nid: m\ntitle: t\ndataset: {{from: hdfs-plays, to: lake-plays}}\nverify: {verify}\napproval: auto\nrollout: {{waves: ['100%']}}\n"),
+        )
+        .unwrap();
+        let o = tern(root, &["run", "spec.yaml", "--json"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let s = json(&o);
+        assert_eq!(s["unverified"], 2, "{verify}");
+        assert_eq!(s["counts"]["merged"], merged, "{verify}: {s:#}");
+        if merged == 0 {
+            assert_eq!(s["counts"]["open"], 2);
+            assert!(s["consumers"][0]["waiting"]
+                .as_str()
+                .unwrap()
+                .starts_with("unverified"));
+            let o = tern(root, &["status", "m"]);
+            assert!(stdout(&o).contains("unverified"), "{}", stdout(&o));
+        }
+    }
+}

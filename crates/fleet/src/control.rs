@@ -67,6 +67,7 @@ impl Fleet<'_> {
         }
         change.approved_by = Some(by.map(user_ref).unwrap_or_else(|| "admin".into()));
         change.state = ChangeState::Approved;
+        change.waiting = None;
         change.updated_at = now();
         self.store.put_change(
             &change,

@@ -163,13 +163,16 @@ impl Fleet<'_> {
         let open = waiting_for_people(&changes);
         let settled = changes.iter().all(|c| c.state.is_settled());
         let held: Vec<&Change> = changes.iter().filter(|c| c.waiting.is_some()).collect();
-        let waiting = waiting.or_else(|| {
-            let first = held.first()?;
-            Some(format!(
-                "{} waits for a person: {}",
-                describe(&held),
-                first.waiting.as_deref().unwrap_or_default()
-            ))
+        let why = |c: &Change| c.waiting.clone().unwrap_or_default();
+        let waiting = waiting.or_else(|| match held.as_slice() {
+            [] => None,
+            [one] => Some(format!("{} waits for a person: {}", one.consumer, why(one))),
+            many => Some(format!(
+                "{} wait for a person; {}: {}",
+                describe(many),
+                many[0].consumer,
+                why(many[0])
+            )),
         });
         // The slow part (reading every default branch) before the write, and
         // the write decides on the record as it is then: a pause someone
@@ -277,9 +280,20 @@ impl Fleet<'_> {
                     self.verify(spec, change, worktree.take())
                 }
                 ChangeState::Open if spec.approval == Approval::Auto => {
-                    change.state = ChangeState::Approved;
-                    change.approved_by = Some("auto".into());
-                    self.save(change, "approved automatically (approval: auto)")
+                    if unverified(change) && !spec.verify.none {
+                        // Nothing ran its code: a person decides, unless
+                        // the spec accepts that (`verify: {command: none}`).
+                        if change.waiting.is_some() {
+                            return Ok(());
+                        }
+                        change.waiting = Some(UNVERIFIED.into());
+                        self.save(change, "unverified; waits for a person")
+                    } else {
+                        change.waiting = None;
+                        change.state = ChangeState::Approved;
+                        change.approved_by = Some("auto".into());
+                        self.save(change, "approved automatically (approval: auto)")
+                    }
                 }
                 ChangeState::Approved => self.merge(spec, change),
                 _ => return Ok(()),
@@ -622,6 +636,14 @@ impl Fleet<'_> {
         });
         Ok(edges)
     }
+}
+
+/// Why an unverified change does not merge by itself.
+const UNVERIFIED: &str = "unverified: no verify command (none in .tern.yaml, the spec or the build files), so nothing ran its code; `tern approve` merges it, or the spec says `verify: {command: none}`";
+
+/// A change whose verification ran no command: nothing checked it.
+pub(crate) fn unverified(change: &Change) -> bool {
+    change.verify.as_ref().is_some_and(|v| v.command.is_none())
 }
 
 /// The branch a patched change was published on (recorded; else the

@@ -26,6 +26,9 @@ pub struct Status {
     pub paused_reason: Option<String>,
     /// Changes per state; every state is present.
     pub counts: BTreeMap<String, usize>,
+    /// Changes whose verification ran no command (none in `.tern.yaml`, the
+    /// spec or the build files): counted apart, whatever their state.
+    pub unverified: usize,
     /// One entry per consumer.
     pub consumers: Vec<ConsumerStatus>,
     /// When the campaign started (Unix seconds).
@@ -166,6 +169,7 @@ impl Fleet<'_> {
             state: m.state,
             paused_reason: m.paused_reason.clone(),
             counts,
+            unverified: changes.iter().filter(|c| crate::run::unverified(c)).count(),
             breakage_rate: breakage_rate(&changes),
             consumers: changes.into_iter().map(consumer_status).collect(),
             started_at: m.started_at,

@@ -341,9 +341,10 @@ impl Fleet<'_> {
             limits.fail(e);
             return None;
         }
-        if change.state == ChangeState::Approved {
-            // It waits on the forge's checks: keep others off it for a
-            // while (the lease lapses by itself), then the next pass asks again.
+        if change.state == ChangeState::Approved || change.waiting.is_some() {
+            // It waits on the forge's checks or on a person: keep others off
+            // it for a while (the lease lapses by itself), then the next pass
+            // asks again.
             let held = secs("TERN_CHECKS_POLL_SECS", CHECKS_POLL);
             return match self.store.renew(&spec.id, &change.consumer, me, held) {
                 Ok(_) => Some(Worked::Waiting),

@@ -100,6 +100,9 @@ pub struct FormatChange {
 pub struct Verify {
     /// Shell command run in the consumer's worktree when the repo names none.
     pub command: Option<String>,
+    /// `command: none`: a consumer with no verify command of its own may be
+    /// merged unverified under `approval: auto` (otherwise a person approves it).
+    pub none: bool,
     /// Wall-clock limit; the whole process group is killed past it.
     #[serde(with = "secs")]
     pub timeout: Duration,

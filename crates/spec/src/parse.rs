@@ -284,15 +284,19 @@ impl Spec {
         let verify = match top.get("verify") {
             None => Verify {
                 command: None,
+                none: false,
                 timeout: Duration::from_secs(600),
             },
             Some(n) => {
                 let m = cx.mapping(n, "verify", &["command", "timeout"])?;
+                let command = m
+                    .get("command")
+                    .map(|c| cx.string(c, "verify.command"))
+                    .transpose()?;
+                let none = command.as_deref() == Some("none");
                 Verify {
-                    command: m
-                        .get("command")
-                        .map(|c| cx.string(c, "verify.command"))
-                        .transpose()?,
+                    command: command.filter(|_| !none),
+                    none,
                     timeout: match m.get("timeout") {
                         Some(t) => cx.duration(t, "verify.timeout")?,
                         None => Duration::from_secs(600),
