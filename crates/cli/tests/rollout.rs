@@ -404,3 +404,36 @@ fn unverified_consumers_wait_unless_the_spec_says_none() {
         }
     }
 }
+
+/// A second campaign moving the same dataset over the same consumers is
+/// refused with the first one's id, until the first is settled or rolled back.
+#[test]
+fn a_second_migration_of_the_same_dataset_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    setup(root, 2, &[], "owners", "rollout: {waves: [\"100%\"]}\n");
+    let o = tern(root, &["run", "spec.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["counts"]["open"], 2);
+    fs::write(
+        root.join("again.yaml"),
+        spec_with("again", "auto", "rollout: {waves: [\"100%\"]}\n"),
+    )
+    .unwrap();
+    let o = tern(root, &["run", "again.yaml"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("migration m already moves this dataset and is running with changes on the same consumers (c01, c02)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        code(&tern(root, &["status", "again"])),
+        2,
+        "nothing was recorded"
+    );
+    assert_eq!(code(&tern(root, &["rollback", "m"])), 0);
+    let o = tern(root, &["run", "again.yaml", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["counts"]["merged"], 2);
+}

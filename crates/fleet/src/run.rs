@@ -99,6 +99,7 @@ impl Fleet<'_> {
                 written.unwrap_or(m)
             }
             None => {
+                self.refuse_a_second(spec)?;
                 let m = Migration {
                     id: spec.id.clone(),
                     spec: spec_text.to_string(),
@@ -195,6 +196,64 @@ impl Fleet<'_> {
                 open,
             });
         })?;
+        Ok(())
+    }
+
+    /// Two running campaigns moving one dataset would rewrite the same
+    /// consumers twice over: a new one is refused, naming the first, while
+    /// that one still has changes on consumers the new one would take.
+    fn refuse_a_second(&self, spec: &Spec) -> Result<()> {
+        let names = |s: &Spec| -> Vec<String> {
+            let mut n: Vec<String> = s
+                .replace
+                .iter()
+                .flat_map(|r| r.old.iter().map(|o| o.to_ascii_lowercase()))
+                .collect();
+            n.extend(s.dataset.from.iter().map(|f| format!("dataset:{f}")));
+            n
+        };
+        let mine = names(spec);
+        let candidates: std::collections::HashSet<String> = self
+            .candidates(spec)?
+            .into_iter()
+            .map(|(c, _, _)| c.id)
+            .collect();
+        for other in self.store.migrations()? {
+            if other.id == spec.id
+                || !matches!(
+                    other.state,
+                    MigrationState::Running | MigrationState::Paused
+                )
+            {
+                continue;
+            }
+            let Ok(theirs) = crate::resolve::stored_spec(&other) else {
+                continue;
+            };
+            if !names(&theirs).iter().any(|n| mine.contains(n)) {
+                continue;
+            }
+            let shared: Vec<String> = self
+                .store
+                .changes(&other.id)?
+                .into_iter()
+                .filter(|c| !c.state.is_settled() && candidates.contains(&c.consumer))
+                .map(|c| c.consumer)
+                .collect();
+            if !shared.is_empty() {
+                let more = match shared.len() {
+                    0..=3 => String::new(),
+                    n => format!(" and {} more", n - 3),
+                };
+                return Err(FleetError::State(format!(
+                    "migration {} already moves this dataset and is {} with changes on the same consumers ({}{more}); finish it or roll it back before starting {}",
+                    other.id,
+                    if other.state == MigrationState::Paused { "paused" } else { "running" },
+                    shared[..shared.len().min(3)].join(", "),
+                    spec.id
+                )));
+            }
+        }
         Ok(())
     }
 
