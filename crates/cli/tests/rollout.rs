@@ -437,3 +437,55 @@ fn a_second_migration_of_the_same_dataset_is_refused() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(json(&o)["counts"]["merged"], 2);
 }
+
+/// A change verified on a default branch that has moved since is rewritten
+/// on the new base and verified again before it merges.
+#[test]
+fn a_moved_default_branch_is_verified_again_before_the_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().canonicalize().unwrap();
+    let verify: &'static str =
+        Box::leak(format!("echo run >> {}/verified", root.display()).into_boxed_str());
+    let catalog = fleet(
+        &root,
+        &[repo(
+            "c01",
+            "insights",
+            &[("job.sql", "select * from legacy.plays\n")],
+            verify,
+        )],
+        "",
+    );
+    import(&root, &catalog);
+    fs::write(
+        root.join("spec.yaml"),
+        spec_with("m", "owners", "rollout: {waves: [\"100%\"]}\n"),
+    )
+    .unwrap();
+    let s = json(&tern(&root, &["run", "spec.yaml", "--json"]));
+    assert_eq!(s["counts"]["open"], 1);
+    let repo = root.join("repos/c01");
+    // The owners land other work on main, with a new read of the dataset.
+    sh(&repo, "printf 'select 1 from legacy.plays\\n' > more.sql && git add more.sql && git commit -qm 'more'");
+    let o = tern(&root, &["approve", "m", "c01", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = json(&o);
+    assert_eq!(s["consumers"][0]["state"], "merged", "{s:#}");
+    assert_eq!(
+        fs::read_to_string(root.join("verified"))
+            .unwrap()
+            .lines()
+            .count(),
+        2,
+        "verified on the first base and again on the new one"
+    );
+    assert_eq!(
+        sh(&repo, "git show main:more.sql"),
+        "select 1 from lake.plays"
+    );
+    assert_eq!(
+        sh(&repo, "git show main:job.sql"),
+        "select * from lake.plays"
+    );
+    assert_eq!(sh(&repo, "git log --format=%s -1 main~1"), "more");
+}

@@ -56,7 +56,7 @@ impl Fleet<'_> {
     /// owns needs an admin); without, the caller acts as the catalog's
     /// administrator. [`Action`] decides both.
     pub fn approve(&self, id: &str, consumer: &str, by: Option<&str>) -> Result<Status> {
-        let (_, spec) = self.migration_and_spec(id)?;
+        let (m, spec) = self.migration_and_spec(id)?;
         let mut change = self.change_of(id, consumer)?;
         Action::Approve.on_change(&change)?;
         let actor = by.map_or(Actor::Admin, Actor::User);
@@ -78,6 +78,12 @@ impl Fleet<'_> {
         )?;
         let merged = self.merge(&spec, &mut change);
         self.step(merged, &mut change, "merge")?;
+        if change.state == ChangeState::Planned {
+            // The default branch moved since it was verified: rewritten and
+            // verified again on the new base, the approval standing.
+            let engine = Engine::new(campaign_rules(self.store, &m, &spec)?);
+            self.advance(&spec, &engine, &mut change)?;
+        }
         // Still approved: the forge's checks run; a worker merges it later.
         if change.state == ChangeState::Merged {
             self.burndown_step(id, -(change.edits as i64))?;
@@ -177,6 +183,7 @@ impl Fleet<'_> {
                 let _ = self.forge.close(&change.repo, &branch_name(id));
             }
             change.state = ChangeState::Planned;
+            change.approved_by = None;
             change.branch = None;
             change.commit = None;
             change.url = None;

@@ -589,6 +589,12 @@ impl Fleet<'_> {
         }
         let (state, note) = match (ok, change.unresolved.is_empty()) {
             (false, _) => (ChangeState::Failed, "verification failed"),
+            // Verified again on a default branch that moved: the approval
+            // it had stands for the same change on the new base.
+            (true, true) if change.approved_by.is_some() => (
+                ChangeState::Approved,
+                "verified again on the new base; still approved",
+            ),
             (true, true) => (ChangeState::Open, "verified; proposed"),
             (true, false) => (
                 ChangeState::NeedsAttention,
@@ -613,10 +619,32 @@ impl Fleet<'_> {
                 return self.save(change, "the forge's checks failed; not merged");
             }
         }
-        let base = match &change.base_branch {
-            Some(b) => b.clone(),
-            None => self.forge.open(&change.repo)?.default_branch,
-        };
+        let info = self.forge.open(&change.repo)?;
+        if change.base_commit.as_ref().is_some_and(|b| *b != info.head) {
+            // The default branch moved since the change was verified: as a
+            // protected branch's "up to date before merging" rule asks, it
+            // is rewritten on the new base and verified again first.
+            if change.branch.is_some() {
+                self.forge.close(&change.repo, &branch)?;
+            }
+            change.state = ChangeState::Planned;
+            change.branch = None;
+            change.commit = None;
+            change.url = None;
+            change.verify = None;
+            change.files.clear();
+            change.edits = 0;
+            change.unresolved.clear();
+            change.schema_check = None;
+            return self.save(
+                change,
+                "the default branch moved since verification; rewriting and verifying on the new base",
+            );
+        }
+        let base = change
+            .base_branch
+            .clone()
+            .unwrap_or_else(|| info.default_branch.clone());
         let message = format!(
             "Merge {}: {}\n\n{}",
             branch_name(&spec.id),
