@@ -620,7 +620,19 @@ impl Fleet<'_> {
             }
         }
         let info = self.forge.open(&change.repo)?;
-        if change.base_commit.as_ref().is_some_and(|b| *b != info.head) {
+        let base = change
+            .base_branch
+            .clone()
+            .unwrap_or_else(|| info.default_branch.clone());
+        // A merge of ours already on the default branch (a run killed after
+        // the merge, before recording it) is what moved it: nothing to verify.
+        let landed = || -> Result<bool, Step> {
+            Ok(self
+                .forge
+                .find_commit(&change.repo, &base, &trailer(&spec.id))?
+                .is_some())
+        };
+        if change.base_commit.as_ref().is_some_and(|b| *b != info.head) && !landed()? {
             // The default branch moved since the change was verified: as a
             // protected branch's "up to date before merging" rule asks, it
             // is rewritten on the new base and verified again first.
@@ -641,10 +653,6 @@ impl Fleet<'_> {
                 "the default branch moved since verification; rewriting and verifying on the new base",
             );
         }
-        let base = change
-            .base_branch
-            .clone()
-            .unwrap_or_else(|| info.default_branch.clone());
         let message = format!(
             "Merge {}: {}\n\n{}",
             branch_name(&spec.id),

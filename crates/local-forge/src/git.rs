@@ -16,8 +16,13 @@ use tern_forge::{Checks, Forge, ForgeError, Proposal, RepoInfo, Result, Worktree
 /// The embedded forge: a consumer's `repo` is a path to a git repository.
 #[derive(Debug, Default)]
 pub struct LocalForge {
-    /// Repositories already validated: their top folder and git folder.
-    checked: Mutex<HashMap<String, Checked>>,
+    /// Repositories already validated (and swept): their top folder. Kept
+    /// for every repository of a campaign, so it holds only paths.
+    checked: Mutex<HashMap<String, PathBuf>>,
+    /// The few repositories most recently opened for in-process reads, most
+    /// recent first: an open repository holds its packs' indexes, which
+    /// ten thousand of them would not fit beside each other in memory.
+    open: Mutex<std::collections::VecDeque<(String, Checked)>>,
     /// The last needles searched for and their compiled search.
     search: Mutex<Option<Search>>,
 }
@@ -36,6 +41,10 @@ impl std::fmt::Debug for Checked {
         f.debug_struct("Checked").field("top", &self.top).finish()
     }
 }
+
+/// How many repositories stay open for in-process reads at once: enough for
+/// every worker thread's current one and the next.
+const OPEN_REPOSITORIES: usize = 32;
 
 /// Temporary worktrees live in folders named `tern-wt-<pid>-…`, so that those
 /// of a process that died (killed mid-campaign) can be recognised and swept.
@@ -119,7 +128,16 @@ fn git_ok(dir: &Path, args: &[&str]) -> Result<bool> {
 impl LocalForge {
     /// Resolves a repository path, validating it once per process.
     fn path(&self, repo: &str) -> Result<PathBuf> {
-        Ok(self.checked(repo)?.top)
+        let known = self
+            .checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(repo)
+            .cloned();
+        match known {
+            Some(top) => Ok(top),
+            None => Ok(self.checked(repo)?.top),
+        }
     }
 
     /// The needles' search, built once for a campaign's many repositories.
@@ -141,20 +159,39 @@ impl LocalForge {
     }
 
     fn checked(&self, repo: &str) -> Result<Checked> {
-        if let Some(c) = self
+        {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = open.iter().position(|(r, _)| r == repo) {
+                let hit = open.remove(i).expect("found at i");
+                open.push_front(hit.clone());
+                return Ok(hit.1);
+            }
+        }
+        let known = self
             .checked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(repo)
-        {
-            return Ok(c.clone());
-        }
-        let checked = self.check(repo)?;
-        self.sweep(&checked.top, checked.repo.git_dir());
-        self.checked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(repo.to_string(), checked.clone());
+            .cloned();
+        let checked = match known {
+            Some(top) => Checked {
+                repo: crate::odb::open(&top)
+                    .ok_or_else(|| ForgeError::NotARepo(repo.to_string()))?,
+                top,
+            },
+            None => {
+                let checked = self.check(repo)?;
+                self.sweep(&checked.top, checked.repo.git_dir());
+                self.checked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(repo.to_string(), checked.top.clone());
+                checked
+            }
+        };
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.push_front((repo.to_string(), checked.clone()));
+        open.truncate(OPEN_REPOSITORIES);
         Ok(checked)
     }
 
