@@ -96,6 +96,7 @@ pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
                 @if c.state == ChangeState::NeedsAttention { "Some references need a person: check the findings below, then approve." } }
         }
         @if let Some(e) = &c.error { div.banner.bad { b { "Error: " } (e) } }
+        @if let Some(w) = &c.waiting { div.banner.warn { b { "Waiting: " } (w) } }
         @if !findings.is_empty() {
             section.card {
                 h3 { "Unresolved references (" (findings.len()) ")" }

@@ -210,6 +210,7 @@ pub fn migration(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiErro
             div.tile { span.big { (format!("{:.1}%", s.breakage_rate * 100.0)) } span { "breakage" } }
             div.tile { span.big { (s.remaining_references.map_or("—".to_string(), |r| r.to_string())) } span { "references left" } }
             div.tile { span.big { (s.manual_interventions) } span { "manual steps" } }
+            @if s.unverified > 0 { div.tile.warn { span.big { (s.unverified) } span { "unverified" } } }
         }
         div.cols {
             section.card.wide {
