@@ -6,6 +6,19 @@ use std::fs;
 
 use common::*;
 
+/// The state of consumer `id` in a status report.
+fn state_of(status: &serde_json::Value, id: &str) -> String {
+    status["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()["state"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn standard_fleet(root: &std::path::Path) -> std::path::PathBuf {
     let repos = vec![
         repo(
@@ -69,17 +82,7 @@ fn a_campaign_runs_resumes_and_rolls_back() {
         stderr(&o)
     );
     let status = json(&o);
-    let state = |id: &str| -> String {
-        status["consumers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["state"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let state = |id: &str| state_of(&status, id);
     for id in ["daily", "sql"] {
         assert_eq!(state(id), "merged", "{id}: {status:#}");
     }
@@ -135,17 +138,7 @@ fn a_campaign_runs_resumes_and_rolls_back() {
     sh(&repo("dirty"), "git stash push -q -- job.sql");
     let o = tern(root, &["run", "spec.yaml", "--json"]);
     let status = json(&o);
-    let state = |id: &str| -> String {
-        status["consumers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["state"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let state = |id: &str| state_of(&status, id);
     assert_eq!(state("dirty"), "merged", "{status:#}");
     assert_eq!(status["state"], "done");
     assert_eq!(status["counts"]["merged"], 4);

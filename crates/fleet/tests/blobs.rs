@@ -4,28 +4,14 @@
 //! plan of a consumer holding the fixture's `before/` tree lists exactly the
 //! files, edits and findings that `tern_scan::scan_tree` finds in that tree.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use tern_fleet::Fleet;
 use tern_local_forge::LocalForge;
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::git;
 
 fn copy(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

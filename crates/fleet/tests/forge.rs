@@ -2,14 +2,17 @@
 //! own, written here over the local forge as a GitHub or GitLab forge would
 //! be, and the fleet keeping to what its checks say.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 
 use tern_catalog::{ChangeState, Store};
 use tern_fleet::Fleet;
 use tern_forge::{Checks, Forge, Proposal, RepoInfo, Result, Worktree};
 use tern_local_forge::LocalForge;
+
+use common::git;
 
 /// The local forge, plus a review page per proposal and checks that say
 /// whatever the test sets.
@@ -91,20 +94,6 @@ impl Forge for Reviewed {
     fn sweep(&self, repo: &str) -> Result<()> {
         self.git.sweep(repo)
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 const SPEC: &str = "version: 1

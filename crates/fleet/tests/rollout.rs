@@ -2,8 +2,9 @@
 //! git repositories: waves that settle, the error budget that stops the
 //! fleet, and workers sharing a campaign through the store's leases.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -11,18 +12,7 @@ use tern_catalog::{ChangeState, MigrationState, Store};
 use tern_fleet::Fleet;
 use tern_local_forge::LocalForge;
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}");
-}
+use common::git;
 
 /// `n` consumers; `broken` ones fail verification, `odd` ones build their
 /// path at run time (a person must look).
