@@ -128,16 +128,19 @@ fn git_ok(dir: &Path, args: &[&str]) -> Result<bool> {
 impl LocalForge {
     /// Resolves a repository path, validating it once per process.
     fn path(&self, repo: &str) -> Result<PathBuf> {
-        let known = self
-            .checked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(repo)
-            .cloned();
-        match known {
+        match self.validated(repo) {
             Some(top) => Ok(top),
             None => Ok(self.checked(repo)?.top),
         }
+    }
+
+    /// The top folder of a repository this process already validated.
+    fn validated(&self, repo: &str) -> Option<PathBuf> {
+        self.checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(repo)
+            .cloned()
     }
 
     /// The needles' search, built once for a campaign's many repositories.
@@ -167,13 +170,7 @@ impl LocalForge {
                 return Ok(hit.1);
             }
         }
-        let known = self
-            .checked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(repo)
-            .cloned();
-        let checked = match known {
+        let checked = match self.validated(repo) {
             Some(top) => Checked {
                 repo: crate::odb::open(&top)
                     .ok_or_else(|| ForgeError::NotARepo(repo.to_string()))?,
