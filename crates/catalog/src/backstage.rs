@@ -49,10 +49,69 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
             .get("metadata")
             .ok_or_else(|| err(doc.line, "entity has no `metadata`".into()))?;
         let name = field(metadata, "name")?;
-        let namespace = metadata
-            .get("namespace")
-            .and_then(Node::as_str)
-            .unwrap_or("default");
+        let name_line = metadata.get("name").map_or(metadata.line, |n| n.line);
+        if !valid_name(&name) {
+            return Err(err(
+                name_line,
+                format!(
+                    "`metadata.name` `{}` is not a Backstage entity name: 1 to 63 letters or digits, single `-`, `_` or `.` between them",
+                    shown(&name)
+                ),
+            ));
+        }
+        let namespace = match metadata.get("namespace") {
+            None => "default",
+            Some(n) => match n.as_str() {
+                Some(ns) if valid_namespace(ns) => ns,
+                _ => {
+                    return Err(err(
+                        n.line,
+                        format!(
+                            "`metadata.namespace` `{}` is not a Backstage namespace: 1 to 63 lower-case letters or digits, single `-` between them",
+                            n.as_str().map(shown).unwrap_or_else(|| n.kind().into())
+                        ),
+                    ))
+                }
+            },
+        };
+        // Annotations are strings (Backstage's own rule): a list or a mapping
+        // there is refused, never dropped without a word.
+        match metadata.get("annotations") {
+            None => {}
+            Some(a) if a.is_null() => {}
+            Some(a) => {
+                let entries = a.as_map().ok_or_else(|| {
+                    err(
+                        a.line,
+                        format!(
+                            "`metadata.annotations` must be a mapping, found {}",
+                            a.kind()
+                        ),
+                    )
+                })?;
+                for (k, v) in entries {
+                    if v.as_str().is_none() && !v.is_null() {
+                        return Err(err(
+                            v.line,
+                            format!(
+                                "annotation `{}` must be a string, found {}",
+                                k.as_str().map(shown).unwrap_or_default(),
+                                v.kind()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(sp) = doc
+            .get("spec")
+            .filter(|s| !s.is_null() && s.as_map().is_none())
+        {
+            return Err(err(
+                sp.line,
+                format!("`spec` must be a mapping, found {}", sp.kind()),
+            ));
+        }
         let id = entity_id(namespace, &name);
         let annotation = |key: &str| {
             metadata
@@ -190,6 +249,34 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
         }
     }
     Ok(batch)
+}
+
+/// Backstage's rule for `metadata.name`: 1 to 63 characters, sequences of
+/// `[a-zA-Z0-9]` separated by one of `-`, `_`, `.`.
+pub fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
+        && !b
+            .windows(2)
+            .any(|w| !w[0].is_ascii_alphanumeric() && !w[1].is_ascii_alphanumeric())
+}
+
+/// Backstage's rule for `metadata.namespace`: DNS-label-like, lower case.
+pub fn valid_namespace(ns: &str) -> bool {
+    valid_name(ns)
+        && ns
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+}
+
+/// A name as an error message may show it: control characters escaped.
+fn shown(s: &str) -> String {
+    s.chars().flat_map(char::escape_default).take(200).collect()
 }
 
 fn entity_id(namespace: &str, name: &str) -> String {

@@ -88,7 +88,7 @@ pub fn import(store: &dyn Store, incoming: Incoming) -> Result<Imported> {
             events += list.len();
             let batch = openlineage::to_batch(list, &known, &consumers, base.as_deref());
             // A later file's job in a repository an earlier one named is that consumer.
-            consumers.extend(batch.consumers.iter().cloned());
+            consumers.extend(batch.discovered.iter().cloned());
             entities.extend(batch);
         }
     }

@@ -129,8 +129,20 @@ pub trait Store: Send + Sync {
     fn is_user(&self, user: &str) -> Result<bool>;
     /// Stores an API token's hash (never the token itself).
     fn put_token(&self, t: &Token) -> Result<()>;
-    /// The token whose hash is `hash`.
+    /// The token whose hash is `hash`, revoked and expired ones included
+    /// (the caller decides; [`Token::valid_at`]).
     fn token(&self, hash: &str) -> Result<Option<Token>>;
+    /// Every token, oldest first.
+    fn tokens(&self) -> Result<Vec<Token>>;
+    /// Revokes the token whose [`Token::id`] is `id` (at Unix second `at`;
+    /// an already revoked one keeps its first time); the token, or `None`
+    /// when no token has that id.
+    fn revoke_token(&self, id: &str, at: i64) -> Result<Option<Token>>;
+    /// Records that a source (lineage) said something about a consumer the
+    /// catalog holds otherwise.
+    fn put_disagreement(&self, d: &Disagreement) -> Result<()>;
+    /// Every disagreement recorded, by consumer.
+    fn disagreements(&self) -> Result<Vec<Disagreement>>;
     /// A number that changes whenever anything in the store changes, from
     /// this process or another: lets the portal cache answers and push
     /// live updates without re-reading everything.

@@ -124,6 +124,11 @@ pub struct ImportBatch {
     pub teams: Vec<Team>,
     /// (team, user) memberships declared on users.
     pub memberships: Vec<(String, String)>,
+    /// Consumers lineage discovered: written only where the catalog holds
+    /// no consumer of that id (lineage never re-owns or repoints one).
+    pub discovered: Vec<Consumer>,
+    /// What lineage said that the catalog holds otherwise.
+    pub disagreements: Vec<Disagreement>,
     /// Things worth telling the user that do not stop the import.
     pub warnings: Vec<String>,
 }
@@ -138,6 +143,8 @@ impl ImportBatch {
         self.declared.extend(other.declared);
         self.teams.extend(other.teams);
         self.memberships.extend(other.memberships);
+        self.discovered.extend(other.discovered);
+        self.disagreements.extend(other.disagreements);
         self.warnings.extend(other.warnings);
     }
 }
@@ -519,10 +526,76 @@ pub struct Token {
     pub hash: String,
     /// `user:default/<name>`.
     pub user: String,
-    /// May do everything, whatever the teams say.
-    pub admin: bool,
+    /// What it may do.
+    pub role: Role,
     /// Unix seconds.
     pub created_at: i64,
+    /// Unix seconds from which it is refused; `None`: it never expires.
+    pub expires_at: Option<i64>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+impl Token {
+    /// The name it goes by in lists and for `tern token revoke`: the start of
+    /// its hash (which says nothing of the token itself).
+    pub fn id(&self) -> &str {
+        self.hash.get(..12).unwrap_or(&self.hash)
+    }
+
+    /// May do everything, whatever the teams say.
+    pub fn admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Neither revoked nor expired at `now` (Unix seconds).
+    pub fn valid_at(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// Something a source said about a consumer that the catalog holds
+/// otherwise (a lineage event naming another repository or owner for it):
+/// the catalog keeps its own word, and this is what is shown beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disagreement {
+    pub consumer: String,
+    /// `lineage`.
+    pub source: String,
+    /// What it said, and what the catalog says.
+    pub detail: String,
+    /// Unix seconds, the last time it was said.
+    pub at: i64,
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// What its user's teams may do.
+    User,
+    /// Everything.
+    Admin,
+    /// Post OpenLineage events, and nothing else: for the jobs and
+    /// schedulers that report lineage, which need no say over changes.
+    Lineage,
+}
+
+impl Role {
+    /// All of them, as `--role` spells them.
+    pub const ALL: [Role; 3] = [Role::User, Role::Admin, Role::Lineage];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+            Role::Lineage => "lineage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 /// A change taken to work on.

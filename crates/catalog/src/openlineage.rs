@@ -168,23 +168,69 @@ pub fn to_batch(
             ));
             continue;
         };
-        // A job whose repository the catalog already knows is that consumer.
-        let id = known_consumers
-            .iter()
-            .chain(batch.consumers.iter())
-            .find(|c| c.repo == repo)
-            .map(|c| c.id.clone())
-            .unwrap_or_else(|| consumer_id(&e.job_name));
-        if !batch.consumers.iter().any(|c| c.id == id) {
-            let existing_owner = known_consumers
+        // A job whose repository the catalog already knows is that consumer;
+        // else its name makes the id of a consumer lineage discovered.
+        let holds = |f: &dyn Fn(&Consumer) -> bool| {
+            known_consumers
                 .iter()
-                .find(|c| c.id == id)
-                .and_then(|c| c.owner.clone());
-            batch.consumers.push(Consumer {
+                .chain(batch.discovered.iter())
+                .find(|c| f(c))
+                .cloned()
+        };
+        let id = match holds(&|c| c.repo == repo) {
+            Some(c) => c.id,
+            None => consumer_id(&e.job_name),
+        };
+        if id.is_empty() {
+            batch.warnings.push(format!(
+                "job {}/{}: its name makes no consumer id (letters or digits needed); left out",
+                e.job_namespace, e.job_name
+            ));
+            continue;
+        }
+        let job = format!("{}/{}", e.job_namespace, e.job_name);
+        match holds(&|c| c.id == id) {
+            // The catalog is the authority on where a consumer lives and who
+            // owns it (SPEC §6): a job that names one of its consumers from
+            // another repository is told apart, never believed.
+            Some(c) if c.repo != repo => {
+                let detail = format!(
+                    "lineage job {job} says consumer {id} lives in {repo}; the catalog has {}; the catalog's is kept and the job's reads were not added",
+                    c.repo
+                );
+                batch.warnings.push(detail.clone());
+                batch.disagreements.push(Disagreement {
+                    consumer: id,
+                    source: "lineage".into(),
+                    detail,
+                    at: crate::now(),
+                });
+                continue;
+            }
+            Some(c) => {
+                if let Some(said) = e
+                    .owner
+                    .as_deref()
+                    .filter(|o| Some(*o) != c.owner.as_deref())
+                {
+                    let detail = format!(
+                        "lineage job {job} says consumer {id} is owned by {said}; the catalog has {}; the catalog's is kept",
+                        c.owner.as_deref().unwrap_or("no owner")
+                    );
+                    batch.warnings.push(detail.clone());
+                    batch.disagreements.push(Disagreement {
+                        consumer: id.clone(),
+                        source: "lineage".into(),
+                        detail,
+                        at: crate::now(),
+                    });
+                }
+            }
+            None => batch.discovered.push(Consumer {
                 id: id.clone(),
                 repo: repo.clone(),
-                owner: e.owner.clone().or(existing_owner),
-            });
+                owner: e.owner.clone(),
+            }),
         }
         for (ns, name) in &e.inputs {
             match matching(known, ns, name) {
@@ -231,17 +277,18 @@ fn local_repo(repo: &str, base: Option<&Path>) -> Option<String> {
     )
 }
 
-/// Job names such as `plays_daily.compute` become catalog-friendly ids.
+/// Job names such as `plays_daily.compute` become catalog-friendly ids,
+/// valid Backstage names: letters and digits, single `-` between them, at
+/// most 63 characters.
 fn consumer_id(job: &str) -> String {
-    let id: String = job
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    id.trim_matches('-').to_string()
+    let mut id = String::new();
+    for c in job.chars() {
+        if c.is_ascii_alphanumeric() {
+            id.push(c.to_ascii_lowercase());
+        } else if !id.is_empty() && !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    id.truncate(63);
+    id.trim_end_matches('-').to_string()
 }

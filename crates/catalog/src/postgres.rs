@@ -5,13 +5,17 @@
 //! on each other's rows; the revision is a sequence that every write
 //! advances, so readers see writes from anywhere without a shared row to
 //! contend on; schema steps run under an advisory lock, so workers starting
-//! together upgrade once.
+//! together upgrade once. A process holds a few connections (its threads
+//! wait on the server, not on each other), and each prepares a statement
+//! once: a statement sent as text costs two round trips every time.
 
-use std::sync::{Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use ::postgres::types::{ToSql, Type};
-use ::postgres::{Client, GenericClient, NoTls};
+use ::postgres::{Client, GenericClient, NoTls, Statement};
 
 use crate::store::{first_int, Arg, Cell, Dialect, Row, Session, SqlStore};
 use crate::*;
@@ -19,11 +23,29 @@ use crate::*;
 /// A catalog on a PostgreSQL server.
 pub type PgStore = SqlStore<Postgres>;
 
-/// PostgreSQL's dialect: one client behind a mutex.
+/// PostgreSQL's dialect: a few connections, each behind a mutex, opened
+/// when first needed.
 pub struct Postgres {
-    client: Mutex<Client>,
+    config: ::postgres::Config,
+    conns: Vec<Mutex<Option<Conn>>>,
+    next: AtomicUsize,
     /// The URL without its password, for messages.
     url: String,
+}
+
+/// Connections a process holds at most: its worker threads and their
+/// heartbeats, or the portal's busiest moments.
+const CONNECTIONS: usize = 4;
+/// Prepared statements kept per connection; past it the cache starts over.
+const STATEMENTS: usize = 256;
+
+/// One connection and the statements prepared on it.
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+    /// A write began and never ended (its thread panicked): the connection
+    /// is in an unknown state and is opened afresh.
+    tainted: bool,
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -56,16 +78,52 @@ impl PgStore {
             url: shown.clone(),
             message: words(&e),
         })?;
+        let conns: Vec<_> = (0..CONNECTIONS).map(|_| Mutex::new(None)).collect();
+        *conns[0].lock().unwrap_or_else(|e| e.into_inner()) = Some(Conn {
+            client,
+            statements: HashMap::new(),
+            tainted: false,
+        });
         SqlStore::new(Postgres {
-            client: Mutex::new(client),
+            config,
+            conns,
+            next: AtomicUsize::new(0),
             url: shown,
         })
     }
 }
 
 impl Postgres {
-    fn lock(&self) -> MutexGuard<'_, Client> {
-        self.client.lock().unwrap_or_else(|e| e.into_inner())
+    /// A connection no one is using (opened now if need be), else the
+    /// next one in turn, waited for. A connection the server closed is
+    /// opened again.
+    fn lock(&self) -> Result<MutexGuard<'_, Option<Conn>>> {
+        let free = self.conns.iter().find_map(|m| match m.try_lock() {
+            Ok(g) => Some(g),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        });
+        let mut g = match free {
+            Some(g) => g,
+            None => {
+                let i = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+                self.conns[i].lock().unwrap_or_else(|e| e.into_inner())
+            }
+        };
+        if g.as_ref()
+            .is_some_and(|c| c.tainted || c.client.is_closed())
+        {
+            *g = None;
+        }
+        if g.is_none() {
+            let client = self.config.connect(NoTls).map_err(self.db())?;
+            *g = Some(Conn {
+                client,
+                statements: HashMap::new(),
+                tainted: false,
+            });
+        }
+        Ok(g)
     }
 
     fn db(&self) -> impl Fn(::postgres::Error) -> CatalogError + '_ {
@@ -113,18 +171,35 @@ fn numbered(sql: &str) -> String {
     out
 }
 
-/// A client or a transaction lent to the shared statements.
+/// A client or a transaction lent to the shared statements, with the
+/// statements its connection has prepared.
 struct Pg<'a, C> {
     client: &'a mut C,
+    statements: &'a mut HashMap<String, Statement>,
     url: &'a str,
 }
 
-impl<C> Pg<'_, C> {
+impl<C: GenericClient> Pg<'_, C> {
     fn db(&self, e: ::postgres::Error) -> CatalogError {
         CatalogError::Pg {
             url: self.url.to_string(),
             message: words(&e),
         }
+    }
+
+    /// The statement for `sql` (the shared statements' spelling), prepared
+    /// on this connection once.
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        let sql = numbered(sql);
+        if let Some(st) = self.statements.get(&sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(&sql).map_err(|e| self.db(e))?;
+        if self.statements.len() >= STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql, st.clone());
+        Ok(st)
     }
 }
 
@@ -135,6 +210,7 @@ fn bound<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
                 Arg::Text(s) => s,
                 Arg::Opt(s) => s,
                 Arg::Int(n) => n,
+                Arg::OptInt(n) => n,
                 Arg::Bool(b) => b,
             }
         })
@@ -165,17 +241,17 @@ fn cell(row: &::postgres::Row, i: usize) -> Result<Cell, ::postgres::Error> {
 
 impl<C: GenericClient> Session for Pg<'_, C> {
     fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        let sql = numbered(sql);
+        let st = self.statement(sql)?;
         self.client
-            .execute(sql.as_str(), &bound(args))
+            .execute(&st, &bound(args))
             .map_err(|e| self.db(e))
     }
 
     fn query(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<Row>> {
-        let sql = numbered(sql);
+        let st = self.statement(sql)?;
         let rows = self
             .client
-            .query(sql.as_str(), &bound(args))
+            .query(&st, &bound(args))
             .map_err(|e| self.db(e))?;
         rows.iter()
             .map(|r| (0..r.len()).map(|i| cell(r, i)).collect::<Result<_, _>>())
@@ -184,6 +260,8 @@ impl<C: GenericClient> Session for Pg<'_, C> {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
+        // Schema steps: what was prepared may no longer match the tables.
+        self.statements.clear();
         self.client.batch_execute(sql).map_err(|e| self.db(e))
     }
 }
@@ -203,34 +281,63 @@ impl Dialect for Postgres {
     const ROW_LOCK: &'static str = " FOR UPDATE";
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
-        let mut client = self.lock();
+        let mut g = self.lock()?;
+        let Some(conn) = g.as_mut() else {
+            return Err(CatalogError::Pg {
+                url: self.url.clone(),
+                message: "no connection".into(),
+            });
+        };
         f(&mut Pg {
-            client: &mut *client,
+            client: &mut conn.client,
+            statements: &mut conn.statements,
             url: &self.url,
         })
     }
 
     fn write<T>(&self, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
-        let mut client = self.lock();
-        let mut tx = client.transaction().map_err(self.db())?;
+        let mut g = self.lock()?;
+        let Some(conn) = g.as_mut() else {
+            return Err(CatalogError::Pg {
+                url: self.url.clone(),
+                message: "no connection".into(),
+            });
+        };
+        // BEGIN, the statements, then COMMIT and the revision's move in one
+        // round trip: moved after the commit, the revision never announces
+        // a write a reader cannot see yet.
+        conn.tainted = true;
+        conn.client.batch_execute("BEGIN").map_err(self.db())?;
         let out = f(&mut Pg {
-            client: &mut tx,
+            client: &mut conn.client,
+            statements: &mut conn.statements,
             url: &self.url,
-        })?;
-        tx.commit().map_err(self.db())?;
+        });
+        let end = match &out {
+            Ok(_) => "COMMIT; SELECT nextval('tern_revision')",
+            Err(_) => "ROLLBACK",
+        };
+        let ended = conn.client.batch_execute(end).map_err(self.db());
+        conn.tainted = false;
+        let out = out?;
+        ended?;
         Ok(out)
     }
 
-    fn bump(&self, s: &mut dyn Session) -> Result<()> {
-        s.query("SELECT nextval('tern_revision')", &[]).map(drop)
+    // Every write's COMMIT moves the revision (see `write`).
+    fn bump(&self, _: &mut dyn Session) -> Result<()> {
+        Ok(())
     }
 
     fn revision(&self) -> Result<u64> {
-        let row = self
-            .lock()
-            .query_one("SELECT last_value, is_called FROM tern_revision", &[])
-            .map_err(self.db())?;
-        let (v, called): (i64, bool) = (row.get(0), row.get(1));
+        let rows =
+            self.read(|s| s.query("SELECT last_value, is_called FROM tern_revision", &[]))?;
+        let row = rows.first().ok_or_else(|| CatalogError::Pg {
+            url: self.url.clone(),
+            message: "the revision sequence answered nothing".into(),
+        })?;
+        let v = row.int(0)?;
+        let called = matches!(row.0.get(1), Some(Cell::Bool(true)));
         Ok(if called { v as u64 } else { 0 })
     }
 

@@ -56,6 +56,7 @@ impl SqliteStore {
             .map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
+        claim(&conn, path, false)?;
         SqlStore::read_only(Sqlite {
             conn: Mutex::new(conn),
             path: path.to_string(),
@@ -76,6 +77,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        claim(&conn, path, true)?;
         if path != ":memory:" {
             // WAL lets the portal read while a campaign writes.
             let _: String = conn
@@ -89,6 +91,66 @@ impl SqliteStore {
             path: path.to_string(),
         })
     }
+}
+
+/// `tern` in ASCII: SQLite's `application_id` of a tern catalog.
+pub const APPLICATION_ID: i64 = 0x7465_726e;
+
+/// Tables every tern catalog has had since its first schema step.
+const OURS: [&str; 4] = ["datasets", "consumers", "migrations", "changes"];
+
+/// Makes sure the file is a tern catalog before anything is written to it:
+/// its `application_id` says so, or it is empty (a new catalog), or it holds
+/// the tables of a catalog from before the mark (marked now, when
+/// `write`). Any other SQLite database is refused, untouched, so pointing
+/// `--catalog` at someone else's file never adds tern's tables to it.
+fn claim(conn: &Connection, path: &str, write: bool) -> Result<()> {
+    let db = |source| CatalogError::Db {
+        path: path.to_string(),
+        source,
+    };
+    let id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => CatalogError::Url(
+                path.to_string(),
+                "this file is not an SQLite database, let alone a tern catalog; name another with --catalog".into(),
+            ),
+            _ => db(e),
+        })?;
+    if id == APPLICATION_ID {
+        return Ok(());
+    }
+    if id != 0 {
+        return Err(CatalogError::Url(
+            path.to_string(),
+            format!("an SQLite database of another program (application_id {id:#x}), not a tern catalog; name another with --catalog"),
+        ));
+    }
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .map_err(db)?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(db)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(db)?;
+    let old_catalog = OURS.iter().all(|t| tables.iter().any(|x| x == t));
+    if !tables.is_empty() && !old_catalog {
+        let some: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        return Err(CatalogError::Url(
+            path.to_string(),
+            format!(
+                "an SQLite database with tables of its own ({}), not a tern catalog; tern leaves it alone: name another with --catalog",
+                some.join(", ")
+            ),
+        ));
+    }
+    if write {
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Whether SQLite refused because the file (or its folder) may not be written.
@@ -131,6 +193,7 @@ impl rusqlite::ToSql for Arg<'_> {
             Arg::Text(s) => s.to_sql(),
             Arg::Opt(s) => s.to_sql(),
             Arg::Int(n) => n.to_sql(),
+            Arg::OptInt(n) => n.to_sql(),
             Arg::Bool(b) => b.to_sql(),
         }
     }

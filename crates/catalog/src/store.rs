@@ -45,6 +45,17 @@ const SCHEMA: &[&str] = &[
     // (the lease looks for the first workable one, not past every merged one).
     "CREATE INDEX changes_by_state ON changes (migration, state, wave, consumer);
      CREATE INDEX events_by_state ON change_events (migration, to_state, at);",
+    // 6: tokens have a role, expire (the 90 days new ones get, counted for
+    // the old ones from when they were made) and can be revoked; what
+    // lineage said that the catalog does not, kept to be shown.
+    "ALTER TABLE tokens ADD COLUMN role TEXT;
+     ALTER TABLE tokens ADD COLUMN expires_at {int};
+     ALTER TABLE tokens ADD COLUMN revoked_at {int};
+     UPDATE tokens SET role = CASE WHEN admin THEN 'admin' ELSE 'user' END,
+                       expires_at = created_at + 7776000;
+     CREATE TABLE disagreements (seq {serial}, consumer TEXT NOT NULL, source TEXT NOT NULL,
+                                 detail TEXT NOT NULL, at {int} NOT NULL);
+     CREATE INDEX disagreements_by_consumer ON disagreements (consumer);",
 ];
 
 /// The schema version this build writes and understands.
@@ -59,6 +70,8 @@ pub enum Arg<'a> {
     Opt(Option<&'a str>),
     /// A 64-bit integer.
     Int(i64),
+    /// An integer or NULL.
+    OptInt(Option<i64>),
     /// A flag.
     Bool(bool),
 }
@@ -99,6 +112,14 @@ impl Row {
             Cell::Null => Ok(None),
             Cell::Text(s) => Ok(Some(s.clone())),
             other => Err(unexpected(i, "text", other)),
+        }
+    }
+
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        match self.cell(i)? {
+            Cell::Null => Ok(None),
+            Cell::Int(n) => Ok(Some(*n)),
+            other => Err(unexpected(i, "an integer", other)),
         }
     }
 
@@ -262,14 +283,22 @@ impl<D: Dialect> SqlStore<D> {
 
 /// Stores a change, with an event when its state moved, inside a write.
 fn save_change(s: &mut dyn Session, c: &Change, note: &str) -> Result<()> {
-    let before = s
-        .query(
-            "SELECT state FROM changes WHERE migration = ?1 AND consumer = ?2",
-            &[Text(&c.migration), Text(&c.consumer)],
-        )?
-        .first()
-        .map(|r| r.text(0))
-        .transpose()?;
+    // The event first, while the row still holds the state it leaves; one
+    // statement whether or not the state moved (none is recorded if not).
+    s.exec(
+        "INSERT INTO change_events (migration, consumer, at, from_state, to_state, note)
+         SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS BIGINT), prior.state,
+                CAST(?4 AS TEXT), CAST(?5 AS TEXT)
+         FROM (SELECT (SELECT state FROM changes WHERE migration = ?1 AND consumer = ?2) AS state) AS prior
+         WHERE prior.state IS NULL OR prior.state <> ?4",
+        &[
+            Text(&c.migration),
+            Text(&c.consumer),
+            Int(c.updated_at),
+            Text(c.state.as_str()),
+            Text(note),
+        ],
+    )?;
     s.exec(
         "INSERT INTO changes (migration, consumer, state, record, wave) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (migration, consumer) DO UPDATE SET state = excluded.state,
@@ -282,20 +311,6 @@ fn save_change(s: &mut dyn Session, c: &Change, note: &str) -> Result<()> {
             Int(i64::from(c.wave)),
         ],
     )?;
-    if before.as_deref() != Some(c.state.as_str()) {
-        s.exec(
-            "INSERT INTO change_events (migration, consumer, at, from_state, to_state, note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[
-                Text(&c.migration),
-                Text(&c.consumer),
-                Int(c.updated_at),
-                Opt(before.as_deref()),
-                Text(c.state.as_str()),
-                Text(note),
-            ],
-        )?;
-    }
     Ok(())
 }
 
@@ -310,6 +325,28 @@ fn spelled<D: Dialect>(sql: &str) -> String {
 
 /// `'planned', 'patched'`: states for an `IN (...)`. They are our own
 /// fixed words, never user input, so quoting them inline is safe.
+const TOKEN_COLUMNS: &str =
+    "SELECT hash, member, admin, created_at, role, expires_at, revoked_at FROM tokens";
+
+fn token_of(r: &Row) -> Result<Token> {
+    let admin = r.flag(2)?;
+    let role = r
+        .opt(4)?
+        .and_then(|s: String| Role::parse(&s))
+        .unwrap_or(if admin { Role::Admin } else { Role::User });
+    Ok(Token {
+        hash: r.text(0)?,
+        user: r.text(1)?,
+        role,
+        created_at: r.int(3)?,
+        expires_at: r.opt_int(5)?,
+        revoked_at: r.opt_int(6)?,
+    })
+}
+
+/// How often a lease looks again when another worker took its pick.
+const LEASE_TRIES: usize = 16;
+
 fn sql_states(states: &[ChangeState]) -> String {
     states
         .iter()
@@ -358,6 +395,24 @@ impl<D: Dialect> Store for SqlStore<D> {
                     &[Text(&c.id), Text(&c.repo), Opt(c.owner.as_deref())],
                 )?;
             }
+            for c in &batch.discovered {
+                // Lineage's consumers never replace one the catalog holds.
+                s.exec(
+                    "INSERT INTO consumers (id, repo, owner) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (id) DO NOTHING",
+                    &[Text(&c.id), Text(&c.repo), Opt(c.owner.as_deref())],
+                )?;
+            }
+            for d in &batch.disagreements {
+                s.exec(
+                    "DELETE FROM disagreements WHERE consumer = ?1 AND source = ?2 AND detail = ?3",
+                    &[Text(&d.consumer), Text(&d.source), Text(&d.detail)],
+                )?;
+                s.exec(
+                    "INSERT INTO disagreements (consumer, source, detail, at) VALUES (?1, ?2, ?3, ?4)",
+                    &[Text(&d.consumer), Text(&d.source), Text(&d.detail), Int(d.at)],
+                )?;
+            }
             for id in &batch.declared {
                 // The catalog's word on what a consumer reads replaces the
                 // last import's; lineage only ever adds.
@@ -404,7 +459,7 @@ impl<D: Dialect> Store for SqlStore<D> {
             }
             Ok(ImportSummary {
                 datasets: batch.datasets.len(),
-                consumers: batch.consumers.len(),
+                consumers: batch.consumers.len() + batch.discovered.len(),
                 edges: batch.reads.len(),
                 teams: batch.teams.len(),
             })
@@ -555,12 +610,16 @@ impl<D: Dialect> Store for SqlStore<D> {
     fn put_token(&self, t: &Token) -> Result<()> {
         self.write(|s| {
             s.exec(
-                "INSERT INTO tokens (hash, member, admin, created_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO tokens (hash, member, admin, created_at, role, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 &[
                     Text(&t.hash),
                     Text(&t.user),
-                    Arg::Bool(t.admin),
+                    Arg::Bool(t.admin()),
                     Int(t.created_at),
+                    Text(t.role.as_str()),
+                    Arg::OptInt(t.expires_at),
+                    Arg::OptInt(t.revoked_at),
                 ],
             )
             .map(drop)
@@ -569,14 +628,71 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     fn token(&self, hash: &str) -> Result<Option<Token>> {
         self.one(
-            "SELECT hash, member, admin, created_at FROM tokens WHERE hash = ?1",
+            &format!("{TOKEN_COLUMNS} WHERE hash = ?1"),
             &[Text(hash)],
+            token_of,
+        )
+    }
+
+    fn tokens(&self) -> Result<Vec<Token>> {
+        self.all(
+            &format!("{TOKEN_COLUMNS} ORDER BY created_at, hash"),
+            &[],
+            token_of,
+        )
+    }
+
+    fn revoke_token(&self, id: &str, at: i64) -> Result<Option<Token>> {
+        // An id is the first twelve hex digits of a hash; anything else
+        // (a pattern, a shorter prefix) names no token.
+        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let id = id.to_ascii_lowercase();
+        self.write(|s| {
+            s.exec(
+                "UPDATE tokens SET revoked_at = ?2
+                 WHERE substr(hash, 1, 12) = ?1 AND revoked_at IS NULL",
+                &[Text(&id), Int(at)],
+            )?;
+            let rows = s.query(
+                &format!("{TOKEN_COLUMNS} WHERE substr(hash, 1, 12) = ?1"),
+                &[Text(&id)],
+            )?;
+            rows.first().map(token_of).transpose()
+        })
+    }
+
+    fn put_disagreement(&self, d: &Disagreement) -> Result<()> {
+        self.write(|s| {
+            // The same words about the same consumer are kept once, newest time.
+            s.exec(
+                "DELETE FROM disagreements WHERE consumer = ?1 AND source = ?2 AND detail = ?3",
+                &[Text(&d.consumer), Text(&d.source), Text(&d.detail)],
+            )?;
+            s.exec(
+                "INSERT INTO disagreements (consumer, source, detail, at) VALUES (?1, ?2, ?3, ?4)",
+                &[
+                    Text(&d.consumer),
+                    Text(&d.source),
+                    Text(&d.detail),
+                    Int(d.at),
+                ],
+            )
+            .map(drop)
+        })
+    }
+
+    fn disagreements(&self) -> Result<Vec<Disagreement>> {
+        self.all(
+            "SELECT consumer, source, detail, at FROM disagreements ORDER BY consumer, seq",
+            &[],
             |r| {
-                Ok(Token {
-                    hash: r.text(0)?,
-                    user: r.text(1)?,
-                    admin: r.flag(2)?,
-                    created_at: r.int(3)?,
+                Ok(Disagreement {
+                    consumer: r.text(0)?,
+                    source: r.text(1)?,
+                    detail: r.text(2)?,
+                    at: r.int(3)?,
                 })
             },
         )
@@ -704,19 +820,56 @@ impl<D: Dialect> Store for SqlStore<D> {
             return Ok(None);
         }
         let t = now();
-        let list = sql_states(states);
         let taken = self.write(|s| {
-            let found = s.query(
-                &format!(
-                    "SELECT consumer, record, lease_owner FROM changes
-                     WHERE migration = ?1 AND wave <= ?2 AND state IN ({list})
-                       AND (lease_until IS NULL OR lease_until < ?3)
-                     ORDER BY wave, consumer LIMIT 1{}",
-                    D::LEASE_LOCK
-                ),
-                &[Text(migration), Int(i64::from(max_wave)), Int(t)],
-            )?;
-            let Some(row) = found.into_iter().next() else {
+            // The first free change of each state, each found in the index's
+            // own order (no sort, no walk over the thousands already
+            // settled), and the earliest of those; then that one row taken
+            // under the dialect's lock. A worker that took it meanwhile makes
+            // this look again.
+            let mut row = None;
+            let mut locked: Vec<String> = Vec::new();
+            for _ in 0..LEASE_TRIES {
+                // Rows another worker holds locked right now are passed over.
+                let others: String = (0..locked.len())
+                    .map(|i| format!(" AND consumer <> ?{}", i + 4))
+                    .collect();
+                let firsts = states
+                    .iter()
+                    .enumerate()
+                    .map(|(i, state)| {
+                        format!(
+                            "SELECT wave, consumer FROM (SELECT wave, consumer FROM changes
+                             WHERE migration = ?1 AND state = '{}' AND wave <= ?2
+                               AND (lease_until IS NULL OR lease_until < ?3){others}
+                             ORDER BY wave, consumer LIMIT 1) AS s{i}",
+                            state.as_str()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" UNION ALL ");
+                let mut args = vec![Text(migration), Int(i64::from(max_wave)), Int(t)];
+                args.extend(locked.iter().map(|c| Text(c)));
+                let found = s.query(&format!("{firsts} ORDER BY 1, 2 LIMIT 1"), &args)?;
+                let Some(first) = found.into_iter().next() else {
+                    return Ok(None);
+                };
+                let consumer = first.text(1)?;
+                let taken = s.query(
+                    &format!(
+                        "SELECT consumer, record, lease_owner FROM changes
+                         WHERE migration = ?1 AND consumer = ?2
+                           AND (lease_until IS NULL OR lease_until < ?3){}",
+                        D::LEASE_LOCK
+                    ),
+                    &[Text(migration), Text(&consumer), Int(t)],
+                )?;
+                if let Some(r) = taken.into_iter().next() {
+                    row = Some(r);
+                    break;
+                }
+                locked.push(consumer);
+            }
+            let Some(row) = row else {
                 return Ok(None);
             };
             s.exec(

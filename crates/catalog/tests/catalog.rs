@@ -244,16 +244,23 @@ fn openlineage_events_add_lineage_edges() {
         &store.consumers().unwrap(),
         Some(Path::new("/srv")),
     );
-    assert_eq!(batch.consumers.len(), 2);
-    assert_eq!(batch.consumers[0].id, "plays-daily-compute");
-    assert_eq!(batch.consumers[0].repo, "/srv/repos/plays-hourly");
+    // Only the job in a repository the catalog does not know is a new,
+    // discovered consumer; lineage never rewrites one the catalog holds.
+    assert!(batch.consumers.is_empty());
+    assert_eq!(batch.discovered.len(), 1);
+    assert_eq!(batch.discovered[0].id, "plays-daily-compute");
+    assert_eq!(batch.discovered[0].repo, "/srv/repos/plays-hourly");
     assert_eq!(
-        batch.consumers[0].owner.as_deref(),
+        batch.discovered[0].owner.as_deref(),
         Some("group:default/insights")
     );
-    assert_eq!(
-        batch.consumers[1].id, "plays-daily",
-        "a known repository is the same consumer"
+    assert!(
+        batch
+            .reads
+            .iter()
+            .any(|(_, c, v)| c == "plays-daily" && *v == Via::Lineage),
+        "a known repository is the same consumer: {:?}",
+        batch.reads
     );
     assert_eq!(batch.warnings.len(), 2, "{:?}", batch.warnings);
     store.import(&batch).unwrap();

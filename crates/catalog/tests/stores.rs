@@ -10,7 +10,9 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tern_catalog::{backstage, now, open, Change, ChangeState, Consumer, EdgeMove, Token, Via};
+use tern_catalog::{
+    backstage, now, open, Change, ChangeState, Consumer, EdgeMove, Role, Token, Via,
+};
 
 const CATALOG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Resource
@@ -141,12 +143,42 @@ fn contract(url: &str) {
     let t = Token {
         hash: "ab".repeat(32),
         user: "user:default/alice".into(),
-        admin: false,
+        role: Role::User,
         created_at: 1,
+        expires_at: Some(100),
+        revoked_at: None,
     };
     store.put_token(&t).unwrap();
     assert_eq!(store.token(&t.hash).unwrap().unwrap(), t);
     assert!(store.token("nope").unwrap().is_none());
+    assert!(t.valid_at(99) && !t.valid_at(100));
+    let lineage = Token {
+        hash: "ef".repeat(32),
+        role: Role::Lineage,
+        expires_at: None,
+        ..t.clone()
+    };
+    store.put_token(&lineage).unwrap();
+    assert_eq!(store.tokens().unwrap(), [t.clone(), lineage.clone()]);
+    // Revoked by id (the hash's first twelve digits), once; nothing else
+    // names a token.
+    assert!(store.revoke_token("abab", 5).unwrap().is_none());
+    assert!(store.revoke_token("%", 5).unwrap().is_none());
+    let revoked = store.revoke_token(t.id(), 5).unwrap().unwrap();
+    assert_eq!(
+        (revoked.id(), revoked.revoked_at),
+        ("abababababab", Some(5))
+    );
+    assert_eq!(
+        store.revoke_token(t.id(), 9).unwrap().unwrap().revoked_at,
+        Some(5)
+    );
+    assert!(!store.token(&t.hash).unwrap().unwrap().valid_at(2));
+    assert!(store
+        .token(&lineage.hash)
+        .unwrap()
+        .unwrap()
+        .valid_at(i64::MAX));
 
     // Changes and their history: an event per state change, none otherwise.
     let mut c = change("m", "daily", 0);
@@ -420,7 +452,9 @@ fn keeps_old_rows(url: &str) {
         .is_member("group:default/insights", "user:default/alice")
         .unwrap());
     let t = store.token(&"cd".repeat(32)).unwrap().unwrap();
-    assert_eq!((t.user.as_str(), t.admin), ("user:default/alice", true));
+    assert_eq!((t.user.as_str(), t.admin()), ("user:default/alice", true));
+    // Tokens made before expiry existed expire 90 days after they were made.
+    assert_eq!(t.expires_at, Some(t.created_at + 90 * 86_400));
     assert_eq!(store.change("m", "daily").unwrap().unwrap().wave, 2);
     // The whole contract holds on the upgraded tables.
     let mut c = store.change("m", "daily").unwrap().unwrap();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use tern_catalog::{backstage, Store};
+use tern_catalog::Store;
 use tern_fleet::{Fleet, Progress};
 use tern_local_forge::LocalForge;
 use tern_spec::Spec;
@@ -52,15 +52,36 @@ pub struct ServeArgs {
 
 #[derive(Subcommand)]
 pub enum TokenCommand {
-    /// Make an API token for a user the catalog knows; it is printed once
-    /// and stored only as a hash
+    /// Make an API token; it is printed once and stored only as a hash
     Create {
-        /// The user: `alice` or `user:default/alice`
+        /// Who holds it: a user the catalog knows (`alice` or
+        /// `user:default/alice`); any name for an admin or a lineage producer
         user: String,
-        /// May do everything, whatever the teams say (any user name)
-        #[arg(long)]
+        /// user: what their teams may do; admin: everything; lineage: post
+        /// OpenLineage events and nothing else
+        #[arg(long, value_name = "ROLE", default_value = "user")]
+        role: String,
+        /// The same as --role admin
+        #[arg(long, hide = true)]
         admin: bool,
+        /// How long it lives: 90d, 12h, ... or never
+        #[arg(long, value_name = "DURATION", default_value = "90d")]
+        expires: String,
         /// Print the token as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every token: id, user, role, expiry, state (never the token)
+    List {
+        /// Print the list as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (from `tern token list`): it gets 401 from then on
+    Revoke {
+        /// The token's id
+        id: String,
+        /// Print the revoked token as JSON
         #[arg(long)]
         json: bool,
     },
@@ -224,7 +245,7 @@ impl Bar {
             b.set_prefix(p.phase);
             b.set_length(p.total as u64);
             b.set_position(p.done as u64);
-            b.set_message(p.consumer.to_string());
+            b.set_message(crate::out::shown(p.consumer).into_owned());
         }
     }
 
@@ -303,7 +324,7 @@ pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
             let store = open_catalog(url, true)?;
             let imported = tern_catalog::import(store.as_ref(), incoming)?;
             for w in &imported.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", crate::out::shown(w));
             }
             let summary = imported.summary;
             if json {
@@ -482,24 +503,100 @@ pub fn serve(a: ServeArgs, url: &str) -> Result<()> {
 }
 
 pub fn token(c: TokenCommand, url: &str) -> Result<()> {
-    let TokenCommand::Create { user, admin, json } = c;
-    let store = open_catalog(url, false)?;
-    let token = tern_portal::create_token(store.as_ref(), &user, admin).map_err(|e| match e {
-        tern_portal::PortalError::UnknownUser(m) => anyhow::Error::new(BadInput(m)),
-        other => other.into(),
-    })?;
-    let user = backstage::user_ref(&user);
-    if json {
-        return print_json(&serde_json::json!({"user": user, "admin": admin, "token": token}));
+    match c {
+        TokenCommand::Create {
+            user,
+            role,
+            admin,
+            expires,
+            json,
+        } => {
+            let role = if admin {
+                tern_catalog::Role::Admin
+            } else {
+                tern_catalog::Role::parse(&role).ok_or_else(|| {
+                    BadInput(format!(
+                        "--role {role:?} is not one of user, admin, lineage"
+                    ))
+                })?
+            };
+            let ttl = tern_portal::parse_expiry(&expires)
+                .map_err(|m| BadInput(format!("--expires: {m}")))?;
+            let store = open_catalog(url, false)?;
+            let (token, stored) = tern_portal::create_token(store.as_ref(), &user, role, ttl)
+                .map_err(|e| match e {
+                    tern_portal::PortalError::UnknownUser(m) => anyhow::Error::new(BadInput(m)),
+                    other => other.into(),
+                })?;
+            if json {
+                let mut v = tern_portal::token_json(&stored, tern_catalog::now());
+                v["token"] = serde_json::json!(token);
+                v["admin"] = serde_json::json!(stored.admin());
+                return print_json(&v);
+            }
+            outln!("{token}");
+            if std::io::stderr().is_terminal() {
+                let until = match stored.expires_at {
+                    Some(t) => format!("until {}", tern_portal::day(t)),
+                    None => "with no expiry".to_string(),
+                };
+                eprintln!(
+                    "Token {} for {} ({}), {until}. It is shown only now; tern keeps only its hash.",
+                    stored.id(),
+                    stored.user,
+                    stored.role.as_str()
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::List { json } => {
+            let store = open_catalog(url, false)?;
+            let at = tern_catalog::now();
+            let tokens = store.tokens()?;
+            if json {
+                let list: Vec<_> = tokens
+                    .iter()
+                    .map(|t| tern_portal::token_json(t, at))
+                    .collect();
+                return print_json(&list);
+            }
+            if tokens.is_empty() {
+                outln!("No tokens. `tern token create USER` makes one.");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = tokens
+                .iter()
+                .map(|t| {
+                    let v = tern_portal::token_json(t, at);
+                    vec![
+                        t.id().to_string(),
+                        t.user.clone(),
+                        t.role.as_str().to_string(),
+                        tern_portal::day(t.created_at),
+                        t.expires_at
+                            .map(tern_portal::day)
+                            .unwrap_or_else(|| "never".into()),
+                        v["state"].as_str().unwrap_or_default().to_string(),
+                    ]
+                })
+                .collect();
+            crate::render::table(&["ID", "USER", "ROLE", "MADE", "EXPIRES", "STATE"], &rows);
+            Ok(())
+        }
+        TokenCommand::Revoke { id, json } => {
+            let store = open_catalog(url, false)?;
+            let Some(t) = store.revoke_token(&id, tern_catalog::now())? else {
+                return Err(
+                    BadInput(format!("no token {id:?}: `tern token list` shows the ids")).into(),
+                );
+            };
+            if json {
+                return print_json(&tern_portal::token_json(&t, tern_catalog::now()));
+            }
+            outln!("Revoked token {} of {}.", t.id(), t.user);
+            Ok(())
+        }
     }
-    outln!("{token}");
-    if std::io::stderr().is_terminal() {
-        eprintln!(
-            "Token for {user}{}. It is shown only now; tern keeps only its hash.",
-            if admin { " (admin)" } else { "" }
-        );
-    }
-    Ok(())
 }
 
 /// `tern worker`: leases and works changes of every running migration's

@@ -146,7 +146,7 @@ fn exit_for(e: &anyhow::Error) -> ExitCode {
     if e.is::<Failed>() {
         return ExitCode::from(1);
     }
-    eprintln!("error: {e:#}");
+    eprintln!("error: {}", out::shown(&format!("{e:#}")));
     // Each crate's error says whether the input was at fault; a spec that
     // does not parse always is.
     let bad_input = e.chain().any(|c| {

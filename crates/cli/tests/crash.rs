@@ -127,6 +127,12 @@ fn a_campaign_killed_anywhere_finishes_exactly_once() {
             "0",
             "c{i:02}: a move's marker was left"
         );
+        // No lock left on any ref: a `git commit` there works.
+        assert_eq!(
+            sh(&dir, "find .git -name '*.lock' | wc -l"),
+            "0",
+            "c{i:02}: a lock file was left"
+        );
     }
     // The history of every change is a straight walk through the states.
     let o = tern(root, &["status", "m", "--json"]);

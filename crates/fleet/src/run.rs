@@ -18,7 +18,7 @@ use tern_spec::{Approval, Spec};
 use crate::plan::{plan_all, to_unresolved};
 use crate::resolve::{campaign_rules, kept};
 use crate::rollout::{clears_gate, describe, waiting_for_people, wave_of};
-use crate::verifier::run_verify;
+use crate::verifier::{run_verify_in, Jail};
 use crate::{
     branch_name, commit_message, resolve, trailer, Fleet, FleetError, Progress, Result, Status,
 };
@@ -565,9 +565,11 @@ impl Fleet<'_> {
                 log_tail: "no verify command: neither .tern.yaml nor the spec names one".into(),
             },
             Some(cmd) => {
-                let out = run_verify(wt.path(), cmd, spec.verify.timeout).map_err(|e| {
-                    Step::Forge(tern_forge::ForgeError::Io(format!("running {cmd:?}"), e))
-                })?;
+                let jail = Jail::of(&spec.verify);
+                let out =
+                    run_verify_in(wt.path(), cmd, spec.verify.timeout, &jail).map_err(|e| {
+                        Step::Forge(tern_forge::ForgeError::Io(format!("running {cmd:?}"), e))
+                    })?;
                 VerifyResult {
                     ok: out.ok,
                     seconds: (out.seconds * 1000.0).round() / 1000.0,

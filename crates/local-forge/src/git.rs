@@ -1,9 +1,12 @@
-//! The local forge: plain git repositories on disk, driven through the git CLI.
+//! The local forge: plain git repositories on disk.
 //!
 //! Each operation spends as few git processes as it can (they dominate a
-//! campaign's cost): a repository is validated once per process, its default
-//! branch and head come from one `for-each-ref`, blobs are read in one
-//! `cat-file --batch`, and refs move by a single compare-and-swap.
+//! campaign's cost): a repository is validated once per process; refs,
+//! trees and blobs are read in process, and tern's own branch is created in
+//! process (gitoxide, under git's own lock protocol); the git command line
+//! does what touches files (worktrees, commits, bringing a checked-out
+//! branch along) and moves the branches people use, so that a tern killed
+//! mid-write never leaves a lock on them.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -50,9 +53,6 @@ const OPEN_REPOSITORIES: usize = 32;
 /// of a process that died (killed mid-campaign) can be recognised and swept.
 const WORKTREE_PREFIX: &str = "tern-wt-";
 
-/// The all-zero id: as an expected old value, "the ref must not exist".
-const ZERO: &str = "0000000000000000000000000000000000000000";
-
 /// tern commits as itself so that history says who made the change.
 const IDENTITY: [(&str, &str); 4] = [
     ("GIT_AUTHOR_NAME", "tern"),
@@ -61,8 +61,28 @@ const IDENTITY: [(&str, &str); 4] = [
     ("GIT_COMMITTER_EMAIL", "tern@localhost"),
 ];
 
+/// git, looked up on `PATH` once (absolute entries only): left to the
+/// system, every one of a campaign's many git processes would first fail
+/// to start at each `PATH` entry before git's.
+fn program() -> &'static Path {
+    static GIT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    GIT.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .filter(|d| d.is_absolute())
+            .map(|d| d.join("git"))
+            .find(|c| {
+                std::fs::metadata(c)
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+            .unwrap_or_else(|| PathBuf::from("git"))
+    })
+}
+
 fn command(dir: &Path) -> Command {
-    let mut cmd = Command::new("git");
+    let mut cmd = Command::new(program());
     cmd.arg("-C").arg(dir);
     // Never let the caller's environment point git somewhere else, and never
     // let git look above the repository it was given.
@@ -250,20 +270,9 @@ impl LocalForge {
         }
     }
 
-    fn rev(&self, dir: &Path, rev: &str) -> Result<Option<String>> {
-        match git(
-            dir,
-            [
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("{rev}^{{commit}}"),
-            ],
-        ) {
-            Ok(sha) => Ok(Some(sha)),
-            Err(ForgeError::Git { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+    /// What the full ref `reference` names now, read in process.
+    fn tip(&self, repo: &str, reference: &str) -> Result<Option<String>> {
+        crate::odb::reference_tip(&self.reader(repo)?, reference)
     }
 
     /// The default branch and its tip: origin's HEAD if that branch exists
@@ -281,7 +290,12 @@ impl LocalForge {
         Err(ForgeError::NoDefaultBranch(repo.to_string()))
     }
 
-    /// Moves `refs/heads/<branch>` from `old` to `new`, failing if it moved meanwhile.
+    /// Moves `refs/heads/<branch>` from `old` to `new`, failing if it moved
+    /// meanwhile: a branch people work on, so by a git process of its own.
+    /// Killed with tern, an in-process write could leave the branch's lock
+    /// file behind, and every `git commit` there would fail until someone
+    /// removed it; a git child finishes its write and lets go whatever
+    /// happens to tern.
     fn swap(&self, dir: &Path, repo: &str, branch: &str, new: &str, old: &str) -> Result<()> {
         let reference = format!("refs/heads/{branch}");
         git(dir, ["update-ref", "-m", "tern", &reference, new, old]).map_err(|e| match e {
@@ -292,6 +306,67 @@ impl LocalForge {
             other => other,
         })?;
         Ok(())
+    }
+
+    /// Creates tern's own branch `refs/heads/<branch>` at `new`, in process,
+    /// under git's own protocol (a `.lock` file beside the ref, renamed into
+    /// place, the reflog written as `git update-ref` writes it): a campaign
+    /// publishes a branch in each of thousands of repositories. No one but
+    /// the tern working the change writes its branch, so a lock on it was
+    /// left by a tern that died in the middle of this write; it is removed
+    /// and the write made again, once.
+    fn create_own(&self, repo: &str, branch: &str, new: &str) -> Result<()> {
+        use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+        let reference = format!("refs/heads/{branch}");
+        let r = self.reader(repo)?;
+        let bad = |e: &dyn std::fmt::Display| ForgeError::Objects {
+            repo: repo.to_string(),
+            detail: format!("creating {reference}: {e}"),
+        };
+        let raced = || ForgeError::Raced {
+            repo: repo.to_string(),
+            reference: reference.clone(),
+        };
+        let id = gix::ObjectId::from_hex(new.as_bytes()).map_err(|e| bad(&e))?;
+        let name: gix::refs::FullName = reference.as_str().try_into().map_err(|e| bad(&e))?;
+        let edit = || RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: "tern".into(),
+                },
+                expected: PreviousValue::MustNotExist,
+                new: gix::refs::Target::Object(id),
+            },
+            name: name.clone(),
+            deref: false,
+        };
+        let me = gix::actor::Signature {
+            name: IDENTITY[2].1.into(),
+            email: IDENTITY[3].1.into(),
+            time: gix::date::Time::now_local_or_utc(),
+        };
+        use gix::reference::edit::Error as Edit;
+        use gix::refs::file::transaction::prepare::Error as Prepare;
+        for attempt in 0..2 {
+            let mut time = gix::date::parse::TimeBuf::default();
+            match r.edit_references_as(Some(edit()), Some(me.to_ref(&mut time))) {
+                Ok(_) => return Ok(()),
+                Err(Edit::FileTransactionPrepare(Prepare::LockAcquire { .. })) if attempt == 0 => {
+                    let lock = r.common_dir().join(format!("{reference}.lock"));
+                    tracing::info!(lock = %lock.display(), "removing the lock a dead tern left on its branch");
+                    let _ = std::fs::remove_file(&lock);
+                }
+                Err(Edit::FileTransactionPrepare(
+                    Prepare::MustNotExist { .. }
+                    | Prepare::LockAcquire { .. }
+                    | Prepare::PackedTransactionAcquire(_),
+                )) => return Err(raced()),
+                Err(e) => return Err(bad(&e)),
+            }
+        }
+        Err(raced())
     }
 
     /// Moves a branch people work on, as git moves a checked-out branch on
@@ -309,12 +384,11 @@ impl LocalForge {
         old: &str,
     ) -> Result<()> {
         let reference = format!("refs/heads/{branch}");
-        let bare = git(dir, ["rev-parse", "--is-bare-repository"])? == "true";
-        let head = git(dir, ["symbolic-ref", "-q", "HEAD"]).unwrap_or_default();
-        if bare || head != reference {
+        let r = self.reader(repo)?;
+        if r.is_bare() || crate::odb::checked_out(&r)?.as_deref() != Some(branch) {
             return self.swap(dir, repo, branch, new, old);
         }
-        if self.rev(dir, &reference)?.as_deref() != Some(old) {
+        if crate::odb::reference_tip(&r, &reference)?.as_deref() != Some(old) {
             return Err(ForgeError::Raced {
                 repo: repo.to_string(),
                 reference,
@@ -325,30 +399,27 @@ impl LocalForge {
             branch: branch.to_string(),
             detail,
         };
-        // Stat information first, so a touched but unchanged file is clean.
-        let _ = git(dir, ["update-index", "-q", "--refresh"]);
-        let files = git_ok(dir, &["diff-files", "--quiet", "--ignore-submodules", "--"])?;
-        let index = git_ok(
+        // One look at index and files against HEAD (which is `old`): git
+        // refreshes stat information first, so a touched but unchanged file
+        // is clean.
+        let uncommitted = git(
             dir,
-            &[
-                "diff-index",
-                "--quiet",
-                "--cached",
+            [
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
                 "--ignore-submodules",
-                old,
-                "--",
             ],
         )?;
-        let marker = move_marker(dir, branch)?;
+        let marker = move_marker(r.git_dir(), branch);
         let expected = format!("{old} {new}\n");
-        if !files || !index {
+        if !uncommitted.is_empty() {
             // A move of ours that was killed between bringing the checkout
             // along and moving the ref leaves exactly that mixed state.
             let ours = std::fs::read_to_string(&marker).is_ok_and(|m| m == expected)
                 && only_the_move(dir, old, new)?;
             if !ours {
-                let what = git(dir, ["status", "--porcelain", "--untracked-files=no"])?;
-                let first: Vec<&str> = what.lines().take(3).map(str::trim).collect();
+                let first: Vec<&str> = uncommitted.lines().take(3).map(str::trim).collect();
                 return Err(dirty(format!("uncommitted: {}", first.join(", "))));
             }
             git(dir, ["read-tree", "--reset", "-u", new])?;
@@ -382,8 +453,8 @@ impl LocalForge {
     /// Forgets a move's marker once the branch is no longer where the move
     /// started (the move finished, or someone else moved it): a marker only
     /// ever speaks for the branch's current tip.
-    fn forget_finished_move(&self, dir: &Path, branch: &str) -> Result<()> {
-        let marker = move_marker(dir, branch)?;
+    fn forget_finished_move(&self, repo: &str, branch: &str) -> Result<()> {
+        let marker = move_marker(self.reader(repo)?.git_dir(), branch);
         let Ok(text) = std::fs::read_to_string(&marker) else {
             return Ok(());
         };
@@ -392,7 +463,7 @@ impl LocalForge {
             .next()
             .unwrap_or_default()
             .to_string();
-        if self.rev(dir, &format!("refs/heads/{branch}"))?.as_deref() != Some(started.as_str()) {
+        if self.tip(repo, &format!("refs/heads/{branch}"))?.as_deref() != Some(started.as_str()) {
             let _ = std::fs::remove_file(&marker);
         }
         Ok(())
@@ -474,7 +545,11 @@ impl Forge for LocalForge {
         // Only the named paths: whatever else a hook or a build left in the
         // worktree stays out of the change.
         let file = message_file(message)?;
+        // No automatic maintenance after the commit: a campaign commits once
+        // in each of thousands of repositories, and their upkeep is their own.
         let mut args: Vec<&OsStr> = [
+            "-c",
+            "maintenance.auto=false",
             "commit",
             "--quiet",
             "--no-verify",
@@ -488,7 +563,10 @@ impl Forge for LocalForge {
         args.push(OsStr::new("--"));
         args.extend(paths.iter().map(OsStr::new));
         match git(wt.path(), &args) {
-            Ok(_) => Ok(Some(git(wt.path(), ["rev-parse", "HEAD"])?)),
+            Ok(_) => match detached_head(wt.path()) {
+                Some(id) => Ok(Some(id)),
+                None => Ok(Some(git(wt.path(), ["rev-parse", "HEAD"])?)),
+            },
             Err(ForgeError::Git { stderr, .. })
                 if stderr.contains("nothing") || stderr.contains("no changes") =>
             {
@@ -499,17 +577,15 @@ impl Forge for LocalForge {
     }
 
     fn published(&self, repo: &str, name: &str) -> Result<Option<String>> {
-        let dir = self.path(repo)?;
-        self.rev(&dir, &format!("refs/heads/{name}"))
+        self.tip(repo, &format!("refs/heads/{name}"))
     }
 
     fn publish(&self, repo: &str, name: &str, commit: &str) -> Result<()> {
-        let dir = self.path(repo)?;
         // Creation fails if the branch exists; then it may already be ours.
-        match self.swap(&dir, repo, name, commit, ZERO) {
+        match self.create_own(repo, name, commit) {
             Ok(()) => Ok(()),
             Err(ForgeError::Raced { .. })
-                if self.rev(&dir, &format!("refs/heads/{name}"))?.as_deref() == Some(commit) =>
+                if self.tip(repo, &format!("refs/heads/{name}"))?.as_deref() == Some(commit) =>
             {
                 Ok(())
             }
@@ -519,8 +595,7 @@ impl Forge for LocalForge {
 
     fn propose(&self, repo: &str, proposal: &Proposal) -> Result<Option<String>> {
         // The published branch is the proposal; check it is there to review.
-        let dir = self.path(repo)?;
-        match self.rev(&dir, &format!("refs/heads/{}", proposal.branch))? {
+        match self.tip(repo, &format!("refs/heads/{}", proposal.branch))? {
             Some(_) => Ok(None),
             None => Err(ForgeError::Raced {
                 repo: repo.to_string(),
@@ -539,7 +614,7 @@ impl Forge for LocalForge {
 
     fn close(&self, repo: &str, name: &str) -> Result<()> {
         let dir = self.path(repo)?;
-        if let Some(at) = self.rev(&dir, &format!("refs/heads/{name}"))? {
+        if let Some(at) = self.tip(repo, &format!("refs/heads/{name}"))? {
             git(
                 &dir,
                 ["update-ref", "-d", &format!("refs/heads/{name}"), &at],
@@ -557,7 +632,7 @@ impl Forge for LocalForge {
         message: &str,
     ) -> Result<String> {
         let dir = self.path(repo)?;
-        self.forget_finished_move(&dir, into)?;
+        self.forget_finished_move(repo, into)?;
         // The common case: the default branch has not moved since the change
         // was made on it, so one compare-and-swap fast-forwards it.
         if let Some(base) = base {
@@ -568,7 +643,7 @@ impl Forge for LocalForge {
             }
         }
         let tip = self
-            .rev(&dir, &format!("refs/heads/{into}"))?
+            .tip(repo, &format!("refs/heads/{into}"))?
             .ok_or_else(|| ForgeError::NoDefaultBranch(repo.to_string()))?;
         if git_ok(&dir, &["merge-base", "--is-ancestor", commit, &tip])? {
             return Ok(tip);
@@ -606,9 +681,9 @@ impl Forge for LocalForge {
 
     fn revert(&self, repo: &str, commit: &str, on: &str, message: &str) -> Result<String> {
         let dir = self.path(repo)?;
-        self.forget_finished_move(&dir, on)?;
+        self.forget_finished_move(repo, on)?;
         let tip = self
-            .rev(&dir, &format!("refs/heads/{on}"))?
+            .tip(repo, &format!("refs/heads/{on}"))?
             .ok_or_else(|| ForgeError::NoDefaultBranch(repo.to_string()))?;
         let parents = git(&dir, ["rev-list", "--parents", "-n", "1", commit])?;
         let merge = parents.split_whitespace().count() > 2;
@@ -646,7 +721,7 @@ impl Forge for LocalForge {
 
     fn find_commit(&self, repo: &str, branch: &str, needle: &str) -> Result<Option<String>> {
         let dir = self.path(repo)?;
-        if self.rev(&dir, &format!("refs/heads/{branch}"))?.is_none() {
+        if self.tip(repo, &format!("refs/heads/{branch}"))?.is_none() {
             return Ok(None);
         }
         let out = git(
@@ -685,16 +760,7 @@ impl Forge for LocalForge {
     }
 
     fn changed_paths(&self, repo: &str, from: &str, to: &str) -> Result<Vec<String>> {
-        let dir = self.path(repo)?;
-        let out = git(
-            &dir,
-            ["diff", "--name-only", "--no-renames", "-z", from, to],
-        )?;
-        Ok(out
-            .split('\0')
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-            .collect())
+        crate::odb::changed(&self.reader(repo)?, from, to)
     }
 
     fn diff(&self, repo: &str, commit: &str) -> Result<String> {
@@ -704,6 +770,18 @@ impl Forge for LocalForge {
             ["show", "--format=", "--no-color", "--no-ext-diff", commit],
         )
     }
+}
+
+/// The commit a worktree's detached HEAD names, read from the worktree's
+/// folder in the repository (its `.git` file says where): one git process
+/// less per commit. `None` when HEAD there is not a plain id.
+fn detached_head(wt: &Path) -> Option<String> {
+    let link = std::fs::read_to_string(wt.join(".git")).ok()?;
+    let admin = Path::new(link.strip_prefix("gitdir:")?.trim());
+    let head = std::fs::read_to_string(wt.join(admin).join("HEAD")).ok()?;
+    let head = head.trim();
+    (matches!(head.len(), 40 | 64) && head.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| head.to_string())
 }
 
 /// A commit message in a file of its own, for `--file`: a message of any
@@ -718,11 +796,8 @@ fn message_file(message: &str) -> Result<tempfile::NamedTempFile> {
 
 /// Where a move of `branch` says what it is doing while it brings the
 /// checkout along.
-fn move_marker(dir: &Path, branch: &str) -> Result<PathBuf> {
-    Ok(
-        PathBuf::from(git(dir, ["rev-parse", "--absolute-git-dir"])?)
-            .join(format!("tern-move-{}", branch.replace('/', "%"))),
-    )
+fn move_marker(git_dir: &Path, branch: &str) -> PathBuf {
+    git_dir.join(format!("tern-move-{}", branch.replace('/', "%")))
 }
 
 /// Whether every difference between the checkout (index and files) and

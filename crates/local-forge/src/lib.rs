@@ -3,8 +3,8 @@
 //!
 //! It implements [`tern_forge::Forge`] from outside the boundary crate, as
 //! GitHub and GitLab forges do. Every change is made in a temporary worktree
-//! and published by moving refs with a compare-and-swap (`git update-ref NEW
-//! OLD`), so the user's working tree, index and uncommitted work stay exactly
+//! and published by moving refs with a compare-and-swap (as `git update-ref NEW
+//! OLD` does), so the user's working tree, index and uncommitted work stay exactly
 //! as they were.
 
 mod git;

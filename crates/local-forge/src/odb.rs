@@ -37,9 +37,15 @@ pub(crate) fn open(path: &Path) -> Option<Shared> {
 
 /// The tip of `refs/heads/<branch>`, if the branch exists.
 pub(crate) fn branch_tip(repo: &gix::Repository, branch: &str) -> Result<Option<String>> {
-    let name = format!("refs/heads/{branch}");
+    reference_tip(repo, &format!("refs/heads/{branch}"))
+}
+
+/// What the full ref `name` (`refs/heads/…`) names, if it exists. Loose
+/// refs are read from disk on every call and packed ones when the file
+/// changed, so a ref another process moved is seen at once.
+pub(crate) fn reference_tip(repo: &gix::Repository, name: &str) -> Result<Option<String>> {
     let Some(mut r) = repo
-        .try_find_reference(name.as_str())
+        .try_find_reference(name)
         .map_err(|e| objects(repo, e))?
     else {
         return Ok(None);
@@ -105,6 +111,8 @@ pub(crate) fn read_matching(
 
 /// git's default `core.maxTreeDepth`.
 const MAX_TREE_DEPTH: usize = 4096;
+/// Far more tags in a row than anyone makes.
+const MAX_PEEL: usize = 64;
 /// Far more files and folders than any repository a plan reads holds.
 const MAX_TREE_ENTRIES: usize = 10_000_000;
 
@@ -162,9 +170,8 @@ impl<'r> Objects<'r> {
         ))
     }
 
-    /// The regular files of `rev`'s tree (a commit id, or a ref name), each
-    /// with its blob's id: symbolic links and submodules are not files here.
-    fn files(&mut self, rev: &str) -> Result<Vec<(String, gix::ObjectId)>> {
+    /// The bytes of `rev`'s root tree (`rev` a commit id, or a ref name).
+    fn root(&mut self, rev: &str) -> Result<Vec<u8>> {
         let e = |e: &dyn std::fmt::Display| objects(self.repo, format!("{rev}: {e}"));
         let hash = self.repo.object_hash();
         let mut id = match gix::ObjectId::from_hex(rev.as_bytes()) {
@@ -177,8 +184,14 @@ impl<'r> Objects<'r> {
                 .map_err(|x| e(&x))?
                 .detach(),
         };
-        // Peel tags and the commit down to the tree.
+        // Peel tags and the commit down to the tree; a store whose files do
+        // not match their names could hold a tag that names itself.
+        let mut steps = 0;
         let root = loop {
+            steps += 1;
+            if steps > MAX_PEEL {
+                return Err(e(&format!("more than {MAX_PEEL} tags name one another")));
+            }
             let (kind, data) = self.read(id)?;
             id = match kind {
                 gix::objs::Kind::Tree => break data,
@@ -191,6 +204,97 @@ impl<'r> Objects<'r> {
                 gix::objs::Kind::Blob => return Err(e(&"names a blob, not a commit")),
             };
         };
+        Ok(root)
+    }
+
+    /// A tree's entries (name, mode, id), checked to be one.
+    fn tree(&mut self, id: gix::ObjectId, path: &str) -> Result<Vec<Entry>> {
+        let hash = self.repo.object_hash();
+        let (kind, data) = self.read(id)?;
+        if kind != gix::objs::Kind::Tree {
+            return Err(objects(
+                self.repo,
+                format!("{path} is a {kind}, not a tree"),
+            ));
+        }
+        entries(&data, hash).map_err(|x| objects(self.repo, format!("{path}: {x}")))
+    }
+
+    /// The paths whose entry differs between the trees of `from` and `to`,
+    /// as `git diff --name-only --no-renames` lists them: files, symbolic
+    /// links and submodules whose id or mode changed, and every one below a
+    /// folder only one side has. Identical folders are never opened, so
+    /// the cost follows the change, not the repository.
+    fn changed(&mut self, from: &str, to: &str) -> Result<Vec<String>> {
+        let hash = self.repo.object_hash();
+        let parse = |data: Vec<u8>, rev: &str| {
+            entries(&data, hash).map_err(|x| objects(self.repo, format!("{rev}: {x}")))
+        };
+        let a = self.root(from)?;
+        let a = parse(a, from)?;
+        let b = self.root(to)?;
+        let b = parse(b, to)?;
+        let mut out = Vec::new();
+        let mut pairs = vec![(String::new(), a, b, 0usize)];
+        let mut seen = 0usize;
+        while let Some((prefix, a, b, depth)) = pairs.pop() {
+            if depth > MAX_TREE_DEPTH {
+                return Err(objects(
+                    self.repo,
+                    format!("{prefix} is nested deeper than {MAX_TREE_DEPTH} folders"),
+                ));
+            }
+            seen += a.len() + b.len();
+            if seen > MAX_TREE_ENTRIES {
+                return Err(objects(
+                    self.repo,
+                    format!("the trees have more than {MAX_TREE_ENTRIES} entries"),
+                ));
+            }
+            let mut names: std::collections::BTreeMap<&[u8], (Option<&Entry>, Option<&Entry>)> =
+                Default::default();
+            for x in &a {
+                names.entry(&x.name).or_default().0 = Some(x);
+            }
+            for x in &b {
+                names.entry(&x.name).or_default().1 = Some(x);
+            }
+            for (name, (old, new)) in names {
+                if let (Some(o), Some(n)) = (old, new) {
+                    if o.mode == n.mode && o.id == n.id {
+                        continue;
+                    }
+                }
+                let path = join(&prefix, name);
+                match (old, new) {
+                    (Some(o), Some(n)) if o.mode.is_tree() && n.mode.is_tree() => {
+                        let (x, y) = (self.tree(o.id, &path)?, self.tree(n.id, &path)?);
+                        pairs.push((path, x, y, depth + 1));
+                    }
+                    _ => {
+                        for side in [old, new].into_iter().flatten() {
+                            if side.mode.is_tree() {
+                                let below = self.tree(side.id, &path)?;
+                                pairs.push((path.clone(), below, Vec::new(), depth + 1));
+                            } else {
+                                out.push(path.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The regular files of `rev`'s tree (a commit id, or a ref name), each
+    /// with its blob's id: symbolic links and submodules are not files here.
+    fn files(&mut self, rev: &str) -> Result<Vec<(String, gix::ObjectId)>> {
+        let e = |e: &dyn std::fmt::Display| objects(self.repo, format!("{rev}: {e}"));
+        let hash = self.repo.object_hash();
+        let root = self.root(rev)?;
         let mut files = Vec::new();
         let mut trees = vec![(String::new(), root, 0)];
         let mut entries = 0usize;
@@ -229,6 +333,40 @@ impl<'r> Objects<'r> {
         }
         Ok(files)
     }
+}
+
+/// One entry of a tree, owned.
+struct Entry {
+    name: Vec<u8>,
+    mode: gix::objs::tree::EntryMode,
+    id: gix::ObjectId,
+}
+
+fn entries(data: &[u8], hash: gix::hash::Kind) -> std::result::Result<Vec<Entry>, String> {
+    gix::objs::TreeRefIter::from_bytes(data, hash)
+        .map(|e| {
+            e.map(|e| Entry {
+                name: e.filename.to_vec(),
+                mode: e.mode,
+                id: e.oid.to_owned(),
+            })
+            .map_err(|x| x.to_string())
+        })
+        .collect()
+}
+
+fn join(prefix: &str, name: &[u8]) -> String {
+    let name = String::from_utf8_lossy(name);
+    if prefix.is_empty() {
+        name.into_owned()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+/// The paths that differ between the trees of `from` and `to`, sorted.
+pub(crate) fn changed(repo: &gix::Repository, from: &str, to: &str) -> Result<Vec<String>> {
+    Objects::new(repo).changed(from, to)
 }
 
 /// The order to read `ids` in: loose (or unknown) objects first, then each

@@ -598,3 +598,115 @@ fn a_tree_that_names_itself_is_an_error_not_a_hang() {
         "{err}"
     );
 }
+
+#[test]
+fn changed_paths_are_the_paths_git_diff_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("r");
+    let r = repo(&d);
+    // A history of awkward changes, each compared with git's own answer:
+    // edits deep and shallow, a file that becomes a folder and back, a mode
+    // change, a symbolic link retargeted, a submodule moved, a folder
+    // deleted whole, renames (listed as two paths, as --no-renames does),
+    // and names git sorts differently from bytes (`a.b` before `a/`).
+    let steps = [
+        "mkdir -p a/b/c && echo 1 > a/b/c/x && echo 2 > a/y && echo 3 > a.b && git add -A",
+        "echo 9 > a/b/c/x && git add -A",
+        "rm other.txt && mkdir other.txt && echo in > other.txt/f && git add -A",
+        "rm -r other.txt && echo back > other.txt && git add -A",
+        "chmod +x a/y && git add -A",
+        "ln -s a/y link && git add -A",
+        "rm link && ln -s a.b link && git add -A",
+        "git update-index --add --cacheinfo 160000,1111111111111111111111111111111111111111,sub",
+        "git update-index --cacheinfo 160000,2222222222222222222222222222222222222222,sub",
+        "git rm -rq a && git add -A",
+        "git mv job.yaml moved.yaml",
+        "echo same > other.txt && git add -A",
+    ];
+    let forge = LocalForge::default();
+    let mut commits = vec![sh(&d, "git rev-parse HEAD")];
+    for step in steps {
+        sh(&d, step);
+        sh(&d, "git commit -qm step --allow-empty");
+        commits.push(sh(&d, "git rev-parse HEAD"));
+    }
+    for (i, from) in commits.iter().enumerate() {
+        for to in &commits[i..] {
+            let mut git: Vec<String> = sh(
+                &d,
+                &format!("git diff --name-only --no-renames -z {from} {to} | tr '\\0' '\\n'"),
+            )
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+            git.sort();
+            let mut ours = forge.changed_paths(&r, from, to).unwrap();
+            ours.sort();
+            assert_eq!(ours, git, "{from}..{to}");
+            let mut back = forge.changed_paths(&r, to, from).unwrap();
+            back.sort();
+            assert_eq!(back, git, "{to}..{from}");
+        }
+    }
+}
+
+#[test]
+fn refs_move_as_git_moves_them_and_a_race_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let r = repo(&dir);
+    let forge = LocalForge::default();
+    let base = forge.open(&r).unwrap().head;
+    let commit = patch(&forge, &r, &base);
+    // A lock a tern killed mid-write left on its own branch does not stop
+    // the next one.
+    fs::create_dir_all(dir.join(".git/refs/heads/tern")).unwrap();
+    fs::write(dir.join(".git/refs/heads/tern/m1.lock"), "").unwrap();
+    forge.publish(&r, "tern/m1", &commit).unwrap();
+    assert!(!dir.join(".git/refs/heads/tern/m1.lock").exists());
+    // The reflog git keeps, and nothing git itself would object to.
+    assert_eq!(
+        sh(&dir, "git reflog show --format='%gs %H' tern/m1"),
+        format!("tern {commit}")
+    );
+    sh(&dir, "git fsck --no-progress --strict");
+    assert_eq!(sh(&dir, "git rev-parse tern/m1"), commit);
+
+    // The branch taken by another commit: publishing is refused, it stays.
+    let wt = forge.worktree(&r, &base).unwrap();
+    fs::write(wt.path().join("job.yaml"), "someone else's\n").unwrap();
+    let other = forge
+        .commit(&wt, "Theirs", &["job.yaml".into()])
+        .unwrap()
+        .unwrap();
+    drop(wt);
+    assert!(matches!(
+        forge.publish(&r, "tern/m1", &other),
+        Err(ForgeError::Raced { .. })
+    ));
+    assert_eq!(sh(&dir, "git rev-parse tern/m1"), commit);
+
+    // A packed default branch is moved like a loose one; one someone holds
+    // the lock of (a push in progress) is a race, not a failure, and is
+    // left exactly as it was, checkout included: a branch people use is
+    // never unlocked by tern.
+    sh(&dir, "git pack-refs --all");
+    fs::write(dir.join(".git/refs/heads/main.lock"), "").unwrap();
+    assert!(matches!(
+        forge.merge(&r, &commit, "main", Some(&base), "Merge"),
+        Err(ForgeError::Raced { .. })
+    ));
+    assert_eq!(sh(&dir, "git rev-parse main"), base);
+    assert_eq!(sh(&dir, "git status --porcelain"), "");
+    fs::remove_file(dir.join(".git/refs/heads/main.lock")).unwrap();
+    assert_eq!(
+        forge
+            .merge(&r, &commit, "main", Some(&base), "Merge")
+            .unwrap(),
+        commit
+    );
+    assert_eq!(sh(&dir, "git rev-parse main"), commit);
+    assert_eq!(sh(&dir, "git status --porcelain"), "");
+    sh(&dir, "git fsck --no-progress --strict");
+}

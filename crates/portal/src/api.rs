@@ -361,9 +361,29 @@ pub fn dataset_consumers(portal: &Portal, req: &Req, p: &Params) -> Result<Resp,
     Ok(Resp::json(&portal.store.consumers_of(id, transitive)?))
 }
 
+/// Every consumer, with what lineage said of it that the catalog holds
+/// otherwise (`disagreements`, when there is any).
 pub fn consumers(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError> {
     auth::read(portal, req)?;
-    Ok(Resp::json(&portal.store.consumers()?))
+    let mut said: std::collections::HashMap<String, Vec<Value>> = Default::default();
+    for d in portal.store.disagreements()? {
+        said.entry(d.consumer.clone())
+            .or_default()
+            .push(json!({"source": d.source, "detail": d.detail, "at": d.at}));
+    }
+    let list: Vec<Value> = portal
+        .store
+        .consumers()?
+        .into_iter()
+        .map(|c| {
+            let mut v = json!(c);
+            if let Some(d) = said.remove(&c.id) {
+                v["disagreements"] = json!(d);
+            }
+            v
+        })
+        .collect();
+    Ok(Resp::json(&list))
 }
 
 pub fn teams(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError> {
@@ -450,7 +470,7 @@ pub fn entities(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError
 /// OpenLineage RunEvents in: one event or an array of them. Every event is
 /// checked before anything is written, and the batch lands in one import.
 pub fn lineage(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError> {
-    auth::user(portal, req)?;
+    auth::lineage(portal, req)?;
     let body = req.json()?;
     let values = match body {
         Value::Array(v) => v,

@@ -9,7 +9,7 @@
 
 use sha2::{Digest, Sha256};
 use tern_catalog::backstage::user_ref;
-use tern_catalog::{now, Store, Token};
+use tern_catalog::{now, Role, Store, Token};
 
 use crate::http::{ApiError, Req};
 use crate::{Portal, PortalError};
@@ -23,6 +23,7 @@ pub struct Principal {
     /// `user:default/<name>`.
     pub user: String,
     pub admin: bool,
+    pub role: Role,
     /// The token's hash, for the CSRF value.
     pub hash: String,
     /// Signed in through the cookie (so forms need the CSRF value).
@@ -34,26 +35,40 @@ pub fn hash_token(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// Makes a token for a user the catalog knows (any user when `admin`),
-/// stores its hash, and returns the token: the only time it is seen.
-pub fn create_token(store: &dyn Store, user: &str, admin: bool) -> Result<String, PortalError> {
+/// How long a token lives unless asked otherwise: 90 days.
+pub const DEFAULT_TTL_SECS: i64 = 90 * 86_400;
+
+/// Makes a token for a user the catalog knows (any name for an admin or a
+/// lineage producer, which need no team), stores its hash, and returns the
+/// token (the only time it is seen) with what was stored. `ttl_secs`: how
+/// long it lives, `None` for ever.
+pub fn create_token(
+    store: &dyn Store,
+    user: &str,
+    role: Role,
+    ttl_secs: Option<i64>,
+) -> Result<(String, Token), PortalError> {
     let user = user_ref(user);
-    if !admin && !store.is_user(&user)? {
+    if role == Role::User && !store.is_user(&user)? {
         return Err(PortalError::UnknownUser(format!(
-            "{user} is not a member of any team in the catalog; import their Group or User entity first (or make an --admin token)"
+            "{user} is not a member of any team in the catalog; import their Group or User entity first (or make an admin token with --role admin)"
         )));
     }
     let mut raw = [0u8; 24];
     getrandom::fill(&mut raw)
         .map_err(|e| PortalError::UnknownUser(format!("no randomness: {e}")))?;
     let token = format!("tern_{}", hex(&raw));
-    store.put_token(&Token {
+    let created_at = now();
+    let stored = Token {
         hash: hash_token(&token),
         user,
-        admin,
-        created_at: now(),
-    })?;
-    Ok(token)
+        role,
+        created_at,
+        expires_at: ttl_secs.map(|t| created_at.saturating_add(t)),
+        revoked_at: None,
+    };
+    store.put_token(&stored)?;
+    Ok((token, stored))
 }
 
 /// The CSRF value a signed-in browser's forms must carry.
@@ -72,16 +87,30 @@ pub fn identify(portal: &Portal, req: &Req) -> Result<Option<Principal>, ApiErro
         let (scheme, rest) = h.trim().split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
     });
+    let at = now();
     if let Some(token) = bearer {
         let hash = hash_token(token);
         return match portal.store.token(&hash)? {
-            Some(t) => Ok(Some(principal(t, false))),
-            None => Err(ApiError::new(401, "unknown or revoked token")),
+            Some(t) if t.valid_at(at) => Ok(Some(principal(t, false))),
+            Some(t) if t.revoked_at.is_some() => {
+                Err(ApiError::new(401, format!("token {} was revoked", t.id())))
+            }
+            Some(t) => Err(ApiError::new(
+                401,
+                format!(
+                    "token {} expired; make a new one with `tern token create`",
+                    t.id()
+                ),
+            )),
+            None => Err(ApiError::new(401, "unknown token")),
         };
     }
     if let Some(token) = req.cookie(COOKIE) {
+        // A revoked or expired token in a cookie just means signed out.
         if let Some(t) = portal.store.token(&hash_token(token))? {
-            return Ok(Some(principal(t, true)));
+            if t.valid_at(at) && t.role != Role::Lineage {
+                return Ok(Some(principal(t, true)));
+            }
         }
     }
     Ok(None)
@@ -89,16 +118,28 @@ pub fn identify(portal: &Portal, req: &Req) -> Result<Option<Principal>, ApiErro
 
 fn principal(t: Token, cookie: bool) -> Principal {
     Principal {
+        admin: t.admin(),
+        role: t.role,
         user: t.user,
-        admin: t.admin,
         hash: t.hash,
         cookie,
     }
 }
 
+/// A lineage producer's token opens nothing but the lineage route.
+fn not_lineage(p: Option<Principal>) -> Result<Option<Principal>, ApiError> {
+    match p {
+        Some(p) if p.role == Role::Lineage => Err(ApiError::new(
+            403,
+            "a lineage token may only post OpenLineage events (POST /api/v1/lineage)",
+        )),
+        p => Ok(p),
+    }
+}
+
 /// Reads: open on loopback, a token from anywhere else.
 pub fn read(portal: &Portal, req: &Req) -> Result<Option<Principal>, ApiError> {
-    let p = identify(portal, req)?;
+    let p = not_lineage(identify(portal, req)?)?;
     if p.is_none() && !req.loopback {
         return Err(ApiError::new(
             401,
@@ -110,7 +151,7 @@ pub fn read(portal: &Portal, req: &Req) -> Result<Option<Principal>, ApiError> {
 
 /// Changes: a valid token, and from a browser the form's CSRF value.
 pub fn user(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
-    let p = identify(portal, req)?.ok_or_else(|| {
+    let p = not_lineage(identify(portal, req)?)?.ok_or_else(|| {
         ApiError::new(
             401,
             "sign in first: send Authorization: Bearer <token>, or sign in at /login (`tern token create USER` makes a token)",
@@ -128,6 +169,34 @@ pub fn user(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
                 "this form's CSRF value is missing or stale; reload the page and try again",
             ));
         }
+    }
+    Ok(p)
+}
+
+/// Lineage in: a lineage producer's token, or an admin's. Lineage adds read
+/// edges, which make tern change the consumers it names, so not every user
+/// may post it.
+pub fn lineage(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
+    let p = identify(portal, req)?.ok_or_else(|| {
+        ApiError::new(
+            401,
+            "posting lineage needs a token: send Authorization: Bearer <token> (`tern token create NAME --role lineage`)",
+        )
+    })?;
+    if p.role == Role::Lineage || p.admin {
+        return Ok(p);
+    }
+    Err(ApiError::new(
+        403,
+        "posting lineage needs a lineage token (`tern token create NAME --role lineage`) or an admin's",
+    ))
+}
+
+/// Admins only (the token pages and API).
+pub fn admin(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
+    let p = user(portal, req)?;
+    if !p.admin {
+        return Err(ApiError::new(403, "only an admin may manage tokens"));
     }
     Ok(p)
 }
@@ -161,7 +230,7 @@ mod tests {
     #[test]
     fn reads_from_elsewhere_need_a_token() {
         let store: Arc<dyn Store> = Arc::from(tern_catalog::open("sqlite::memory:").unwrap());
-        let token = create_token(store.as_ref(), "root", true).unwrap();
+        let (token, _) = create_token(store.as_ref(), "root", Role::Admin, None).unwrap();
         assert_eq!(
             store.token(&hash_token(&token)).unwrap().unwrap().user,
             "user:default/root"
@@ -181,6 +250,6 @@ mod tests {
             .unwrap();
         assert!(p.admin && !p.cookie);
         // Unknown users get no token unless it is an admin's.
-        assert!(create_token(portal.store.as_ref(), "mallory", false).is_err());
+        assert!(create_token(portal.store.as_ref(), "mallory", Role::User, None).is_err());
     }
 }

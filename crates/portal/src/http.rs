@@ -5,13 +5,12 @@
 //! [`Resp`] or an [`ApiError`]; errors become JSON under `/api/` and an HTML
 //! page elsewhere, with the status a client expects.
 
-use std::io::Read;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::json;
 
-use crate::routes;
+use crate::routes::{self, Access};
+use crate::wire::Head;
 use crate::Portal;
 
 /// Largest request body accepted (OpenLineage batches included).
@@ -199,129 +198,155 @@ pub fn param<'a>(p: &'a Params, name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-/// Answers one request on the calling thread.
-pub fn handle(portal: &Portal, mut rq: tiny_http::Request) {
-    let started = Instant::now();
-    let method = rq.method().as_str().to_ascii_uppercase();
-    let url = rq.url().to_string();
-    let (raw_path, raw_query) = url.split_once('?').unwrap_or((&url, ""));
-    let headers: Vec<(String, String)> = rq
-        .headers()
-        .iter()
-        .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string()))
-        .collect();
-    let loopback = rq.remote_addr().is_some_and(|a| a.ip().is_loopback());
-    // Kept apart so an error page can still say who is signed in.
-    let cookie: Vec<(String, String)> = headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("Cookie"))
-        .cloned()
-        .collect();
-    let is_api = raw_path.starts_with("/api/");
+/// Largest body of a route anyone may call (a sign-in form), or of a read.
+pub const MAX_SMALL_BODY: usize = 16 * 1024;
 
+/// Decides from the head alone whether a request may go on to send its
+/// body: `Some` is the answer to give instead (and the body is never read).
+/// A body too large for its route, an unknown route, and a change sent by
+/// no one the catalog knows are refused here, so an unauthenticated client
+/// cannot make the portal wait for, or hold, a megabyte.
+pub fn admit(portal: &Portal, head: &Head, loopback: bool) -> Option<Resp> {
+    let (raw_path, _) = head.target.split_once('?').unwrap_or((&head.target, ""));
+    let is_api = raw_path.starts_with("/api/");
+    let refuse = |e: ApiError| Some(error_resp(portal, &e, is_api, &head.headers, loopback));
+    if head.content_length > MAX_BODY {
+        return refuse(ApiError::new(
+            413,
+            format!("request body over {MAX_BODY} bytes"),
+        ));
+    }
+    let segments = match split_path(raw_path) {
+        Ok(s) => s,
+        Err(e) => return refuse(e),
+    };
+    let route = match routes::find(&head.method.to_ascii_uppercase(), &segments) {
+        Ok((route, _)) => route,
+        Err(e) => return refuse(e),
+    };
+    if head.content_length == 0 {
+        return None;
+    }
+    match route.access {
+        Access::Open | Access::Read if head.content_length > MAX_SMALL_BODY => {
+            refuse(ApiError::new(
+                413,
+                format!(
+                    "request body over {MAX_SMALL_BODY} bytes for {}",
+                    route.path
+                ),
+            ))
+        }
+        Access::Open | Access::Read => None,
+        Access::User
+        | Access::Lineage
+        | Access::Admin
+        | Access::ConsumerOwner
+        | Access::MigrationOwner => {
+            let who = Req {
+                query: vec![],
+                headers: head.headers.clone(),
+                body: vec![],
+                loopback,
+            };
+            match crate::auth::identify(portal, &who) {
+                Ok(Some(_)) => None,
+                Ok(None) => refuse(ApiError::new(
+                    401,
+                    "sign in first: send Authorization: Bearer <token>, or sign in at /login (`tern token create USER` makes a token)",
+                )),
+                Err(e) => refuse(e),
+            }
+        }
+    }
+}
+
+/// Answers a request whose body has arrived; with the route it matched
+/// (for the metrics).
+pub fn answer(portal: &Portal, head: &Head, body: Vec<u8>, loopback: bool) -> (Resp, &'static str) {
+    let method = head.method.to_ascii_uppercase();
+    let (raw_path, raw_query) = head.target.split_once('?').unwrap_or((&head.target, ""));
+    let is_api = raw_path.starts_with("/api/");
     let mut route_name = "unmatched";
     let outcome = (|| {
-        if rq.body_length().is_some_and(|n| n > MAX_BODY) {
-            return Err(ApiError::new(
-                413,
-                format!("request body over {MAX_BODY} bytes"),
-            ));
-        }
-        let mut body = Vec::new();
-        rq.as_reader()
-            .take(MAX_BODY as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
-        if body.len() > MAX_BODY {
-            return Err(ApiError::new(
-                413,
-                format!("request body over {MAX_BODY} bytes"),
-            ));
-        }
         let segments = split_path(raw_path)?;
         let (route, params) = routes::find(&method, &segments)?;
         route_name = route.path;
         let req = Req {
             query: parse_query(raw_query),
-            headers,
+            headers: head.headers.clone(),
             body,
             loopback,
         };
         (route.handler)(portal, &req, &params)
     })();
-
     let resp = match outcome {
         Ok(r) => r,
-        Err(e) if is_api || route_name == "/metrics" => error_json(&e),
-        Err(e) => {
-            let who = Req {
-                query: vec![],
-                headers: cookie,
-                body: vec![],
-                loopback,
-            };
-            let principal = crate::auth::identify(portal, &who).ok().flatten();
-            crate::pages::error_page(&e, principal)
-        }
+        Err(e) if route_name == "/metrics" => error_json(&e),
+        Err(e) => error_resp(portal, &e, is_api, &head.headers, loopback),
     };
-    let status = resp.status;
-    // Counted before the answer leaves, so a client that scrapes /metrics
-    // right after sees its own request.
-    portal
-        .metrics
-        .request(&method, route_name, status, started.elapsed());
-    match resp.body {
-        Body::Events(stream) => {
-            let mut w = rq.into_writer();
-            stream.run(portal, &mut w);
-        }
-        body => {
-            // Borrowed, not copied: a cached status can be hundreds of KB.
-            let bytes: &[u8] = match &body {
-                Body::Bytes(b) => b,
-                Body::Shared(s) => s.as_bytes(),
-                Body::Events(_) => &[],
-            };
-            let mut headers = vec![
-                ("Content-Type", resp.content_type.to_string()),
-                ("X-Content-Type-Options", "nosniff".into()),
-                ("Referrer-Policy", "same-origin".into()),
-            ];
-            if resp.content_type.starts_with("text/html") {
-                headers.push(("X-Frame-Options", "DENY".into()));
-            }
-            headers.extend(resp.headers.iter().map(|(k, v)| (k.as_str(), v.clone())));
-            let head_only = method == "HEAD";
-            let close = closes(&rq);
-            let mut w = rq.into_writer();
-            if let Err(e) = write_whole(&mut w, status, &headers, bytes, head_only, close) {
-                tracing::debug!(error = %e, "client went away");
-            }
-        }
-    }
+    (resp, route_name)
 }
 
-/// Whether the connection ends after this response, as tiny_http decides
-/// it from the request (it reads the next request otherwise).
-fn closes(rq: &tiny_http::Request) -> bool {
-    let conn = rq
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Connection"))
-        .map(|h| h.value.as_str().to_ascii_lowercase());
-    let v10 = *rq.http_version() == tiny_http::HTTPVersion(1, 0);
-    match conn {
-        Some(c) if c.contains("close") => true,
-        Some(c) => v10 && !c.contains("keep-alive"),
-        None => v10,
+/// An error as its caller reads it: JSON for a program, a page (saying who
+/// is signed in) for a browser.
+fn error_resp(
+    portal: &Portal,
+    e: &ApiError,
+    is_api: bool,
+    headers: &[(String, String)],
+    loopback: bool,
+) -> Resp {
+    if is_api {
+        return error_json(e);
     }
+    let who = Req {
+        query: vec![],
+        headers: headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("Cookie"))
+            .cloned()
+            .collect(),
+        body: vec![],
+        loopback,
+    };
+    let principal = crate::auth::identify(portal, &who).ok().flatten();
+    crate::pages::error_page(e, principal)
 }
 
-/// Writes status line, headers and body with one `write` to the socket.
-/// tiny_http would write the head and the body apart, and on a socket
-/// without TCP_NODELAY the body then waits for the client's delayed ACK
-/// (about 40 ms a response on Linux).
-fn write_whole(
+/// The answer to a request that could not be read as one.
+pub fn refused(status: u16, message: &str) -> Resp {
+    error_json(&ApiError::new(status, message))
+}
+
+/// Writes a whole answer (never an event stream, which writes itself).
+pub fn write_resp(
+    w: &mut dyn std::io::Write,
+    resp: &Resp,
+    close: bool,
+    head_only: bool,
+) -> std::io::Result<()> {
+    // Borrowed, not copied: a cached status can be hundreds of KB.
+    let bytes: &[u8] = match &resp.body {
+        Body::Bytes(b) => b,
+        Body::Shared(s) => s.as_bytes(),
+        Body::Events(_) => &[],
+    };
+    let mut headers = vec![
+        ("Content-Type", resp.content_type.to_string()),
+        ("X-Content-Type-Options", "nosniff".into()),
+        ("Referrer-Policy", "same-origin".into()),
+    ];
+    if resp.content_type.starts_with("text/html") {
+        headers.push(("X-Frame-Options", "DENY".into()));
+    }
+    headers.extend(resp.headers.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    write_whole(w, resp.status, &headers, bytes, head_only, close)
+}
+
+/// Writes status line, headers and body with one `write` to the socket, so
+/// that a small answer leaves in one segment.
+pub fn write_whole(
     w: &mut dyn std::io::Write,
     status: u16,
     headers: &[(&str, String)],
@@ -330,7 +355,7 @@ fn write_whole(
     close: bool,
 ) -> std::io::Result<()> {
     use std::fmt::Write as _;
-    let reason = tiny_http::StatusCode(status).default_reason_phrase();
+    let reason = crate::wire::reason(status);
     let mut head = format!(
         "HTTP/1.1 {status} {reason}\r\nServer: tern\r\nContent-Length: {}\r\n",
         body.len()

@@ -22,6 +22,7 @@
 
 mod api;
 mod auth;
+mod conn;
 mod highlight;
 mod http;
 mod live;
@@ -30,6 +31,8 @@ mod openapi;
 mod pages;
 mod routes;
 mod svg;
+mod tokens;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,9 +43,10 @@ use std::time::Instant;
 use tern_catalog::Store;
 use tern_forge::Forge;
 
-pub use auth::{create_token, hash_token};
+pub use auth::{create_token, hash_token, DEFAULT_TTL_SECS};
 pub use openapi::document as openapi_document;
 pub use routes::{Access, Kind, Route, ROUTES};
+pub use tokens::{day, parse_expiry, token_json};
 
 /// Why the portal could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +67,6 @@ pub enum PortalError {
     UnknownUser(String),
 }
 
-/// Threads answering requests. Live-update streams hold one each, so there
-/// are more than cores; at most [`MAX_STREAMS`] of them may stream at once.
-const THREADS: usize = 16;
 /// Live-update streams open at once; more get 503 and the browser retries.
 const MAX_STREAMS: usize = 8;
 
@@ -81,6 +82,11 @@ pub(crate) struct Portal {
     pub stopping: AtomicBool,
     pub streams: AtomicUsize,
     pub started: Instant,
+    /// Connections open, by peer address ([`conn::MAX_PER_PEER`]).
+    pub peers: Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    /// Every open connection, so a shutdown can end the ones waiting to read.
+    pub conns: Mutex<std::collections::HashMap<u64, std::net::TcpStream>>,
+    pub next_conn: std::sync::atomic::AtomicU64,
 }
 
 impl Portal {
@@ -94,6 +100,9 @@ impl Portal {
             stopping: AtomicBool::new(false),
             streams: AtomicUsize::new(0),
             started: Instant::now(),
+            peers: Mutex::default(),
+            conns: Mutex::default(),
+            next_conn: Default::default(),
         }
     }
 
@@ -115,12 +124,12 @@ pub(crate) struct CachedStatus {
     pub snapshot: Arc<api::Snapshot>,
 }
 
-/// A running portal: threads answering on one address until shut down.
+/// A running portal: a thread accepting on one address, and a thread for
+/// each open connection, until shut down.
 pub struct Server {
     addr: SocketAddr,
-    http: Arc<tiny_http::Server>,
     portal: Arc<Portal>,
-    threads: Vec<JoinHandle<()>>,
+    accept: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -130,39 +139,23 @@ impl Server {
         store: Arc<dyn Store>,
         forge: Arc<dyn Forge>,
     ) -> Result<Server, PortalError> {
-        let http = tiny_http::Server::http(addr).map_err(|e| PortalError::Bind {
+        let bind = |message: String| PortalError::Bind {
             addr: addr.to_string(),
-            message: e.to_string(),
-        })?;
-        let local = http
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| PortalError::Bind {
-                addr: addr.to_string(),
-                message: "not an IP address".into(),
-            })?;
-        let http = Arc::new(http);
+            message,
+        };
+        let listener = std::net::TcpListener::bind(addr).map_err(|e| bind(e.to_string()))?;
+        let local = listener.local_addr().map_err(|e| bind(e.to_string()))?;
         let portal = Arc::new(Portal::new(store, forge));
-        let threads = (0..THREADS)
-            .map(|_| {
-                let http = Arc::clone(&http);
-                let portal = Arc::clone(&portal);
-                std::thread::spawn(move || {
-                    while let Ok(rq) = http.recv() {
-                        if portal.stopping.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        http::handle(&portal, rq);
-                    }
-                })
-            })
-            .collect();
+        let accepting = Arc::clone(&portal);
+        let accept = std::thread::Builder::new()
+            .name("tern-accept".into())
+            .spawn(move || accept_loop(&accepting, &listener))
+            .map_err(|e| bind(e.to_string()))?;
         tracing::info!(%local, "portal listening");
         Ok(Server {
             addr: local,
-            http,
             portal,
-            threads,
+            accept: Some(accept),
         })
     }
 
@@ -173,30 +166,86 @@ impl Server {
 
     /// Blocks until the server is shut down from another thread (or forever).
     pub fn wait(mut self) {
-        for t in self.threads.drain(..) {
+        if let Some(t) = self.accept.take() {
             let _ = t.join();
         }
     }
 
-    /// Stops answering: open streams end, threads finish their request and exit.
+    /// Stops answering: open streams end, connections finish the request
+    /// they are answering and close.
     pub fn shutdown(mut self) {
         self.stop();
     }
 
     fn stop(&mut self) {
         self.portal.stopping.store(true, Ordering::Relaxed);
-        for _ in 0..self.threads.len() {
-            self.http.unblock();
-        }
-        for t in self.threads.drain(..) {
+        // Wake the accept loop with a connection of our own.
+        let _ = std::net::TcpStream::connect_timeout(&self.addr, std::time::Duration::from_secs(1));
+        if let Some(t) = self.accept.take() {
             let _ = t.join();
+        }
+        // Connections waiting for a request stop waiting.
+        for c in self
+            .portal
+            .conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            let _ = c.shutdown(std::net::Shutdown::Read);
+        }
+        let until = Instant::now() + std::time::Duration::from_secs(5);
+        while Instant::now() < until
+            && !self
+                .portal
+                .peers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// Accepts until the portal stops; never waits on a client.
+fn accept_loop(portal: &Arc<Portal>, listener: &std::net::TcpListener) {
+    for stream in listener.incoming() {
+        if portal.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        let stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of descriptors, or a connection reset before it was
+                // taken: wait a moment rather than spin.
+                tracing::warn!(error = %e, "accept failed");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                continue;
+            }
+        };
+        let Ok(peer) = stream.peer_addr() else {
+            continue;
+        };
+        if !conn::admit(portal, peer.ip()) {
+            conn::turn_away(stream);
+            continue;
+        }
+        let serving = Arc::clone(portal);
+        let spawned = std::thread::Builder::new()
+            .name("tern-conn".into())
+            .stack_size(1 << 20)
+            .spawn(move || conn::serve(&serving, stream, peer));
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no thread for a connection");
+            conn::leave(portal, peer.ip());
         }
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if !self.threads.is_empty() {
+        if self.accept.is_some() {
             self.stop();
         }
     }

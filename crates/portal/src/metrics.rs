@@ -63,7 +63,17 @@ impl Histogram {
 impl Metrics {
     /// Counts one answered request under its route pattern (never the raw
     /// path, so ids do not explode the label set).
+    /// A method outside HTTP's own is counted as `other`: label values stay
+    /// a small fixed set whatever clients send.
     pub fn request(&self, method: &str, route: &'static str, status: u16, took: Duration) {
+        const METHODS: [&str; 8] = [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT",
+        ];
+        let method = METHODS
+            .iter()
+            .find(|m| m.eq_ignore_ascii_case(method))
+            .copied()
+            .unwrap_or("other");
         if let Ok(mut m) = self.inner.lock() {
             *m.requests
                 .entry((method.to_string(), route, status))

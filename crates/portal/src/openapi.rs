@@ -37,7 +37,7 @@ pub fn document() -> Value {
         };
         let mut responses = Map::new();
         let success = match (r.method, r.path) {
-            ("POST", "/api/v1/lineage") => "201",
+            ("POST", "/api/v1/lineage") | ("POST", "/api/tokens") => "201",
             _ => "200",
         };
         responses.insert(success.into(), ok);
@@ -55,6 +55,9 @@ pub fn document() -> Value {
             responses.insert("403".into(), err("Not in the owner team"));
             responses.insert("409".into(), err("Not possible in the current state"));
         }
+        if matches!(r.access, Access::Lineage | Access::Admin) {
+            responses.insert("403".into(), err("The token's role may not do this"));
+        }
         if !params.is_empty() {
             responses.insert("404".into(), err("No such migration, consumer or dataset"));
         }
@@ -67,7 +70,9 @@ pub fn document() -> Value {
         if r.access != Access::Open {
             op["security"] = json!([{"bearer": []}]);
         }
-        if r.path == "/api/v1/lineage" {
+        if r.path == "/api/tokens" && r.method == "POST" {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["user"], "properties": {"user": {"type": "string"}, "role": {"type": "string", "enum": ["user", "admin", "lineage"]}, "expires": {"type": "string"}}}}}});
+        } else if r.path == "/api/v1/lineage" {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}}});
         } else if r.path.ends_with("/pause") {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"reason": {"type": "string"}}}}}});

@@ -2,7 +2,7 @@
 //! document are both made from it, so the document cannot miss a route.
 
 use crate::http::{ApiError, Params, Req, Resp};
-use crate::{api, live, metrics, pages, Portal};
+use crate::{api, live, metrics, pages, tokens, Portal};
 
 /// A page for people or an API call for programs (errors differ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,10 @@ pub enum Access {
     MigrationOwner,
     /// Anyone with a valid token.
     User,
+    /// A lineage producer's token, or an admin's.
+    Lineage,
+    /// An admin.
+    Admin,
     /// Anyone at all.
     Open,
 }
@@ -82,7 +86,10 @@ pub static ROUTES: &[Route] = &[
     route!("GET" "/api/consumers", Api, Read, api::consumers, "Every consumer"),
     route!("GET" "/api/teams", Api, Read, api::teams, "Every team and its members"),
     route!("GET" "/api/catalog/entities", Api, Read, api::entities, "The catalog as Backstage entities"),
-    route!("POST" "/api/v1/lineage", Api, User, api::lineage, "OpenLineage RunEvents in (one event, or an array), as Marquez accepts them"),
+    route!("GET" "/api/tokens", Api, Admin, tokens::list, "Every token: id, user, role, when it expires, whether it was revoked (never the token)"),
+    route!("POST" "/api/tokens", Api, Admin, tokens::create, "Make a token: `{\"user\", \"role\": \"user\"|\"admin\"|\"lineage\", \"expires\": \"90d\"|\"never\"}`; the answer holds it, once"),
+    route!("POST" "/api/tokens/{id}/revoke", Api, Admin, tokens::revoke, "Revoke a token: it gets 401 from then on"),
+    route!("POST" "/api/v1/lineage", Api, Lineage, api::lineage, "OpenLineage RunEvents in (one event, or an array), as Marquez accepts them"),
     route!("GET" "/api/events", Api, Read, live::catalog_events, "Server-sent events: a revision number whenever anything changes"),
     route!("GET" "/metrics", Api, Read, metrics::handler, "Prometheus text: changes by state, verify durations, pauses, HTTP requests"),
     route!("GET" "/", Page, Read, pages::migrations, "The migrations"),
@@ -91,6 +98,9 @@ pub static ROUTES: &[Route] = &[
     route!("POST" "/migrations/{id}/consumers/{consumer}/{action}", Page, ConsumerOwner, pages::change_action, "Form: approve, retry or roll back a change"),
     route!("POST" "/migrations/{id}/{action}", Page, MigrationOwner, pages::migration_action, "Form: pause, resume, retry or roll back a migration"),
     route!("GET" "/datasets/{id}", Page, Read, pages::dataset, "A dataset: locators, schema, owners, consumers"),
+    route!("GET" "/admin/tokens", Page, Admin, tokens::page, "Tokens: list, make and revoke them"),
+    route!("POST" "/admin/tokens", Page, Admin, tokens::page_create, "Form: make a token"),
+    route!("POST" "/admin/tokens/{id}/revoke", Page, Admin, tokens::page_revoke, "Form: revoke a token"),
     route!("GET" "/login", Page, Open, pages::login, "Sign in with a token"),
     route!("POST" "/login", Page, Open, pages::login_post, "Form: sign in"),
     route!("POST" "/logout", Page, Open, pages::logout, "Form: sign out"),

@@ -123,7 +123,16 @@ fn world() -> World {
     let status = fleet.run(&spec, SPEC, "plays.yaml", &|_| {}).unwrap();
     assert_eq!(status.counts["open"], 3, "{status:?}");
     assert_eq!(status.counts["failed"], 1, "{status:?}");
-    let token = |u: &str, admin: bool| tern_portal::create_token(store.as_ref(), u, admin).unwrap();
+    let token = |u: &str, admin: bool| {
+        let role = if admin {
+            tern_catalog::Role::Admin
+        } else {
+            tern_catalog::Role::User
+        };
+        tern_portal::create_token(store.as_ref(), u, role, Some(tern_portal::DEFAULT_TTL_SECS))
+            .unwrap()
+            .0
+    };
     let (alice, bob, dana, admin) = (
         token("alice", false),
         token("bob", false),
@@ -526,7 +535,7 @@ fn steering_needs_the_migration_owner_team() {
 fn bad_input_gets_a_4xx_with_a_message_and_changes_nothing() {
     let w = world();
     let before = w.store.revision().unwrap();
-    let a = w.post("/api/v1/lineage", Some(&w.alice), "{not json");
+    let a = w.post("/api/v1/lineage", Some(&w.admin), "{not json");
     assert_eq!(a.status, 400);
     assert!(a.json()["message"]
         .as_str()
@@ -534,7 +543,7 @@ fn bad_input_gets_a_4xx_with_a_message_and_changes_nothing() {
         .contains("not valid JSON"));
     let a = w.post(
         "/api/v1/lineage",
-        Some(&w.alice),
+        Some(&w.admin),
         r#"[{"eventType": "COMPLETE"}]"#,
     );
     assert_eq!(a.status, 400, "{}", a.body);
@@ -544,7 +553,7 @@ fn bad_input_gets_a_4xx_with_a_message_and_changes_nothing() {
         w.addr,
         "POST",
         "/api/v1/lineage",
-        &[("Authorization", &format!("Bearer {}", w.alice))],
+        &[("Authorization", &format!("Bearer {}", w.admin))],
         &big,
     );
     assert_eq!(a.status, 413);
@@ -597,7 +606,20 @@ fn lineage_events_add_consumers() {
         w.post("/api/v1/lineage", None, &event.to_string()).status,
         401
     );
-    let a = w.post("/api/v1/lineage", Some(&w.alice), &event.to_string());
+    // Lineage is posted with a lineage token (or an admin's), not a user's.
+    assert_eq!(
+        w.post("/api/v1/lineage", Some(&w.alice), &event.to_string())
+            .status,
+        403
+    );
+    let (lineage, _) = tern_portal::create_token(
+        w.store.as_ref(),
+        "airflow",
+        tern_catalog::Role::Lineage,
+        Some(tern_portal::DEFAULT_TTL_SECS),
+    )
+    .unwrap();
+    let a = w.post("/api/v1/lineage", Some(&lineage), &event.to_string());
     assert_eq!(a.status, 201, "{}", a.body);
     let readers = w.get("/api/datasets/hdfs-plays/consumers").json();
     assert!(
@@ -608,6 +630,57 @@ fn lineage_events_add_consumers() {
             .any(|r| r["via"] == "lineage"),
         "{readers}"
     );
+    // It may post lineage and nothing else: no reads, no changes.
+    let bearer = format!("Bearer {lineage}");
+    let read = request(
+        w.addr,
+        "GET",
+        "/api/migrations",
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(read.status, 403, "{}", read.body);
+    let pause = w.post("/api/migrations/plays-move/pause", Some(&lineage), "");
+    assert_eq!(pause.status, 403, "{}", pause.body);
+
+    // An event that names a declared consumer from another repository, with
+    // an ownership facet of the attacker's team, takes nothing over: the
+    // catalog keeps the consumer's repository and owner, the event's reads
+    // are not added, and the disagreement is recorded and shown.
+    let before = w.get("/api/consumers").json();
+    let daily = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "daily")
+            .cloned()
+            .unwrap()
+    };
+    let takeover = json!({
+        "eventType": "COMPLETE", "eventTime": "2026-11-30T10:00:00Z",
+        "run": {"runId": "0199d7d1-0000-7000-8000-000000000002"},
+        "job": {"namespace": "airflow", "name": "daily",
+                "facets": {"sourceCodeLocation": {"type": "git", "url": "https://evil.example/mallory/daily.git"},
+                           "ownership": {"owners": [{"name": "group:default/streaming", "type": "team"}]}}},
+        "inputs": [{"namespace": "file", "name": "/warehouse/plays"}],
+        "outputs": [],
+        "producer": "https://example.com/tests", "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+    });
+    let a = w.post("/api/v1/lineage", Some(&lineage), &takeover.to_string());
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert!(a.body.contains("the catalog's is kept"), "{}", a.body);
+    let after = w.get("/api/consumers").json();
+    assert_eq!(daily(&after)["repo"], daily(&before)["repo"]);
+    assert_eq!(daily(&after)["owner"], daily(&before)["owner"]);
+    let shown = daily(&after)["disagreements"].to_string();
+    assert!(shown.contains("evil.example"), "{after}");
+    // Bob (streaming) still may not approve daily's change.
+    let approve = w.post(
+        "/api/migrations/plays-move/consumers/daily/approve",
+        Some(&w.bob),
+        "",
+    );
+    assert_eq!(approve.status, 403, "{}", approve.body);
 }
 
 #[test]

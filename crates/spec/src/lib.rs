@@ -106,6 +106,23 @@ pub struct Verify {
     /// Wall-clock limit; the whole process group is killed past it.
     #[serde(with = "secs")]
     pub timeout: Duration,
+    /// What the verification runs inside.
+    pub sandbox: Sandbox,
+    /// Under a sandbox, whether it may reach the network (default: no).
+    pub network: bool,
+}
+
+/// `verify.sandbox`: where the repository's own code runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sandbox {
+    /// With tern's own rights.
+    #[default]
+    None,
+    /// Under bubblewrap: the file system read-only but for the worktree
+    /// (and a private /tmp), no network unless `verify.network`, its own
+    /// process, user and IPC namespaces.
+    Bwrap,
 }
 
 /// One wave's cumulative size.

@@ -286,9 +286,33 @@ impl Spec {
                 command: None,
                 none: false,
                 timeout: Duration::from_secs(600),
+                sandbox: Sandbox::None,
+                network: false,
             },
             Some(n) => {
-                let m = cx.mapping(n, "verify", &["command", "timeout"])?;
+                let m = cx.mapping(n, "verify", &["command", "timeout", "sandbox", "network"])?;
+                let sandbox = match m.get("sandbox") {
+                    None => Sandbox::None,
+                    Some(n) => match n.as_str() {
+                        Some("none") => Sandbox::None,
+                        Some("bwrap") => Sandbox::Bwrap,
+                        _ => return Err(cx.err(n, "verify.sandbox", "expected `none` or `bwrap`")),
+                    },
+                };
+                let network = match m.get("network") {
+                    None => false,
+                    Some(n) => match n.as_str() {
+                        Some("true") => true,
+                        Some("false") => false,
+                        _ => {
+                            return Err(cx.err(
+                                n,
+                                "verify.network",
+                                "expected `true` or `false` (whether a sandboxed verification may reach the network)",
+                            ))
+                        }
+                    },
+                };
                 let command = m
                     .get("command")
                     .map(|c| cx.string(c, "verify.command"))
@@ -301,6 +325,8 @@ impl Spec {
                         Some(t) => cx.duration(t, "verify.timeout")?,
                         None => Duration::from_secs(600),
                     },
+                    sandbox,
+                    network,
                 }
             }
         };

@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// A YAML syntax error, with the position the parser stopped at.
+/// A YAML syntax error, or a document past tern's limits, with the
+/// position the parser stopped at.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("line {line}, column {col}: {message}")]
 pub struct YamlError {
@@ -28,7 +29,21 @@ pub struct YamlError {
     pub col: usize,
     /// What the parser said.
     pub message: String,
+    /// The text is YAML, but expanding its aliases or following its nesting
+    /// would pass [`MAX_ALIAS_NODES`] or [`MAX_DEPTH`]: it was not built.
+    pub too_large: bool,
 }
+
+/// Most nodes aliases may add to a stream, beyond
+/// [`ALIAS_RATIO`] times the nodes written out: a "billion laughs" file of
+/// nine anchors each aliasing the last nine times is a few hundred bytes
+/// and would expand to 387 million nodes.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+/// How many times the written nodes aliases may add besides.
+pub const ALIAS_RATIO: usize = 10;
+/// Deepest nesting of collections (below the parser's own recursion limit,
+/// which it reports as a syntax error).
+pub const MAX_DEPTH: usize = 200;
 
 /// One node of a document with its 1-based position.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,14 +145,32 @@ impl Node {
 }
 
 /// Parses every document of a YAML stream (`---` separated).
+///
+/// Aliases are expanded, within bounds: past [`MAX_ALIAS_NODES`] (plus
+/// [`ALIAS_RATIO`] times the nodes written out) or [`MAX_DEPTH`] the stream
+/// is refused with `too_large`, having cost no more memory than the limit.
 pub fn load_all(text: &str) -> Result<Vec<Node>, YamlError> {
-    let mut builder = Builder::default();
+    // A byte-order mark (editors on Windows write one) is not content;
+    // positions still count it, so they stay offsets into `text`.
+    let (text, shift) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, 1),
+        None => (text, 0),
+    };
+    let mut builder = Builder {
+        shift,
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| YamlError {
         line: e.marker().line(),
         col: e.marker().col() + 1,
         message: e.info().to_string(),
+        // The parser's own bound on nesting is a limit, not a typo.
+        too_large: e.info().contains("recursion limit"),
     })?;
+    if let Some(e) = builder.refused {
+        return Err(e);
+    }
     Ok(builder.docs)
 }
 
@@ -156,6 +189,7 @@ pub fn load_one(text: &str) -> Result<Node, YamlError> {
             line: docs[1].line,
             col: 1,
             message: "expected a single YAML document, found several".into(),
+            too_large: false,
         }),
     }
 }
@@ -166,18 +200,27 @@ struct Builder {
     docs: Vec<Node>,
     /// Open collections: the node under construction, its anchor, and a
     /// pending mapping key.
-    stack: Vec<(Node, usize, Option<Node>)>,
-    anchors: HashMap<usize, Node>,
+    stack: Vec<(Node, usize, Option<Node>, usize)>,
+    /// Anchored nodes, with how many nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes written out, and nodes aliases added.
+    written: usize,
+    aliased: usize,
+    /// Set once a limit is passed; nothing more is built after it.
+    refused: Option<YamlError>,
+    /// Characters before the parsed text (a byte-order mark).
+    shift: usize,
 }
 
 impl Builder {
-    fn push_value(&mut self, node: Node, anchor: usize) {
+    /// `size`: the nodes `node` holds, itself included.
+    fn push_value(&mut self, node: Node, anchor: usize, size: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some((parent, _, pending)) => match &mut parent.value {
+            Some((parent, _, pending, _)) => match &mut parent.value {
                 Value::Seq(items) => items.push(node),
                 Value::Map(entries) => match pending.take() {
                     None => *pending = Some(node),
@@ -191,12 +234,30 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.refused.is_some() {
+            return;
+        }
+        let shift = self.shift;
         let at = |value| Node {
             value,
             line: mark.line(),
             col: mark.col() + 1,
-            index: mark.index(),
+            index: mark.index() + shift,
         };
+        let refuse = |message: String| YamlError {
+            line: mark.line(),
+            col: mark.col() + 1,
+            message,
+            too_large: true,
+        };
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..))
+            && self.stack.len() >= MAX_DEPTH
+        {
+            self.refused = Some(refuse(format!(
+                "collections nested deeper than {MAX_DEPTH} levels"
+            )));
+            return;
+        }
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {
                 let quoted = style != TScalarStyle::Plain;
@@ -206,26 +267,44 @@ impl MarkedEventReceiver for Builder {
                     } else {
                         Value::Scalar { text, quoted }
                     };
-                self.push_value(at(value), anchor);
+                self.written += 1;
+                self.push_value(at(value), anchor, 1);
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push((at(Value::Seq(vec![])), anchor, None))
+                self.written += 1;
+                let start = self.written + self.aliased;
+                self.stack
+                    .push((at(Value::Seq(vec![])), anchor, None, start))
             }
             Event::MappingStart(anchor, _) => {
-                self.stack.push((at(Value::Map(vec![])), anchor, None))
+                self.written += 1;
+                let start = self.written + self.aliased;
+                self.stack
+                    .push((at(Value::Map(vec![])), anchor, None, start))
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((node, anchor, _)) = self.stack.pop() {
-                    self.push_value(node, anchor);
+                if let Some((node, anchor, _, start)) = self.stack.pop() {
+                    let size = self.written + self.aliased - start + 1;
+                    self.push_value(node, anchor, size);
                 }
             }
             Event::Alias(id) => {
-                let node = self
+                let (node, size) = self
                     .anchors
                     .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| at(Value::Null));
-                self.push_value(node, 0);
+                    .map(|(n, size)| (Some(n), *size))
+                    .unwrap_or((None, 1));
+                let allowed =
+                    MAX_ALIAS_NODES.saturating_add(self.written.saturating_mul(ALIAS_RATIO));
+                if self.aliased.saturating_add(size) > allowed {
+                    self.refused = Some(refuse(format!(
+                        "its aliases expand to more than {allowed} nodes (a YAML \"billion laughs\"); tern does not expand them"
+                    )));
+                    return;
+                }
+                let node = node.cloned().unwrap_or_else(|| at(Value::Null));
+                self.aliased += size;
+                self.push_value(node, 0, size);
             }
             Event::DocumentEnd => {}
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart => {}
@@ -257,6 +336,50 @@ mod tests {
     fn syntax_errors_name_the_line() {
         let err = load_all("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.line >= 1, "{err}");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_within_the_limit() {
+        // Nine levels of nine aliases: 387 million nodes if expanded.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = load_all(&text).unwrap_err();
+        assert!(e.too_large, "{e}");
+        assert!(e.message.contains("aliases"), "{e}");
+        // An ordinary use of anchors (shared defaults) is fine.
+        let doc = load_one("d: &d {a: 1, b: 2}\nx: *d\ny: *d\nz: [*d, *d]\n").unwrap();
+        assert_eq!(
+            doc.get("z").unwrap().as_seq().unwrap()[1]
+                .get("b")
+                .unwrap()
+                .as_u64(),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("{}{}", "[".repeat(MAX_DEPTH + 5), "]".repeat(MAX_DEPTH + 5));
+        let e = load_all(&text).unwrap_err();
+        assert!(e.too_large && e.message.contains("nested"), "{e}");
+        let ok = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(load_all(&ok).is_ok());
+        let far = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(load_all(&far).unwrap_err().too_large);
+        assert!(load_all(&ok).is_ok());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_content() {
+        let doc = load_one("\u{feff}version: 1\nid: x\n").unwrap();
+        assert_eq!(doc.get("version").unwrap().as_u64(), Some(1));
+        // Offsets still count the mark: `x` is the 17th character.
+        assert_eq!(doc.get("id").unwrap().index, 16);
     }
 
     #[test]

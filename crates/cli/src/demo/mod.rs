@@ -87,8 +87,11 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     }
     // Tokens for two demo people, so the visitor can act in the portal: an
     // owner of the consumer that needs attention, and the migration's owner.
-    let alice = tern_portal::create_token(store.as_ref(), "alice", false)?;
-    let dana = tern_portal::create_token(store.as_ref(), "dana", false)?;
+    let ttl = Some(tern_portal::DEFAULT_TTL_SECS);
+    let (alice, _) =
+        tern_portal::create_token(store.as_ref(), "alice", tern_catalog::Role::User, ttl)?;
+    let (dana, _) =
+        tern_portal::create_token(store.as_ref(), "dana", tern_catalog::Role::User, ttl)?;
     let json = a.json;
     crate::commands::serve_catalog(store, &a.addr, |url| {
         // Under --json, stdout holds the report alone.

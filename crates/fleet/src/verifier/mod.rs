@@ -6,7 +6,9 @@ use std::path::Path;
 
 mod run;
 
-pub use run::{end_orphans, end_running, run_verify, tail, VerifyOutcome, TAG};
+pub use run::{
+    end_orphans, end_running, run_verify, run_verify_in, tail, Jail, VerifyOutcome, TAG,
+};
 
 /// The verification command a repository names in `.tern.yaml` (`verify:`).
 pub fn from_repo(root: &Path) -> Result<Option<String>, String> {

@@ -58,10 +58,16 @@ pub const TAG: &str = "TERN_VERIFY_ID";
 /// [`end_running`]; 0 is a free slot.
 static RUNNING: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];
 static COUNT: AtomicU64 = AtomicU64::new(0);
+/// Set when tern itself is ending ([`end_running`]): a verification it
+/// killed on the way out has no outcome, and none may be recorded.
+static ENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Kills every verification this process is running, group and all. Only
-/// async-signal-safe calls: a signal handler (Ctrl-C) may call it.
+/// Kills every verification this process is running, group and all, as
+/// the process ends: the threads that waited on them report nothing (they
+/// wait for the exit). Only async-signal-safe calls: a signal handler
+/// (Ctrl-C) calls it just before `_exit`.
 pub fn end_running() {
+    ENDING.store(true, Ordering::SeqCst);
     for slot in &RUNNING {
         let pgid = slot.load(Ordering::SeqCst);
         if pgid > 0 {
@@ -150,11 +156,121 @@ fn end_all(pgid: i32, tag: &str) {
     }
 }
 
+/// Waits for a child to exit, or a while: on a pidfd where the kernel has
+/// them (woken the moment it exits: a verify that takes a millisecond
+/// costs a millisecond), else by sleeping a little at a time.
+struct Exit(Option<std::os::fd::OwnedFd>);
+
+impl Exit {
+    fn new(pid: i32) -> Exit {
+        // SAFETY: pidfd_open(2) takes a pid and flags and returns a new fd
+        // (or -1); the fd is owned here from then on.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        Exit((fd >= 0).then(|| {
+            // SAFETY: a fresh descriptor nothing else owns.
+            unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) }
+        }))
+    }
+
+    /// Returns when the child may have exited, or after at most `most`.
+    fn wait(&self, most: Duration) {
+        match &self.0 {
+            Some(fd) => {
+                let mut fds = [libc::pollfd {
+                    fd: std::os::fd::AsRawFd::as_raw_fd(fd),
+                    events: libc::POLLIN,
+                    revents: 0,
+                }];
+                let ms = most.as_millis().clamp(1, 60_000) as libc::c_int;
+                // SAFETY: one valid pollfd for the length given.
+                unsafe {
+                    libc::poll(fds.as_mut_ptr(), 1, ms);
+                }
+            }
+            None => std::thread::sleep(most.min(Duration::from_millis(5))),
+        }
+    }
+}
+
 /// Runs `command` with `sh -c` in `dir`, in a session and process group of
 /// its own. When it ends (passed, failed or timed out) nothing it started is
 /// left running: the group is killed, then any process still carrying its
 /// [`TAG`].
 pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Result<VerifyOutcome> {
+    run_verify_in(dir, command, timeout, &Jail::default())
+}
+
+/// Where a verification runs: with tern's rights, or sandboxed.
+#[derive(Debug, Clone, Default)]
+pub struct Jail {
+    pub sandbox: tern_spec::Sandbox,
+    /// Under a sandbox, whether the network stays reachable.
+    pub network: bool,
+}
+
+impl Jail {
+    pub fn of(v: &tern_spec::Verify) -> Jail {
+        Jail {
+            sandbox: v.sandbox,
+            network: v.network,
+        }
+    }
+}
+
+/// bubblewrap's arguments for a verification in `dir`: the whole file
+/// system read-only, a private `/tmp` and `/dev`, the worktree the one place
+/// it may write, its own PID, IPC and UTS namespaces, and no network unless
+/// allowed; it dies with tern.
+fn bwrap_args(dir: &Path, network: bool) -> Vec<std::ffi::OsString> {
+    let mut a: Vec<std::ffi::OsString> = [
+        "--die-with-parent",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    if !network {
+        a.push("--unshare-net".into());
+    }
+    a.extend([
+        "--bind".into(),
+        dir.into(),
+        dir.into(),
+        "--chdir".into(),
+        dir.into(),
+    ]);
+    a
+}
+
+/// bubblewrap, if it is installed.
+fn bwrap() -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("bwrap"))
+            .find(|c| c.is_file())
+    })
+}
+
+/// [`run_verify`] inside `jail`. A sandbox that cannot be had (bubblewrap
+/// missing) fails the verification, saying so: the code never runs
+/// unsandboxed when the spec asked for a sandbox.
+pub fn run_verify_in(
+    dir: &Path,
+    command: &str,
+    timeout: Duration,
+    jail: &Jail,
+) -> std::io::Result<VerifyOutcome> {
     let mut log = tempfile::tempfile()?;
     let started = Instant::now();
     let tag = format!(
@@ -163,7 +279,23 @@ pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Resu
         std::process::id(),
         COUNT.fetch_add(1, Ordering::Relaxed)
     );
-    let mut cmd = Command::new("sh");
+    let mut cmd = match jail.sandbox {
+        tern_spec::Sandbox::None => Command::new("sh"),
+        tern_spec::Sandbox::Bwrap => {
+            let Some(bwrap) = bwrap() else {
+                return Ok(VerifyOutcome {
+                    ok: false,
+                    seconds: 0.0,
+                    timed_out: false,
+                    log_tail: "[tern] verify.sandbox is bwrap, and bubblewrap (`bwrap`) is not installed here (apt-get install bubblewrap); the verification did not run".into(),
+                });
+            };
+            let dir = dir.canonicalize()?;
+            let mut c = Command::new(bwrap);
+            c.args(bwrap_args(&dir, jail.network)).args(["--", "sh"]);
+            c
+        }
+    };
     cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
@@ -187,25 +319,26 @@ pub fn run_verify(dir: &Path, command: &str, timeout: Duration) -> std::io::Resu
         s.compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
     });
+    let exited = Exit::new(pgid);
     let mut timed_out = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
         }
-        if started.elapsed() >= timeout {
+        let left = timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
             timed_out = true;
             end_all(pgid, &tag);
             let _ = child.wait();
             break None;
         }
-        std::thread::sleep(Duration::from_millis(
-            if started.elapsed() < Duration::from_secs(1) {
-                5
-            } else {
-                50
-            },
-        ));
+        exited.wait(left);
     };
+    while ENDING.load(Ordering::SeqCst) {
+        // tern is exiting (the signal handler ends it in a moment): this
+        // verification was not failed by the consumer's code.
+        std::thread::park();
+    }
     let seconds = started.elapsed().as_secs_f64();
     end_all(pgid, &tag);
     if let Some(slot) = slot {

@@ -14,6 +14,7 @@ pub fn dataset(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError>
         .dataset(id)?
         .ok_or_else(|| ApiError::not_found(format!("no dataset {id:?}")))?;
     let readers = portal.store.consumers_of(id, true)?;
+    let said = portal.store.disagreements()?;
     let team = match &d.owner {
         Some(t) => portal.store.team(t)?,
         None => None,
@@ -65,7 +66,12 @@ pub fn dataset(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError>
                 tbody {
                     @for r in &readers {
                         tr {
-                            td { (r.id) }
+                            td {
+                                (r.id)
+                                @for d in said.iter().filter(|d| d.consumer == r.id) {
+                                    div.disagree title=(d.detail) { "⚠ " (d.source) " disagrees: " (d.detail) }
+                                }
+                            }
                             td { (r.owner.as_deref().map(short).unwrap_or("—")) }
                             td { span class={"via v-" (r.via.as_str())} { (r.via.as_str()) } }
                             td.num { @if r.depth == 1 { "direct" } @else { "transitive (" (r.depth) ")" } }

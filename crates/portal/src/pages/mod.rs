@@ -66,7 +66,12 @@ pub fn layout(
             body data-live=[live] {
                 header.top {
                     a.brand href="/" { (raw(LOGO.into())) "tern" }
-                    nav { a href="/" { "Migrations" } }
+                    nav {
+                        a href="/" { "Migrations" }
+                        @if viewer.principal.as_ref().is_some_and(|p| p.admin) {
+                            a href="/admin/tokens" { "Tokens" }
+                        }
+                    }
                     span.live-dot title="live updates" {}
                     div.who {
                         @if let Some(p) = &viewer.principal {
@@ -227,10 +232,16 @@ pub fn login_post(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiErr
             Resp::html(login_form(Some("That is not a tern token."), &next)).with_status(400),
         );
     }
-    if portal.store.token(&auth::hash_token(&token))?.is_none() {
-        return Ok(
-            Resp::html(login_form(Some("Unknown or revoked token."), &next)).with_status(401),
-        );
+    let usable = portal
+        .store
+        .token(&auth::hash_token(&token))?
+        .is_some_and(|t| t.valid_at(tern_catalog::now()) && t.role != tern_catalog::Role::Lineage);
+    if !usable {
+        return Ok(Resp::html(login_form(
+            Some("Unknown, expired or revoked token (a lineage token cannot sign in)."),
+            &next,
+        ))
+        .with_status(401));
     }
     Ok(Resp::see_other(&next).with_header(
         "Set-Cookie",

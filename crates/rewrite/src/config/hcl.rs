@@ -1,11 +1,11 @@
 //! Terraform HCL, through hcl-edit, which keeps spans.
 
 use super::align::align_into;
-use super::{Quoting, Tree};
+use super::{Parsed, Quoting, Tree};
 
 /// The file's one document, when it parses.
-pub(super) fn parse(src: &str) -> Vec<Tree> {
-    read(src).into_iter().collect()
+pub(super) fn parse(src: &str) -> Parsed {
+    Ok(read(src).into_iter().collect())
 }
 
 fn read(src: &str) -> Option<Tree> {

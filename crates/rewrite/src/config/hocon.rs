@@ -2,13 +2,13 @@
 //! keys, quoted and unquoted strings, `#` and `//` comments. Substitutions
 //! (`${...}`) and includes are read as values nobody edits.
 
-use super::{insert, Quoting, Tree};
+use super::{insert, Parsed, Quoting, Tree};
 
 const MAX_DEPTH: usize = 128;
 
 /// The file's one document, when it parses.
-pub(super) fn parse(src: &str) -> Vec<Tree> {
-    read(src).into_iter().collect()
+pub(super) fn parse(src: &str) -> Parsed {
+    Ok(read(src).into_iter().collect())
 }
 
 fn read(src: &str) -> Option<Tree> {

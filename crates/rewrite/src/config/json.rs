@@ -1,12 +1,12 @@
 //! JSON with byte spans: serde_json keeps none.
 
-use super::{Quoting, Tree};
+use super::{Parsed, Quoting, Tree};
 
 const MAX_DEPTH: usize = 128;
 
 /// The file's one document, when it parses.
-pub(super) fn parse(src: &str) -> Vec<Tree> {
-    read(src).into_iter().collect()
+pub(super) fn parse(src: &str) -> Parsed {
+    Ok(read(src).into_iter().collect())
 }
 
 fn read(src: &str) -> Option<Tree> {

@@ -74,12 +74,23 @@ pub(crate) enum Quoting {
     Properties,
 }
 
+/// A file's trees, or why it is not read at all.
+pub(super) type Parsed = Result<Vec<Tree>, Refused>;
+
+/// A file that parses but must not be read: past a parser's limits (a YAML
+/// alias bomb). Nothing in it is changed, and the file is a finding.
+pub(super) struct Refused {
+    /// 1-based line the parser stopped at.
+    pub line: usize,
+    pub reason: String,
+}
+
 /// One configuration format: the file names it claims and its parser.
 struct Format {
     /// Extensions, lower case.
     extensions: &'static [&'static str],
     /// Every document of the file as a tree; none when it does not parse.
-    parse: fn(&str) -> Vec<Tree>,
+    parse: fn(&str) -> Parsed,
     /// dbt's schema files are YAML: the dbt module reads them too.
     dbt: bool,
 }
@@ -146,7 +157,18 @@ impl Language for ConfigModule {
         let (Some(format), Ok(src)) = (format_of(path), std::str::from_utf8(bytes)) else {
             return out;
         };
-        let trees = (format.parse)(src);
+        let trees = match (format.parse)(src) {
+            Ok(trees) => trees,
+            // Nothing to say about a file that does not name the dataset.
+            Err(_) if found.matches.is_empty() && found.unresolved.is_empty() => return out,
+            Err(why) => {
+                let at = line_start(src, why.line);
+                return Outcome {
+                    findings: vec![Finding::at(bytes, at, why.reason)],
+                    ..Outcome::default()
+                };
+            }
+        };
         let mut cx = rules::Cx {
             rules,
             src: bytes,
@@ -178,6 +200,16 @@ impl Language for ConfigModule {
         );
         out
     }
+}
+
+/// The byte offset where 1-based `line` starts (the end, past the last).
+fn line_start(src: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    src.match_indices('\n')
+        .nth(line - 2)
+        .map_or(src.len(), |(i, _)| i + 1)
 }
 
 /// Inserts `value` at a dotted key path, merging with an existing mapping of

@@ -1,13 +1,13 @@
 //! Java `.properties` files.
 
-use super::{insert, Quoting, Tree};
+use super::{insert, Parsed, Quoting, Tree};
 
 /// `.properties`: `key=value`, `key: value` or `key value` per line; dotted
 /// keys nest, so `input.path` and `input.format` are siblings. Continued
 /// lines (a trailing `\`) and escaped values are read but never edited.
 /// The file as one mapping; every file reads.
-pub(super) fn parse(src: &str) -> Vec<Tree> {
-    vec![read(src)]
+pub(super) fn parse(src: &str) -> Parsed {
+    Ok(vec![read(src)])
 }
 
 fn read(src: &str) -> Tree {

@@ -1,12 +1,20 @@
 //! YAML, through tern-yaml (alias expansion bounded), with byte spans.
 
 use super::content_at;
-use super::{Quoting, Tree};
+use super::{Parsed, Quoting, Refused, Tree};
 
-/// Every document of the file.
-pub(super) fn parse(src: &str) -> Vec<Tree> {
-    let Ok(docs) = tern_yaml::load_all(src) else {
-        return vec![];
+/// Every document of the file; refused when its aliases or nesting pass
+/// tern-yaml's limits (nothing in it is then safe to change).
+pub(super) fn parse(src: &str) -> Parsed {
+    let docs = match tern_yaml::load_all(src) {
+        Ok(docs) => docs,
+        Err(e) if e.too_large => {
+            return Err(Refused {
+                line: e.line,
+                reason: format!("YAML not read: {}; the file is left as it is", e.message),
+            })
+        }
+        Err(_) => return Ok(vec![]),
     };
     // yaml-rust2 counts characters; map them to bytes once.
     let offsets: Option<Vec<usize>> =
@@ -44,5 +52,5 @@ pub(super) fn parse(src: &str) -> Vec<Tree> {
             tern_yaml::Value::Null => Tree::Other,
         }
     }
-    docs.iter().map(|d| conv(d, src, &byte)).collect()
+    Ok(docs.iter().map(|d| conv(d, src, &byte)).collect())
 }
