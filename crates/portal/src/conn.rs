@@ -32,6 +32,9 @@ const BODY_TIME: Duration = Duration::from_secs(30);
 const WRITE_TIME: Duration = Duration::from_secs(30);
 /// Requests on one connection before it is closed.
 const MAX_REQUESTS: usize = 1000;
+/// How long, and how much, a refused client's rest is read and dropped.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 2 << 20;
 
 /// Whether a new connection from `peer` may be served, counting it if so.
 pub(crate) fn admit(portal: &Portal, peer: IpAddr) -> bool {
@@ -129,6 +132,7 @@ impl Conn {
                         .metrics
                         .request("other", "unparsed", r.status, started.elapsed());
                     let _ = self.write(&http::refused(r.status, &r.message), true, false);
+                    self.linger();
                     return;
                 }
             };
@@ -140,6 +144,7 @@ impl Conn {
                 let close = head.closes() || head.content_length > 0;
                 let _ = self.write(&resp, close, head.method == "HEAD");
                 if close {
+                    self.linger();
                     return;
                 }
                 continue;
@@ -162,6 +167,7 @@ impl Conn {
                         "the connection ended inside the body".to_string()
                     };
                     let _ = self.write(&http::refused(status, &message), true, false);
+                    self.linger();
                     return;
                 }
             };
@@ -181,6 +187,34 @@ impl Conn {
                         return;
                     }
                 }
+            }
+        }
+    }
+
+    /// Closes after an answer sent before the client finished sending: the
+    /// write side first, then what still arrives is read and dropped for a
+    /// moment (at most [`LINGER`] and [`LINGER_BYTES`]). Closing at once with
+    /// unread bytes makes the kernel reset the connection, and the client
+    /// would lose the answer that says why.
+    fn linger(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        let until = Instant::now() + LINGER;
+        let mut drained = 0usize;
+        let mut chunk = [0u8; 16 * 1024];
+        while drained < LINGER_BYTES {
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            if self
+                .stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .is_err()
+            {
+                break;
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
             }
         }
     }

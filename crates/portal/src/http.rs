@@ -401,7 +401,15 @@ fn split_path(path: &str) -> Result<Vec<String>, ApiError> {
     for raw in path[1..].split('/') {
         let seg =
             percent_decode(raw).ok_or_else(|| bad("it is not valid percent-encoded UTF-8"))?;
-        if seg == ".." || seg == "." || seg.contains(['/', '\\', '\0']) {
+        // An encoded `/` inside a segment is an id's own (a namespaced
+        // catalog entity, `team-a/job`), never a way up: no part of it may be
+        // `.`, `..` or empty.
+        if seg.contains(['\\', '\0'])
+            || seg
+                .split('/')
+                .any(|part| part == ".." || part == "." || (part.is_empty() && seg.contains('/')))
+            || seg == "."
+        {
             return Err(bad("path traversal is not allowed"));
         }
         out.push(seg);
@@ -466,7 +474,20 @@ mod tests {
         assert_eq!(split_path("/").unwrap(), [""]);
         assert!(split_path("/api/../etc").is_err());
         assert!(split_path("/api/%2e%2e/x").is_err());
-        assert!(split_path("/api/a%2fb").is_err());
+        assert_eq!(
+            split_path("/api/consumers/team-a%2Fjob").unwrap(),
+            ["api", "consumers", "team-a/job"]
+        );
+        for bad in [
+            "/api/..%2fx",
+            "/api/a%2f..",
+            "/api/%2fa",
+            "/api/a%2f",
+            "/api/a%2f.%2fb",
+            "/api/a%5cb",
+        ] {
+            assert!(split_path(bad).is_err(), "{bad}");
+        }
         assert!(split_path("/api/%zz").is_err());
     }
 
