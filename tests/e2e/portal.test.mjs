@@ -67,6 +67,37 @@ async function page(token) {
   return p;
 }
 
+test("an admin makes and revokes a token on the admin page; the revoked one is refused", async () => {
+  const root = run(["token", "create", "root", "--role", "admin"]);
+  const p = await page(root);
+  await p.goto(`${base}/admin/tokens`);
+  await p.fill("input[name=user]", "airflow");
+  await p.selectOption("select[name=role]", "lineage");
+  await p.click("text=Make token");
+  await p.waitForLoadState("load");
+  const made = (await p.locator("code.token").innerText()).trim();
+  assert.match(made, /^tern_[0-9a-f]+$/);
+  const row = p.locator("tr", { hasText: "user:default/airflow" });
+  assert.match(await row.innerText(), /lineage/);
+  await p.screenshot({ path: join(artifacts, "tokens.png"), fullPage: true });
+  p.once("dialog", (d) => d.accept());
+  await row.locator("text=Revoke").click();
+  await p.waitForURL(/\/admin\/tokens$/);
+  assert.match(await p.locator("tr", { hasText: "user:default/airflow" }).innerText(), /revoked/);
+  const refused = await fetch(`${base}/api/v1/lineage`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${made}`, "Content-Type": "application/json" },
+    body: "[]",
+  });
+  assert.equal(refused.status, 401);
+  await p.context().close();
+  // Someone who is not an admin gets a 403 page, not the list.
+  const b = await page(bob);
+  const answer = await b.goto(`${base}/admin/tokens`);
+  assert.equal(answer.status(), 403);
+  await b.context().close();
+});
+
 test("the dashboard lists the demo migration with its progress", async () => {
   const p = await page();
   await p.goto(base + "/");

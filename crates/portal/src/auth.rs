@@ -192,9 +192,23 @@ pub fn lineage(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
     ))
 }
 
-/// Admins only (the token pages and API).
+/// Admins only, for a change (the CSRF value checked as for any change).
 pub fn admin(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
-    let p = user(portal, req)?;
+    only_admin(user(portal, req)?)
+}
+
+/// Admins only, for a read (a page or a list: no form, no CSRF value).
+pub fn admin_read(portal: &Portal, req: &Req) -> Result<Principal, ApiError> {
+    let p = not_lineage(identify(portal, req)?)?.ok_or_else(|| {
+        ApiError::new(
+            401,
+            "sign in first: send Authorization: Bearer <token>, or sign in at /login",
+        )
+    })?;
+    only_admin(p)
+}
+
+fn only_admin(p: Principal) -> Result<Principal, ApiError> {
     if !p.admin {
         return Err(ApiError::new(403, "only an admin may manage tokens"));
     }

@@ -53,7 +53,7 @@ fn state(t: &Token, at: i64) -> &'static str {
 }
 
 pub fn list(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError> {
-    auth::admin(portal, req)?;
+    auth::admin_read(portal, req)?;
     let at = now();
     let tokens: Vec<Value> = portal
         .store
@@ -112,7 +112,7 @@ pub fn revoke(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
 
 /// The admin page: every token, a form to make one, a button to revoke.
 pub fn page(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiError> {
-    auth::admin(portal, req)?;
+    auth::admin_read(portal, req)?;
     render(portal, req, None)
 }
 
