@@ -329,6 +329,42 @@ impl Dialect for Postgres {
         Ok(())
     }
 
+    // One statement, committed by itself; then the revision moves.
+    fn write_one(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        let mut g = self.lock()?;
+        let Some(conn) = g.as_mut() else {
+            return Err(CatalogError::Pg {
+                url: self.url.clone(),
+                message: "no connection".into(),
+            });
+        };
+        let n = Pg {
+            client: &mut conn.client,
+            statements: &mut conn.statements,
+            url: &self.url,
+        }
+        .exec(sql, args)?;
+        conn.client
+            .batch_execute("SELECT nextval('tern_revision')")
+            .map_err(self.db())?;
+        Ok(n)
+    }
+
+    // The event reads the state the row leaves from the statement's own
+    // snapshot, taken before the upsert changes it.
+    const SAVE_IN_ONE: Option<&'static str> = Some(
+        "WITH prior AS (SELECT state FROM changes WHERE migration = ?1 AND consumer = ?2),
+         event AS (
+           INSERT INTO change_events (migration, consumer, at, from_state, to_state, note)
+           SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?6 AS BIGINT),
+                  (SELECT state FROM prior), CAST(?3 AS TEXT), CAST(?7 AS TEXT)
+           WHERE NOT EXISTS (SELECT 1 FROM prior WHERE state = CAST(?3 AS TEXT)))
+         INSERT INTO changes (migration, consumer, state, record, wave)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (migration, consumer) DO UPDATE SET state = excluded.state,
+             record = excluded.record, wave = excluded.wave",
+    );
+
     fn revision(&self) -> Result<u64> {
         let rows =
             self.read(|s| s.query("SELECT last_value, is_called FROM tern_revision", &[]))?;
