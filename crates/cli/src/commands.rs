@@ -138,6 +138,13 @@ pub struct SpecArgs {
 }
 
 #[derive(Args)]
+pub struct JsonArgs {
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
 pub struct IdArgs {
     /// Migration id
     pub id: String,
@@ -264,6 +271,32 @@ impl Bar {
         if let Some(b) = &self.0 {
             b.finish_and_clear();
         }
+    }
+}
+
+/// How to call this tern in a command printed for the user to run: `tern`
+/// when that is what `PATH` finds, else this binary's own path (after
+/// `cargo run`, `tern` is not installed, and a printed `tern ...` would be
+/// "command not found").
+pub fn invocation() -> String {
+    let me = std::env::current_exe().and_then(|p| p.canonicalize()).ok();
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("tern"))
+            .find(|c| c.is_file())
+            .and_then(|c| c.canonicalize().ok())
+    });
+    match (me, on_path) {
+        (Some(me), Some(found)) if me == found => "tern".into(),
+        (Some(me), _) => {
+            let shown = me.display().to_string();
+            if shown.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
+                format!("'{}'", shown.replace('\'', "'\\''"))
+            } else {
+                shown
+            }
+        }
+        (None, _) => "tern".into(),
     }
 }
 
@@ -416,6 +449,53 @@ fn with_fleet<T>(url: &str, f: impl FnOnce(&Fleet) -> Result<T>) -> Result<T> {
         forge: &forge,
     };
     f(&fleet)
+}
+
+/// `tern migrations`: every migration with its state and counts, as the
+/// portal's `GET /api/migrations` lists them.
+pub fn migrations(a: JsonArgs, url: &str) -> Result<()> {
+    let list = with_fleet(url, |f| {
+        let mut out = Vec::new();
+        for m in f.store.migrations()? {
+            let s = f.status(&m.id)?;
+            out.push((m, s));
+        }
+        Ok(out)
+    })?;
+    if a.json {
+        let v: Vec<_> = list
+            .iter()
+            .map(|(m, s)| {
+                serde_json::json!({
+                    "id": m.id, "title": m.title, "owner": m.owner, "state": s.state,
+                    "started_at": m.started_at, "consumers": s.consumers.len(),
+                    "counts": s.counts, "breakage_rate": s.breakage_rate,
+                })
+            })
+            .collect();
+        return print_json(&v);
+    }
+    if list.is_empty() {
+        outln!("No migrations yet. `tern run SPEC` starts one.");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|(m, s)| {
+            let merged = s.counts.get("merged").copied().unwrap_or(0);
+            vec![
+                m.id.clone(),
+                serde_json::to_value(s.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                format!("{merged}/{}", s.consumers.len()),
+                m.title.clone(),
+            ]
+        })
+        .collect();
+    crate::render::table(&["ID", "STATE", "MERGED", "TITLE"], &rows);
+    Ok(())
 }
 
 pub fn status(a: IdArgs, url: &str) -> Result<()> {

@@ -69,6 +69,8 @@ enum Command {
     Plan(commands::SpecArgs),
     /// Run a migration campaign (again to continue where it stopped)
     Run(commands::SpecArgs),
+    /// List every migration, newest first, with its state and counts
+    Migrations(commands::JsonArgs),
     /// Show where a migration stands
     Status(commands::IdArgs),
     /// Approve a consumer's change and merge it
@@ -117,6 +119,7 @@ fn main() -> ExitCode {
         Command::Catalog(c) => commands::catalog(c, &catalog),
         Command::Plan(a) => commands::plan(a, &catalog),
         Command::Run(a) => commands::run(a, &catalog),
+        Command::Migrations(a) => commands::migrations(a, &catalog),
         Command::Status(a) => commands::status(a, &catalog),
         Command::Approve(a) => commands::approve(a, &catalog),
         Command::Pause(a) => commands::pause(a, &catalog),

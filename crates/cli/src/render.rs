@@ -74,6 +74,15 @@ pub fn paint(state: ChangeState) -> String {
     format!("\x1b[{code}m{word}\x1b[0m")
 }
 
+/// `1 consumer`, `2 consumers`.
+pub fn count(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// Visible width, ignoring ANSI colour codes.
 fn width(s: &str) -> usize {
     let mut n = 0;
@@ -163,7 +172,11 @@ pub fn consumers(list: &[ConsumerRef]) {
 }
 
 pub fn plan(plan: &Plan) {
-    outln!("migration {}: {} consumers", plan.id, plan.consumers.len());
+    outln!(
+        "migration {}: {}",
+        plan.id,
+        count(plan.consumers.len(), "consumer")
+    );
     let rows: Vec<Vec<String>> = plan
         .consumers
         .iter()
@@ -284,7 +297,11 @@ pub fn status(s: &Status) {
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
     outln!();
-    outln!("{} consumers: {}", s.consumers.len(), counts.join(", "));
+    outln!(
+        "{}: {}",
+        count(s.consumers.len(), "consumer"),
+        counts.join(", ")
+    );
     match s.time_to_completion_s {
         Some(t) => outln!("time to completion: {}", duration(t)),
         None => outln!("elapsed: {} (not complete)", duration(s.elapsed_s)),

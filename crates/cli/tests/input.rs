@@ -184,6 +184,26 @@ fn the_demo_builds_migrates_and_rebuilds() {
     ] {
         assert!(out.contains(needle), "{needle} missing from:\n{out}");
     }
+    // The commands it suggests run as printed, though tern is not on PATH
+    // (the tests run the binary cargo built).
+    let status = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.ends_with("status plays-to-lakehouse"))
+        .unwrap_or_else(|| panic!("no status command in:\n{out}"));
+    assert!(status.starts_with('/'), "{status}");
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(status)
+        .current_dir(tmp.path())
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(
+        ran.status.success(),
+        "{status}: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
     let o = tern(tmp.path(), &["demo", "--no-serve", "--json"]);
     assert_eq!(code(&o), 0);
     let s = json(&o);

@@ -299,7 +299,14 @@ impl Fleet<'_> {
         let plans = plan_all(self.forge, engine, &scanned, progress);
         let mut joining: Vec<(Change, &str)> = declared
             .iter()
-            .map(|(c, via, _)| (Change::planned(&spec.id, c, *via), "found in the catalog"))
+            .map(|(c, via, _)| {
+                let note = match via {
+                    Via::Catalog => "found in the catalog",
+                    Via::Lineage => "found in lineage",
+                    Via::Scan => "found by scanning its code",
+                };
+                (Change::planned(&spec.id, c, *via), note)
+            })
             .collect();
         for ((consumer, _, _), plan) in scanned.iter().zip(plans) {
             if plan.error.is_none() && !plan.is_empty() {

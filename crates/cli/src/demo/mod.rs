@@ -77,8 +77,9 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     } else {
         render::status(&status);
         let d = dir.display();
+        let tern = crate::commands::invocation();
         outln!(
-            "\nLook closer:\n  tern --catalog {d}/tern.db status {id}\n  git -C {d}/repos/plays-daily show main\n  tern --catalog {d}/tern.db rollback {id}",
+            "\nLook closer:\n  {tern} --catalog {d}/tern.db status {id}\n  git -C {d}/repos/plays-daily show main\n  {tern} --catalog {d}/tern.db rollback {id}",
             id = spec.id
         );
     }

@@ -1,0 +1,52 @@
+//! What a new user meets first (issue #19): commands that list what there
+//! is, counts that read as English.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+#[test]
+fn migrations_are_listed_and_one_consumer_is_one() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    let o = tern(root, &["migrations"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("tern catalog import"), "{}", stderr(&o));
+    let file = fleet(
+        root,
+        &[repo(
+            "solo",
+            "insights",
+            &[("job.yaml", "path: hdfs://prod-nn:8020/warehouse/plays\n")],
+            "true",
+        )],
+        "",
+    );
+    import(root, &file);
+    let o = tern(root, &["migrations"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("No migrations yet"), "{}", stdout(&o));
+    fs::write(root.join("s.yaml"), spec("m", "auto")).unwrap();
+    let o = tern(root, &["plan", "s.yaml"]);
+    assert!(
+        stdout(&o).contains("1 consumer") && !stdout(&o).contains("1 consumers"),
+        "{}",
+        stdout(&o)
+    );
+    let o = tern(root, &["run", "s.yaml"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 consumer:"), "{}", stdout(&o));
+    let o = tern(root, &["migrations", "--json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let list = json(&o);
+    assert_eq!(list[0]["id"], "m");
+    assert_eq!(list[0]["state"], "done");
+    assert_eq!(list[0]["counts"]["merged"], 1);
+    let text = stdout(&tern(root, &["migrations"]));
+    assert!(
+        text.contains("ID") && text.contains("1/1") && text.contains("done"),
+        "{text}"
+    );
+}
