@@ -228,6 +228,12 @@ fn read_spec(path: &Path) -> Result<(Spec, String, String)> {
     Ok((spec, text, name))
 }
 
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {prefix:>10} [{bar:30}] {pos}/{len} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
 /// A progress bar on stderr, shown only when both stdout and stderr are terminals.
 pub struct Bar(Option<ProgressBar>);
 
@@ -236,19 +242,14 @@ impl Bar {
         let show = !json && std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
         Bar(show.then(|| {
             let b = ProgressBar::new(0);
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {prefix:>10} [{bar:30}] {pos}/{len} {wide_msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
+            b.set_style(bar_style());
             b
         }))
     }
 
     pub fn update(&self, p: &Progress) {
         if let Some(b) = &self.0 {
+            b.set_style(bar_style());
             b.set_prefix(p.phase);
             b.set_length(p.total as u64);
             b.set_position(p.done as u64);
@@ -259,8 +260,12 @@ impl Bar {
     pub fn count(&self, phase: &'static str, n: u64) {
         if let Some(b) = &self.0 {
             if n % 64 == 1 {
+                // No total yet: a spinner and the count, never a `0/0` bar.
+                b.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix:>10} {wide_msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 b.set_prefix(phase);
-                b.set_length(0);
                 b.set_message(format!("{n} files"));
                 b.tick();
             }

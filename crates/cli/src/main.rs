@@ -108,7 +108,18 @@ fn main() -> ExitCode {
             libc::signal(sig, on_signal as *const () as libc::sighandler_t);
         }
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A command line clap refuses is bad input; under --json, said as JSON.
+        Err(e) if e.use_stderr() && json_asked() => {
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("{}", serde_json::json!({"error": first, "exit": 2}));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let catalog = cli
         .catalog
         .clone()
@@ -149,7 +160,6 @@ fn exit_for(e: &anyhow::Error) -> ExitCode {
     if e.is::<Failed>() {
         return ExitCode::from(1);
     }
-    eprintln!("error: {}", out::shown(&format!("{e:#}")));
     // Each crate's error says whether the input was at fault; a spec that
     // does not parse always is.
     let bad_input = e.chain().any(|c| {
@@ -162,5 +172,21 @@ fn exit_for(e: &anyhow::Error) -> ExitCode {
             || c.downcast_ref::<tern_scan::ScanError>()
                 .is_some_and(|s| s.is_bad_input())
     });
-    ExitCode::from(if bad_input { 2 } else { 1 })
+    let exit: u8 = if bad_input { 2 } else { 1 };
+    let message = format!("{e:#}");
+    if json_asked() {
+        // A program that asked for JSON reads its errors as JSON too.
+        eprintln!("{}", serde_json::json!({"error": message, "exit": exit}));
+    } else {
+        eprintln!("error: {}", out::shown(&message));
+    }
+    ExitCode::from(exit)
+}
+
+/// Whether the command line asked for JSON (`--json`, before any `--`).
+fn json_asked() -> bool {
+    std::env::args()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }

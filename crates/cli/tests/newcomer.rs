@@ -50,3 +50,26 @@ fn migrations_are_listed_and_one_consumer_is_one() {
         "{text}"
     );
 }
+
+#[test]
+fn under_json_errors_are_json_on_stderr() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    // Bad input tern finds, and a command line clap refuses.
+    for args in [
+        &["status", "nope", "--json"][..],
+        &["plan", "missing.yaml", "--json"][..],
+        &["status", "--json", "--no-such-flag"][..],
+    ] {
+        let o = tern(root, args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}: {}", stdout(&o));
+        let err: serde_json::Value = serde_json::from_slice(&o.stderr)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", stderr(&o)));
+        assert_eq!(err["exit"], 2, "{err}");
+        assert!(!err["error"].as_str().unwrap().is_empty(), "{err}");
+    }
+    // Without --json, words.
+    let o = tern(root, &["status", "nope"]);
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+}
