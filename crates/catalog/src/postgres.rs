@@ -126,6 +126,16 @@ impl Postgres {
         Ok(g)
     }
 
+    /// `f` on a connection of [`Postgres::lock`]'s.
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let mut g = self.lock()?;
+        let conn = g.as_mut().ok_or_else(|| CatalogError::Pg {
+            url: self.url.clone(),
+            message: "no connection".into(),
+        })?;
+        f(conn)
+    }
+
     fn db(&self) -> impl Fn(::postgres::Error) -> CatalogError + '_ {
         move |e| CatalogError::Pg {
             url: self.url.clone(),
@@ -281,47 +291,37 @@ impl Dialect for Postgres {
     const ROW_LOCK: &'static str = " FOR UPDATE";
 
     fn read<T>(&self, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
-        let mut g = self.lock()?;
-        let Some(conn) = g.as_mut() else {
-            return Err(CatalogError::Pg {
-                url: self.url.clone(),
-                message: "no connection".into(),
-            });
-        };
-        f(&mut Pg {
-            client: &mut conn.client,
-            statements: &mut conn.statements,
-            url: &self.url,
+        self.with_conn(|conn| {
+            f(&mut Pg {
+                client: &mut conn.client,
+                statements: &mut conn.statements,
+                url: &self.url,
+            })
         })
     }
 
     fn write<T>(&self, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
-        let mut g = self.lock()?;
-        let Some(conn) = g.as_mut() else {
-            return Err(CatalogError::Pg {
-                url: self.url.clone(),
-                message: "no connection".into(),
+        self.with_conn(|conn| {
+            // BEGIN, the statements, then COMMIT and the revision's move in
+            // one round trip: moved after the commit, the revision never
+            // announces a write a reader cannot see yet.
+            conn.tainted = true;
+            conn.client.batch_execute("BEGIN").map_err(self.db())?;
+            let out = f(&mut Pg {
+                client: &mut conn.client,
+                statements: &mut conn.statements,
+                url: &self.url,
             });
-        };
-        // BEGIN, the statements, then COMMIT and the revision's move in one
-        // round trip: moved after the commit, the revision never announces
-        // a write a reader cannot see yet.
-        conn.tainted = true;
-        conn.client.batch_execute("BEGIN").map_err(self.db())?;
-        let out = f(&mut Pg {
-            client: &mut conn.client,
-            statements: &mut conn.statements,
-            url: &self.url,
-        });
-        let end = match &out {
-            Ok(_) => "COMMIT; SELECT nextval('tern_revision')",
-            Err(_) => "ROLLBACK",
-        };
-        let ended = conn.client.batch_execute(end).map_err(self.db());
-        conn.tainted = false;
-        let out = out?;
-        ended?;
-        Ok(out)
+            let end = match &out {
+                Ok(_) => "COMMIT; SELECT nextval('tern_revision')",
+                Err(_) => "ROLLBACK",
+            };
+            let ended = conn.client.batch_execute(end).map_err(self.db());
+            conn.tainted = false;
+            let out = out?;
+            ended?;
+            Ok(out)
+        })
     }
 
     // Every write's COMMIT moves the revision (see `write`).
@@ -331,23 +331,18 @@ impl Dialect for Postgres {
 
     // One statement, committed by itself; then the revision moves.
     fn write_one(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        let mut g = self.lock()?;
-        let Some(conn) = g.as_mut() else {
-            return Err(CatalogError::Pg {
-                url: self.url.clone(),
-                message: "no connection".into(),
-            });
-        };
-        let n = Pg {
-            client: &mut conn.client,
-            statements: &mut conn.statements,
-            url: &self.url,
-        }
-        .exec(sql, args)?;
-        conn.client
-            .batch_execute("SELECT nextval('tern_revision')")
-            .map_err(self.db())?;
-        Ok(n)
+        self.with_conn(|conn| {
+            let n = Pg {
+                client: &mut conn.client,
+                statements: &mut conn.statements,
+                url: &self.url,
+            }
+            .exec(sql, args)?;
+            conn.client
+                .batch_execute("SELECT nextval('tern_revision')")
+                .map_err(self.db())?;
+            Ok(n)
+        })
     }
 
     // The event reads the state the row leaves from the statement's own

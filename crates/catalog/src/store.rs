@@ -328,6 +328,24 @@ fn save_change(s: &mut dyn Session, c: &Change, note: &str) -> Result<()> {
     Ok(())
 }
 
+/// A disagreement, kept once per consumer, source and words (the newest time).
+fn save_disagreement(s: &mut dyn Session, d: &Disagreement) -> Result<()> {
+    s.exec(
+        "DELETE FROM disagreements WHERE consumer = ?1 AND source = ?2 AND detail = ?3",
+        &[Text(&d.consumer), Text(&d.source), Text(&d.detail)],
+    )?;
+    s.exec(
+        "INSERT INTO disagreements (consumer, source, detail, at) VALUES (?1, ?2, ?3, ?4)",
+        &[
+            Text(&d.consumer),
+            Text(&d.source),
+            Text(&d.detail),
+            Int(d.at),
+        ],
+    )
+    .map(drop)
+}
+
 /// A schema step with the dialect's words in place of `{int}` and the rest.
 fn spelled<D: Dialect>(sql: &str) -> String {
     let mut out = sql.to_string();
@@ -418,14 +436,7 @@ impl<D: Dialect> Store for SqlStore<D> {
                 )?;
             }
             for d in &batch.disagreements {
-                s.exec(
-                    "DELETE FROM disagreements WHERE consumer = ?1 AND source = ?2 AND detail = ?3",
-                    &[Text(&d.consumer), Text(&d.source), Text(&d.detail)],
-                )?;
-                s.exec(
-                    "INSERT INTO disagreements (consumer, source, detail, at) VALUES (?1, ?2, ?3, ?4)",
-                    &[Text(&d.consumer), Text(&d.source), Text(&d.detail), Int(d.at)],
-                )?;
+                save_disagreement(s, d)?;
             }
             for id in &batch.declared {
                 // The catalog's word on what a consumer reads replaces the
@@ -678,23 +689,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     fn put_disagreement(&self, d: &Disagreement) -> Result<()> {
-        self.write(|s| {
-            // The same words about the same consumer are kept once, newest time.
-            s.exec(
-                "DELETE FROM disagreements WHERE consumer = ?1 AND source = ?2 AND detail = ?3",
-                &[Text(&d.consumer), Text(&d.source), Text(&d.detail)],
-            )?;
-            s.exec(
-                "INSERT INTO disagreements (consumer, source, detail, at) VALUES (?1, ?2, ?3, ?4)",
-                &[
-                    Text(&d.consumer),
-                    Text(&d.source),
-                    Text(&d.detail),
-                    Int(d.at),
-                ],
-            )
-            .map(drop)
-        })
+        self.write(|s| save_disagreement(s, d))
     }
 
     fn disagreements(&self) -> Result<Vec<Disagreement>> {

@@ -137,18 +137,24 @@ impl Conn {
                 }
             };
             // Who is asking, and may they send this, before a byte of it.
-            if let Some(resp) = http::admit(portal, &head, self.loopback) {
-                portal
-                    .metrics
-                    .request(&head.method, "unmatched", resp.status, started.elapsed());
-                let close = head.closes() || head.content_length > 0;
-                let _ = self.write(&resp, close, head.method == "HEAD");
-                if close {
-                    self.linger();
-                    return;
+            let routed = match http::admit(portal, &head, self.loopback) {
+                Ok(routed) => routed,
+                Err(resp) => {
+                    portal.metrics.request(
+                        &head.method,
+                        "unmatched",
+                        resp.status,
+                        started.elapsed(),
+                    );
+                    let close = head.closes() || head.content_length > 0;
+                    let _ = self.write(&resp, close, head.method == "HEAD");
+                    if close {
+                        self.linger();
+                        return;
+                    }
+                    continue;
                 }
-                continue;
-            }
+            };
             if head.expects_continue()
                 && head.content_length > 0
                 && self
@@ -171,7 +177,7 @@ impl Conn {
                     return;
                 }
             };
-            let (resp, route) = http::answer(portal, &head, body, self.loopback);
+            let (resp, route) = http::answer(portal, &head, routed, body, self.loopback);
             portal
                 .metrics
                 .request(&head.method, route, resp.status, started.elapsed());

@@ -27,10 +27,7 @@ pub struct Req {
 
 impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::wire::header(&self.headers, name)
     }
 
     pub fn cookie(&self, name: &str) -> Option<&str> {
@@ -201,43 +198,46 @@ pub fn param<'a>(p: &'a Params, name: &str) -> &'a str {
 /// Largest body of a route anyone may call (a sign-in form), or of a read.
 pub const MAX_SMALL_BODY: usize = 16 * 1024;
 
+/// A request the head says may go on: the route it matched, with its
+/// `{name}` segments, found once for both [`admit`] and [`answer`].
+pub struct Routed {
+    route: &'static routes::Route,
+    params: Params,
+}
+
 /// Decides from the head alone whether a request may go on to send its
-/// body: `Some` is the answer to give instead (and the body is never read).
+/// body: `Err` is the answer to give instead (and the body is never read).
 /// A body too large for its route, an unknown route, and a change sent by
 /// no one the catalog knows are refused here, so an unauthenticated client
 /// cannot make the portal wait for, or hold, a megabyte.
-pub fn admit(portal: &Portal, head: &Head, loopback: bool) -> Option<Resp> {
+pub fn admit(portal: &Portal, head: &Head, loopback: bool) -> Result<Routed, Resp> {
     let (raw_path, _) = head.target.split_once('?').unwrap_or((&head.target, ""));
     let is_api = raw_path.starts_with("/api/");
-    let refuse = |e: ApiError| Some(error_resp(portal, &e, is_api, &head.headers, loopback));
+    let refuse = |e: ApiError| error_resp(portal, &e, is_api, &head.headers, loopback);
     if head.content_length > MAX_BODY {
-        return refuse(ApiError::new(
+        return Err(refuse(ApiError::new(
             413,
             format!("request body over {MAX_BODY} bytes"),
-        ));
+        )));
     }
-    let segments = match split_path(raw_path) {
-        Ok(s) => s,
-        Err(e) => return refuse(e),
-    };
-    let route = match routes::find(&head.method.to_ascii_uppercase(), &segments) {
-        Ok((route, _)) => route,
-        Err(e) => return refuse(e),
-    };
+    let segments = split_path(raw_path).map_err(refuse)?;
+    let (route, params) =
+        routes::find(&head.method.to_ascii_uppercase(), &segments).map_err(refuse)?;
+    let routed = Routed { route, params };
     if head.content_length == 0 {
-        return None;
+        return Ok(routed);
     }
     match route.access {
         Access::Open | Access::Read if head.content_length > MAX_SMALL_BODY => {
-            refuse(ApiError::new(
+            Err(refuse(ApiError::new(
                 413,
                 format!(
                     "request body over {MAX_SMALL_BODY} bytes for {}",
                     route.path
                 ),
-            ))
+            )))
         }
-        Access::Open | Access::Read => None,
+        Access::Open | Access::Read => Ok(routed),
         Access::User
         | Access::Lineage
         | Access::Admin
@@ -250,42 +250,46 @@ pub fn admit(portal: &Portal, head: &Head, loopback: bool) -> Option<Resp> {
                 loopback,
             };
             match crate::auth::identify(portal, &who) {
-                Ok(Some(_)) => None,
-                Ok(None) => refuse(ApiError::new(
+                Ok(Some(_)) => Ok(routed),
+                Ok(None) => Err(refuse(ApiError::new(
                     401,
                     "sign in first: send Authorization: Bearer <token>, or sign in at /login (`tern token create USER` makes a token)",
-                )),
-                Err(e) => refuse(e),
+                ))),
+                Err(e) => Err(refuse(e)),
             }
         }
     }
 }
 
-/// Answers a request whose body has arrived; with the route it matched
-/// (for the metrics).
-pub fn answer(portal: &Portal, head: &Head, body: Vec<u8>, loopback: bool) -> (Resp, &'static str) {
-    let method = head.method.to_ascii_uppercase();
+/// Answers an admitted request whose body has arrived; with the route it
+/// matched (for the metrics).
+pub fn answer(
+    portal: &Portal,
+    head: &Head,
+    routed: Routed,
+    body: Vec<u8>,
+    loopback: bool,
+) -> (Resp, &'static str) {
     let (raw_path, raw_query) = head.target.split_once('?').unwrap_or((&head.target, ""));
-    let is_api = raw_path.starts_with("/api/");
-    let mut route_name = "unmatched";
-    let outcome = (|| {
-        let segments = split_path(raw_path)?;
-        let (route, params) = routes::find(&method, &segments)?;
-        route_name = route.path;
-        let req = Req {
-            query: parse_query(raw_query),
-            headers: head.headers.clone(),
-            body,
-            loopback,
-        };
-        (route.handler)(portal, &req, &params)
-    })();
-    let resp = match outcome {
-        Ok(r) => r,
-        Err(e) if route_name == "/metrics" => error_json(&e),
-        Err(e) => error_resp(portal, &e, is_api, &head.headers, loopback),
+    let Routed { route, params } = routed;
+    let req = Req {
+        query: parse_query(raw_query),
+        headers: head.headers.clone(),
+        body,
+        loopback,
     };
-    (resp, route_name)
+    let resp = match (route.handler)(portal, &req, &params) {
+        Ok(r) => r,
+        Err(e) if route.path == "/metrics" => error_json(&e),
+        Err(e) => error_resp(
+            portal,
+            &e,
+            raw_path.starts_with("/api/"),
+            &head.headers,
+            loopback,
+        ),
+    };
+    (resp, route.path)
 }
 
 /// An error as its caller reads it: JSON for a program, a page (saying who

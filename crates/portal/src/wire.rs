@@ -33,10 +33,7 @@ pub struct Head {
 impl Head {
     /// The first value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header(&self.headers, name)
     }
 
     /// Whether the connection ends after this exchange (HTTP/1.0 closes
@@ -64,6 +61,14 @@ impl Head {
                 .header("Expect")
                 .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
     }
+}
+
+/// The first value of header `name` (case-insensitive) among `headers`.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Why a head was refused: the status to answer with, and what to say.
