@@ -143,8 +143,67 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
             }
         };
         let owner = spec_str("owner").map(|o| team_ref(&o));
+        let is_dataset = matches!(kind.as_str(), "Resource" | "API")
+            && spec_str("type").as_deref() == Some("dataset");
+        let at = |line: usize| format!("{}:{line}", file.display());
+        if !KINDS.contains(&kind.as_str()) {
+            let kind_line = doc.get("kind").map_or(doc.line, |n| n.line);
+            batch.warnings.push(format!(
+                "{}: kind `{}` is not a Backstage kind{}; entity {id} was not imported",
+                at(kind_line),
+                shown(&kind),
+                crate::suggest::did_you_mean(&kind, KINDS.iter().copied())
+            ));
+            continue;
+        }
+        // Annotations tern reads, by the kind they mean something on: a
+        // misspelt one would otherwise leave a dataset without locators and
+        // nobody told.
+        let meant: &[&str] = match kind.as_str() {
+            _ if is_dataset => DATASET_ANNOTATIONS,
+            "Group" => &["tern.dev/webhook"],
+            _ => &[],
+        };
+        for (k, _) in metadata
+            .get("annotations")
+            .and_then(Node::as_map)
+            .unwrap_or_default()
+        {
+            let Some(key) = k.as_str().filter(|k| k.starts_with("tern.dev/")) else {
+                continue;
+            };
+            if meant.contains(&key) {
+                continue;
+            }
+            let what = if DATASET_ANNOTATIONS.contains(&key)
+                && matches!(kind.as_str(), "Resource" | "API")
+            {
+                format!(
+                    "means nothing while `spec.type` is {}: a dataset needs `spec.type: dataset`",
+                    spec_str("type")
+                        .map_or_else(|| "missing".into(), |t| format!("`{}`", shown(&t)))
+                )
+            } else if ALL_ANNOTATIONS.contains(&key) {
+                let on = if DATASET_ANNOTATIONS.contains(&key) {
+                    "dataset entities (a Resource or API of spec.type: dataset)"
+                } else {
+                    "Group entities"
+                };
+                format!("means nothing on a {kind}; tern reads it on {on}")
+            } else {
+                format!(
+                    "is not an annotation tern knows{}",
+                    crate::suggest::did_you_mean(key, ALL_ANNOTATIONS.iter().copied())
+                )
+            };
+            batch.warnings.push(format!(
+                "{}: annotation `{}` of {id} {what}; it was ignored",
+                at(k.line),
+                shown(key)
+            ));
+        }
         match kind.as_str() {
-            "Resource" | "API" if spec_str("type").as_deref() == Some("dataset") => {
+            "Resource" | "API" if is_dataset => {
                 let list = |key: &str| -> Vec<String> {
                     annotation(key)
                         .map(|v| {
@@ -250,6 +309,39 @@ pub fn parse(text: &str, file: &Path) -> Result<ImportBatch> {
     }
     Ok(batch)
 }
+
+/// Backstage's entity kinds; those tern has no use for are passed over
+/// without a word, any other is a typo and warned about.
+const KINDS: &[&str] = &[
+    "Component",
+    "API",
+    "Resource",
+    "System",
+    "Domain",
+    "Group",
+    "User",
+    "Location",
+    "Template",
+];
+
+/// The annotations tern reads on a dataset entity.
+const DATASET_ANNOTATIONS: &[&str] = &[
+    "tern.dev/paths",
+    "tern.dev/tables",
+    "tern.dev/format",
+    "tern.dev/schema",
+    "tern.dev/platform",
+];
+
+/// Every `tern.dev/*` annotation tern reads (docs/catalog.md).
+const ALL_ANNOTATIONS: &[&str] = &[
+    "tern.dev/paths",
+    "tern.dev/tables",
+    "tern.dev/format",
+    "tern.dev/schema",
+    "tern.dev/platform",
+    "tern.dev/webhook",
+];
 
 /// Backstage's rule for `metadata.name`: 1 to 63 characters, sequences of
 /// `[a-zA-Z0-9]` separated by one of `-`, `_`, `.`.

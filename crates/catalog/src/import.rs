@@ -22,6 +22,7 @@ use crate::{backstage, CatalogError, ImportBatch, ImportSummary, Result, Store};
 pub struct Incoming {
     entities: ImportBatch,
     lineage: Vec<(Vec<RunEvent>, Option<PathBuf>)>,
+    strict: bool,
 }
 
 /// What an import wrote, and what it left out and why.
@@ -65,6 +66,21 @@ impl Incoming {
         Ok(())
     }
 
+    /// Makes every warning refuse the whole import, for CI-style use where a
+    /// typo must fail the build rather than leave a dataset without readers.
+    pub fn strict(&mut self) {
+        self.strict = true;
+    }
+
+    /// Under [`Incoming::strict`], refuses what the files alone already
+    /// warn about, before any catalog is opened or created.
+    pub fn check(&self) -> Result<()> {
+        if self.strict && !self.entities.warnings.is_empty() {
+            return Err(CatalogError::Strict(self.entities.warnings.clone()));
+        }
+        Ok(())
+    }
+
     /// Events that came with no file of their own; `home` is where their
     /// relative repository paths are resolved ([`Store::home`]).
     pub fn events(&mut self, events: Vec<RunEvent>, home: Option<PathBuf>) {
@@ -77,6 +93,7 @@ pub fn import(store: &dyn Store, incoming: Incoming) -> Result<Imported> {
     let Incoming {
         mut entities,
         lineage,
+        strict,
     } = incoming;
     let mut events = 0;
     if !lineage.is_empty() {
@@ -91,6 +108,9 @@ pub fn import(store: &dyn Store, incoming: Incoming) -> Result<Imported> {
             consumers.extend(batch.discovered.iter().cloned());
             entities.extend(batch);
         }
+    }
+    if strict && !entities.warnings.is_empty() {
+        return Err(CatalogError::Strict(entities.warnings));
     }
     let summary = store.import(&entities)?;
     Ok(Imported {

@@ -26,12 +26,13 @@ pub mod openlineage;
 mod postgres;
 mod sqlite;
 pub mod store;
+pub mod suggest;
 
 use std::path::PathBuf;
 
 pub use import::{import, Imported, Incoming};
 pub use model::*;
-pub use postgres::{PgStore, Postgres};
+pub use postgres::{redact, PgStore, Postgres};
 pub use sqlite::{Sqlite, SqliteStore};
 pub use store::{SqlStore, SCHEMA_VERSION};
 
@@ -75,6 +76,9 @@ pub enum CatalogError {
         /// The server's or client's words.
         message: String,
     },
+    /// A strict import met warnings: nothing was written.
+    #[error("import refused under --strict, nothing was written:\n  {}", .0.join("\n  "))]
+    Strict(Vec<String>),
     /// A stored record could not be read back (written by a newer tern?).
     #[error("catalog record {0}: {1}")]
     Corrupt(String, String),
@@ -86,7 +90,10 @@ impl CatalogError {
     pub fn is_bad_input(&self) -> bool {
         matches!(
             self,
-            CatalogError::Parse { .. } | CatalogError::Unreadable { .. } | CatalogError::Url(..)
+            CatalogError::Parse { .. }
+                | CatalogError::Unreadable { .. }
+                | CatalogError::Url(..)
+                | CatalogError::Strict(..)
         )
     }
 }

@@ -48,8 +48,9 @@ struct Conn {
     tainted: bool,
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-fn redact(url: &str) -> String {
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`: a
+/// catalog URL as it may be printed or logged.
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let cred = &url[s + 3..at];

@@ -110,6 +110,10 @@ pub enum CatalogCommand {
         /// Files to import
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Refuse the whole import (exit 2, nothing written) on any warning:
+        /// an unknown kind or annotation, a component without a repository
+        #[arg(long)]
+        strict: bool,
         /// Print the summary as JSON
         #[arg(long)]
         json: bool,
@@ -158,7 +162,12 @@ pub struct ApproveArgs {
     /// Migration id
     pub id: String,
     /// Consumer id
-    pub consumer: String,
+    #[arg(required_unless_present = "all_green", conflicts_with = "all_green")]
+    pub consumer: Option<String>,
+    /// Approve every green change (open, verified, schema check passed, no
+    /// findings) that you may approve; another team's are left and listed
+    #[arg(long)]
+    pub all_green: bool,
     /// Approve as this catalog user; they must belong to the consumer's owner team
     #[arg(long = "as", value_name = "USER")]
     pub user: Option<String>,
@@ -283,6 +292,28 @@ impl Bar {
 /// when that is what `PATH` finds, else this binary's own path (after
 /// `cargo run`, `tern` is not installed, and a printed `tern ...` would be
 /// "command not found").
+/// How a printed command starts so that it runs as printed against the
+/// same catalog: the binary, and `--catalog` unless the catalog is the
+/// default or `TERN_CATALOG` already names it (a password is never shown).
+pub fn typed(url: &str) -> String {
+    let me = invocation();
+    let from_env = std::env::var("TERN_CATALOG").is_ok_and(|e| e == url);
+    if from_env || url == DEFAULT_CATALOG {
+        return me;
+    }
+    let shown = tern_catalog::redact(url);
+    let shown = if shown.contains(|c: char| c.is_whitespace() || "'\"$`\\&;|<>()*?".contains(c)) {
+        format!("'{}'", shown.replace('\'', "'\\''"))
+    } else {
+        shown
+    };
+    format!("{me} --catalog {shown}")
+}
+
+/// The catalog when neither `--catalog` nor `TERN_CATALOG` names one.
+pub const DEFAULT_CATALOG: &str = "sqlite:./tern.db";
+
+/// The binary as a printed command should name it.
 pub fn invocation() -> String {
     let me = std::env::current_exe().and_then(|p| p.canonicalize()).ok();
     let on_path = std::env::var_os("PATH").and_then(|p| {
@@ -353,27 +384,35 @@ pub fn rewrite(a: RewriteArgs, catalog: &str) -> Result<()> {
 
 pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
     match c {
-        CatalogCommand::Import { files, json } => {
+        CatalogCommand::Import {
+            files,
+            strict,
+            json,
+        } => {
             // Everything is read first: a bad file anywhere writes nothing.
             let mut incoming = tern_catalog::Incoming::default();
+            if strict {
+                incoming.strict();
+            }
             for f in &files {
                 incoming.file(f)?;
             }
+            incoming.check()?;
             let store = open_catalog(url, true)?;
             let imported = tern_catalog::import(store.as_ref(), incoming)?;
             for w in &imported.warnings {
                 eprintln!("warning: {}", crate::out::shown(w));
             }
-            let summary = imported.summary;
+            let summary = &imported.summary;
             if json {
-                print_json(&summary)
+                print_json(&imported)
             } else {
                 outln!(
-                    "imported {} datasets, {} consumers, {} read edges, {} teams",
-                    summary.datasets,
-                    summary.consumers,
-                    summary.edges,
-                    summary.teams
+                    "imported {}, {}, {}, {}",
+                    render::count(summary.datasets, "dataset"),
+                    render::count(summary.consumers, "consumer"),
+                    render::count(summary.edges, "read edge"),
+                    render::count(summary.teams, "team")
                 );
                 Ok(())
             }
@@ -385,7 +424,10 @@ pub fn catalog(c: CatalogCommand, url: &str) -> Result<()> {
         } => {
             let store = open_catalog(url, false)?;
             if store.dataset(&dataset)?.is_none() {
-                return Err(BadInput(format!("no dataset {dataset:?} in the catalog")).into());
+                let ids: Vec<String> = store.datasets()?.into_iter().map(|d| d.id).collect();
+                return Err(
+                    BadInput(tern_catalog::suggest::not_found("dataset", &dataset, &ids)).into(),
+                );
             }
             let list = store.consumers_of(&dataset, transitive)?;
             if json {
@@ -431,18 +473,18 @@ pub fn run(a: SpecArgs, url: &str) -> Result<()> {
     let status = fleet.run(&spec, &text, &name, &|p| bar.update(&p));
     bar.finish();
     let status = status?;
-    report_status(&status, a.json)?;
+    report_status(&status, a.json, url)?;
     if status.counts.get("failed").copied().unwrap_or(0) > 0 {
         return Err(Failed.into());
     }
     Ok(())
 }
 
-fn report_status(status: &tern_fleet::Status, json: bool) -> Result<()> {
+fn report_status(status: &tern_fleet::Status, json: bool, url: &str) -> Result<()> {
     if json {
         print_json(status)
     } else {
-        render::status(status);
+        render::status(status, &typed(url));
         Ok(())
     }
 }
@@ -505,24 +547,47 @@ pub fn migrations(a: JsonArgs, url: &str) -> Result<()> {
 
 pub fn status(a: IdArgs, url: &str) -> Result<()> {
     let status = with_fleet(url, |f| Ok(f.status(&a.id)?))?;
-    report_status(&status, a.json)
+    report_status(&status, a.json, url)
 }
 
 pub fn approve(a: ApproveArgs, url: &str) -> Result<()> {
+    let Some(consumer) = &a.consumer else {
+        let bulk = with_fleet(url, |f| Ok(f.approve_all_green(&a.id, a.user.as_deref())?))?;
+        if a.json {
+            return print_json(&bulk);
+        }
+        if let Some(status) = &bulk.status {
+            render::status(status, &typed(url));
+            outln!();
+        }
+        outln!(
+            "approved {}{}",
+            render::count(bulk.approved.len(), "green change"),
+            if bulk.approved.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", bulk.approved.join(", "))
+            }
+        );
+        for r in &bulk.not_theirs {
+            outln!("  left {}: {}", r.consumer, r.reason);
+        }
+        return Ok(());
+    };
     let status = with_fleet(url, |f| {
-        Ok(f.approve(&a.id, &a.consumer, a.user.as_deref())?)
+        Ok(f.approve(&a.id, consumer, a.user.as_deref())?)
     })?;
-    report_status(&status, a.json)
+    report_status(&status, a.json, url)
 }
 
 pub fn pause(a: PauseArgs, url: &str) -> Result<()> {
     let status = with_fleet(url, |f| Ok(f.pause(&a.id, &a.reason)?))?;
-    report_status(&status, a.json)
+    report_status(&status, a.json, url)
 }
 
 pub fn resume(a: IdArgs, url: &str) -> Result<()> {
     let status = with_fleet(url, |f| Ok(f.resume(&a.id)?))?;
-    report_status(&status, a.json)
+    report_status(&status, a.json, url)
 }
 
 pub fn rollback(a: RollbackArgs, url: &str) -> Result<()> {
@@ -530,7 +595,7 @@ pub fn rollback(a: RollbackArgs, url: &str) -> Result<()> {
         Ok(f.rollback(&a.id, a.consumer.as_deref(), a.broken)?)
     })
     .context("rollback")?;
-    report_status(&status, a.json)
+    report_status(&status, a.json, url)
 }
 
 pub fn retry(a: RetryArgs, url: &str) -> Result<()> {
@@ -540,7 +605,7 @@ pub fn retry(a: RetryArgs, url: &str) -> Result<()> {
     });
     bar.finish();
     let status = status?;
-    report_status(&status, a.json)?;
+    report_status(&status, a.json, url)?;
     if status.counts.get("failed").copied().unwrap_or(0) > 0 {
         return Err(Failed.into());
     }

@@ -123,7 +123,7 @@ fn main() -> ExitCode {
     let catalog = cli
         .catalog
         .clone()
-        .unwrap_or_else(|| "sqlite:./tern.db".into());
+        .unwrap_or_else(|| commands::DEFAULT_CATALOG.into());
     let result = match cli.command {
         Command::Demo(a) => commands::demo(a),
         Command::Rewrite(a) => commands::rewrite(a, &catalog),

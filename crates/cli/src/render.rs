@@ -232,7 +232,8 @@ fn duration(s: i64) -> String {
     }
 }
 
-pub fn status(s: &Status) {
+/// `tern` is how printed commands start (`commands::typed`).
+pub fn status(s: &Status, tern: &str) {
     let state = serde_json::to_value(s.state)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -275,6 +276,7 @@ pub fn status(s: &Status) {
                 c.id.clone(),
                 short_ref(c.owner.as_deref()),
                 paint(c.state),
+                short_ref(c.waiting_on.as_deref().or(Some("-"))),
                 c.files.len().to_string(),
                 c.schema_check
                     .as_ref()
@@ -286,10 +288,46 @@ pub fn status(s: &Status) {
         .collect();
     table(
         &[
-            "CONSUMER", "OWNER", "STATE", "FILES", "SCHEMA", "VERIFY", "NOTE",
+            "CONSUMER",
+            "OWNER",
+            "STATE",
+            "WAITING ON",
+            "FILES",
+            "SCHEMA",
+            "VERIFY",
+            "NOTE",
         ],
         &rows,
     );
+    // What people can do now, each as a command that runs as printed.
+    let steps: Vec<_> = s
+        .consumers
+        .iter()
+        .filter(|c| c.waiting_on.as_deref().is_some_and(|w| w != "tern"))
+        .collect();
+    if !steps.is_empty() {
+        outln!();
+        outln!("next steps:");
+        for c in steps.iter().take(STEPS_SHOWN) {
+            outln!(
+                "  {} (waits on {}): {}",
+                c.id,
+                short_ref(c.waiting_on.as_deref()),
+                c.waiting.as_deref().unwrap_or_default()
+            );
+            if let Some(cmd) = &c.next {
+                outln!("    {}", typed(cmd, tern));
+            }
+        }
+        if steps.len() > STEPS_SHOWN {
+            outln!(
+                "  and {} more: {} status {} --json lists every one",
+                steps.len() - STEPS_SHOWN,
+                tern,
+                s.id
+            );
+        }
+    }
     let counts: Vec<String> = s
         .counts
         .iter()
@@ -332,6 +370,17 @@ pub fn status(s: &Status) {
         s.breakage_rate * 100.0,
         s.manual_interventions
     );
+}
+
+/// Next steps listed before the rest is left to `--json`.
+const STEPS_SHOWN: usize = 10;
+
+/// A `tern ...` command as the user types it here.
+fn typed(cmd: &str, tern: &str) -> String {
+    match cmd.strip_prefix("tern ") {
+        Some(rest) => format!("{tern} {rest}"),
+        None => cmd.to_string(),
+    }
 }
 
 /// `group:default/insights` reads as `insights` in a table.

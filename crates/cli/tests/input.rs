@@ -180,7 +180,9 @@ fn the_demo_builds_migrates_and_rebuilds() {
         "needs_attention",
         "skipped",
         "breakage rate",
-        "time to completion",
+        "needs people: 1 failed, 1 needs attention",
+        "(not complete)",
+        "WAITING ON",
     ] {
         assert!(out.contains(needle), "{needle} missing from:\n{out}");
     }

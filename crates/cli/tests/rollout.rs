@@ -81,7 +81,12 @@ fn a_failed_canary_holds_the_fleet_until_retried() {
         ]
     );
     assert_eq!(s["state"], "running");
-    assert_eq!(s["waiting"], "wave 2 of 3 waits for c01 (failed)");
+    assert_eq!(
+        s["waiting"],
+        "needs people: 1 failed; wave 2 of 3 waits for c01 (failed)"
+    );
+    assert_eq!(s["consumers"][2]["waiting_on"], s["consumers"][0]["waiting_on"]);
+    assert_eq!(s["consumers"][2]["next"], "tern retry m c01");
     assert_eq!(s["consumers"][0]["wave"], 1);
     assert_eq!(s["consumers"][2]["wave"], 2);
     assert_eq!(s["consumers"][4]["wave"], 3);
@@ -177,7 +182,8 @@ fn the_error_budget_pauses_the_campaign() {
     }
     tern(root, &["resume", "m"]);
     let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
-    assert_eq!(s["state"], "done", "{s:#}");
+    assert_eq!(s["state"], "running", "{s:#}");
+    assert_eq!(s["waiting"], "needs people: 3 rolled back", "{s:#}");
     assert_eq!(s["counts"]["merged"], 5);
     assert_eq!(s["counts"]["rolled_back"], 3);
 }
@@ -288,7 +294,10 @@ fn a_consumer_needing_attention_does_not_hold_the_fleet() {
     assert_eq!(s["counts"]["needs_attention"], 1, "{:?}", states(&s));
     assert_eq!(states(&s)[2], "c03=needs_attention");
     assert_eq!(s["consumers"][2]["wave"], 2, "c03 is in the second wave");
-    assert_eq!(s["state"], "done");
+    // Not done while a consumer waits on its owner, and it says so.
+    assert_eq!(s["state"], "running");
+    assert_eq!(s["waiting"], "needs people: 1 needs attention");
+    assert_eq!(s["consumers"][2]["waiting_on"], "group:default/insights");
 }
 
 /// The error budget is what stops the fleet: failures in one wave do not
@@ -338,7 +347,8 @@ fn the_error_budget_stops_the_fleet_across_waves() {
     tern(root, &["run", "spec.yaml"]);
     tern(root, &["resume", "m"]);
     let s = json(&tern(root, &["run", "spec.yaml", "--json"]));
-    assert_eq!(s["state"], "done", "{:?}", states(&s));
+    assert_eq!(s["state"], "running", "{:?}", states(&s));
+    assert_eq!(s["waiting"], "needs people: 5 failed", "{:?}", states(&s));
     assert_eq!(s["counts"]["merged"], 25);
     assert_eq!(s["counts"]["failed"], 5);
 }

@@ -19,20 +19,35 @@ pub struct Retry {
     targets: Vec<Change>,
 }
 
+/// What `approve --all-green` did (docs/json.md).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Bulk {
+    /// Consumers approved (and merged, unless the forge's checks still run).
+    pub approved: Vec<String>,
+    /// Green changes left alone: another team's, or one that could not merge.
+    pub not_theirs: Vec<Refused>,
+    /// The campaign afterwards.
+    pub status: Option<Status>,
+}
+
+/// A change left alone, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Refused {
+    /// Consumer id.
+    pub consumer: String,
+    /// In words.
+    pub reason: String,
+}
+
 impl Fleet<'_> {
     fn migration_and_spec(&self, id: &str) -> Result<(Migration, Spec)> {
-        let m = self
-            .store
-            .migration(id)?
-            .ok_or_else(|| FleetError::NotFound(format!("no migration {id:?} in the catalog")))?;
+        let m = crate::campaign(self.store, id)?;
         let spec = stored_spec(&m)?;
         Ok((m, spec))
     }
 
     fn change_of(&self, id: &str, consumer: &str) -> Result<Change> {
-        self.store.change(id, consumer)?.ok_or_else(|| {
-            FleetError::NotFound(format!("migration {id} has no consumer {consumer:?}"))
-        })
+        crate::change_of(self.store, id, consumer)
     }
 
     fn step(&self, r: Result<(), Step>, change: &mut Change, what: &str) -> Result<()> {
@@ -57,6 +72,55 @@ impl Fleet<'_> {
     /// administrator. [`Action`] decides both.
     pub fn approve(&self, id: &str, consumer: &str, by: Option<&str>) -> Result<Status> {
         let (m, spec) = self.migration_and_spec(id)?;
+        self.approve_one(&m, &spec, consumer, by)?;
+        self.settle(id)?;
+        self.status(id)
+    }
+
+    /// Approves every green change `by` may approve (all of them without
+    /// `by`): open, verified by a command that passed, schema check passed,
+    /// no findings. Changes of teams `by` is not in are left, and counted.
+    pub fn approve_all_green(&self, id: &str, by: Option<&str>) -> Result<Bulk> {
+        let (m, spec) = self.migration_and_spec(id)?;
+        let actor = by.map_or(Actor::Admin, Actor::User);
+        let mut bulk = Bulk::default();
+        for c in self.store.changes(id)? {
+            if !crate::waits::is_green(&c) {
+                continue;
+            }
+            match Action::Approve.by(self.store, actor, c.owner.as_deref(), &c.consumer) {
+                Ok(()) => {}
+                Err(FleetError::Forbidden(why)) => {
+                    bulk.not_theirs.push(Refused {
+                        consumer: c.consumer.clone(),
+                        reason: why,
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            // One change that cannot merge does not stop the others.
+            match self.approve_one(&m, &spec, &c.consumer, by) {
+                Ok(()) => bulk.approved.push(c.consumer.clone()),
+                Err(e) => bulk.not_theirs.push(Refused {
+                    consumer: c.consumer.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        self.settle(id)?;
+        bulk.status = Some(self.status(id)?);
+        Ok(bulk)
+    }
+
+    fn approve_one(
+        &self,
+        m: &Migration,
+        spec: &Spec,
+        consumer: &str,
+        by: Option<&str>,
+    ) -> Result<()> {
+        let id = m.id.as_str();
         let mut change = self.change_of(id, consumer)?;
         Action::Approve.on_change(&change)?;
         let actor = by.map_or(Actor::Admin, Actor::User);
@@ -76,20 +140,19 @@ impl Fleet<'_> {
                 change.approved_by.as_deref().unwrap_or("admin")
             ),
         )?;
-        let merged = self.merge(&spec, &mut change);
+        let merged = self.merge(spec, &mut change);
         self.step(merged, &mut change, "merge")?;
         if change.state == ChangeState::Planned {
             // The default branch moved since it was verified: rewritten and
             // verified again on the new base, the approval standing.
-            let engine = Engine::new(campaign_rules(self.store, &m, &spec)?);
-            self.advance(&spec, &engine, &mut change)?;
+            let engine = Engine::new(campaign_rules(self.store, m, spec)?);
+            self.advance(spec, &engine, &mut change)?;
         }
         // Still approved: the forge's checks run; a worker merges it later.
         if change.state == ChangeState::Merged {
             self.burndown_step(id, -(change.edits as i64))?;
         }
-        self.settle(id)?;
-        self.status(id)
+        Ok(())
     }
 
     /// Moves the burndown by `delta` references after a person merged (or
@@ -112,13 +175,23 @@ impl Fleet<'_> {
         Ok(())
     }
 
-    /// Marks the campaign done when every change has settled.
+    /// Marks the campaign done when every consumer is complete; else, when
+    /// only people can move it on, says so.
     fn settle(&self, id: &str) -> Result<()> {
-        if self.store.changes(id)?.iter().all(|c| c.state.is_settled()) {
+        let changes = self.store.changes(id)?;
+        let (m, spec) = self.migration_and_spec(id)?;
+        let complete = changes.iter().all(crate::waits::is_complete);
+        let people = crate::waits::needs_people(&changes, &m, spec.approval);
+        if complete || people.is_some() {
             self.store.update_migration(id, &mut |m| {
                 if m.state == MigrationState::Running {
-                    m.state = MigrationState::Done;
-                    m.finished_at = Some(now());
+                    if complete {
+                        m.state = MigrationState::Done;
+                        m.finished_at = Some(now());
+                        m.waiting = None;
+                    } else {
+                        m.waiting = people.clone();
+                    }
                 }
             })?;
         }

@@ -21,16 +21,18 @@ pub mod rollout;
 mod run;
 mod status;
 pub mod verifier;
+pub mod waits;
 mod work;
 
 use tern_catalog::{CatalogError, Store};
 use tern_forge::Forge;
 
 pub use action::{Action, Actor};
-pub use control::Retry;
+pub use control::{Bulk, Refused, Retry};
 pub use plan::{ConsumerPlan, Plan};
 pub use resolve::{resolve, stored_spec, Resolved};
 pub use status::{ConsumerStatus, Status, VerifySummary};
+pub use waits::Wait;
 
 pub use tern_catalog::{Change, ChangeState, MigrationState};
 
@@ -83,6 +85,35 @@ pub struct Fleet<'a> {
     pub store: &'a dyn Store,
     /// Where consumer repositories live.
     pub forge: &'a dyn Forge,
+}
+
+/// A stored campaign, or `NotFound` naming the closest ids.
+pub fn campaign(store: &dyn tern_catalog::Store, id: &str) -> Result<tern_catalog::Migration> {
+    if let Some(m) = store.migration(id)? {
+        return Ok(m);
+    }
+    let ids: Vec<String> = store.migrations()?.into_iter().map(|m| m.id).collect();
+    let mut words = tern_catalog::suggest::not_found("migration", id, &ids);
+    if ids.is_empty() {
+        words.push_str(" (`tern run SPEC` starts one)");
+    }
+    Err(FleetError::NotFound(words))
+}
+
+/// One consumer's change in a campaign, or `NotFound` naming the closest.
+pub fn change_of(
+    store: &dyn tern_catalog::Store,
+    id: &str,
+    consumer: &str,
+) -> Result<tern_catalog::Change> {
+    if let Some(c) = store.change(id, consumer)? {
+        return Ok(c);
+    }
+    let ids: Vec<String> = store.changes(id)?.into_iter().map(|c| c.consumer).collect();
+    let near = tern_catalog::suggest::did_you_mean(consumer, ids.iter().map(String::as_str));
+    Err(FleetError::NotFound(format!(
+        "migration {id} has no consumer {consumer:?}{near}"
+    )))
 }
 
 /// The commit message of a migration's change: title, description, trailer.

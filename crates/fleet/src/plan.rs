@@ -10,7 +10,7 @@ use tern_rewrite::Engine;
 use tern_spec::Spec;
 
 use crate::resolve::{campaign_rules, stored_spec};
-use crate::{resolve, Fleet, FleetError, Progress, Result};
+use crate::{resolve, Fleet, Progress, Result};
 
 /// What a migration would do, consumer by consumer (docs/json.md `tern plan --json`).
 #[derive(Debug, Clone, Serialize)]
@@ -99,10 +99,7 @@ impl Fleet<'_> {
     /// Plans a stored campaign as it rewrites: its spec as stored, with the
     /// rules fixed when it first ran.
     pub fn plan_campaign(&self, id: &str, progress: &(dyn Fn(Progress) + Sync)) -> Result<Plan> {
-        let m = self
-            .store
-            .migration(id)?
-            .ok_or_else(|| FleetError::NotFound(format!("no migration {id:?} in the catalog")))?;
+        let m = crate::campaign(self.store, id)?;
         let spec = stored_spec(&m)?;
         let engine = Engine::new(campaign_rules(self.store, &m, &spec)?);
         self.plan_with(&spec, &engine, progress)

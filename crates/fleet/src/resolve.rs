@@ -23,33 +23,29 @@ pub struct Resolved {
 /// whenever `dataset.from` is set; the format change from the spec or, when
 /// absent, from the two datasets' formats.
 pub fn resolve(spec: &Spec, store: &dyn Store, spec_file: &str) -> Result<Resolved> {
-    let lookup = |id: &Option<String>, key: &str| -> Result<Option<Dataset>> {
-        match id {
-            None => Ok(None),
-            Some(id) => store
-                .dataset(id)?
-                .map(Some)
-                .ok_or_else(|| FleetError::Spec(format!("{spec_file}: `dataset.{key}`: no dataset {id:?} in the catalog (import its catalog-info.yaml first)"))),
+    // A dataset the spec names must be in the catalog even when `replace`
+    // gives every locator: a typo there would silently drop the catalog's
+    // consumers and the schema check of `dataset.to`.
+    let mut known: Option<Vec<String>> = None;
+    let mut lookup = |id: &Option<String>, key: &str| -> Result<Option<Dataset>> {
+        let Some(id) = id else { return Ok(None) };
+        if let Some(d) = store.dataset(id)? {
+            return Ok(Some(d));
         }
+        let ids = match &known {
+            Some(ids) => ids,
+            None => known.insert(store.datasets()?.into_iter().map(|d| d.id).collect()),
+        };
+        let mut words = tern_catalog::suggest::not_found("dataset", id, ids);
+        if ids.is_empty() {
+            words.push_str(" (import its catalog-info.yaml first)");
+        }
+        Err(FleetError::Spec(format!(
+            "{spec_file}: `dataset.{key}`: {words}"
+        )))
     };
-    let (from, to) = if spec.replace.is_empty() {
-        (
-            lookup(&spec.dataset.from, "from")?,
-            lookup(&spec.dataset.to, "to")?,
-        )
-    } else {
-        // With explicit locators the catalog entries are optional context.
-        (
-            spec.dataset
-                .from
-                .as_ref()
-                .and_then(|id| store.dataset(id).ok().flatten()),
-            spec.dataset
-                .to
-                .as_ref()
-                .and_then(|id| store.dataset(id).ok().flatten()),
-        )
-    };
+    let from = lookup(&spec.dataset.from, "from")?;
+    let to = lookup(&spec.dataset.to, "to")?;
     let mut input = RuleInput::from_spec(spec);
     if spec.replace.is_empty() {
         let from = from.as_ref().ok_or_else(|| {

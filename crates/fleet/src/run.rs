@@ -162,7 +162,7 @@ impl Fleet<'_> {
     fn finish_run(&self, id: &str, waiting: Option<String>, engine: &Engine) -> Result<()> {
         let changes = self.store.changes(id)?;
         let open = waiting_for_people(&changes);
-        let settled = changes.iter().all(|c| c.state.is_settled());
+        let complete = changes.iter().all(crate::waits::is_complete);
         let held: Vec<&Change> = changes.iter().filter(|c| c.waiting.is_some()).collect();
         let why = |c: &Change| c.waiting.clone().unwrap_or_default();
         let waiting = waiting.or_else(|| match held.as_slice() {
@@ -175,13 +175,19 @@ impl Fleet<'_> {
                 why(many[0])
             )),
         });
+        let m = crate::campaign(self.store, id)?;
+        let people = crate::waits::needs_people(&changes, &m, crate::stored_spec(&m)?.approval);
+        let waiting = match (people, waiting) {
+            (Some(p), Some(w)) => Some(format!("{p}; {w}")),
+            (p, w) => p.or(w),
+        };
         // The slow part (reading every default branch) before the write, and
         // the write decides on the record as it is then: a pause someone
         // made meanwhile stays.
         let remaining = self.remaining_references(engine, &changes);
         self.store.update_migration(id, &mut |m| {
             if m.state == MigrationState::Running {
-                if settled {
+                if complete {
                     m.state = MigrationState::Done;
                     m.finished_at = Some(now());
                     m.waiting = None;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tern_rewrite::Engine;
 
-use crate::{Fleet, FleetError, Result};
+use crate::{Fleet, Result};
 
 /// A campaign's state, counts, consumers and metrics.
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +48,9 @@ pub struct Status {
     pub pauses: u64,
     /// Why a running campaign is not moving.
     pub waiting: Option<String>,
+    /// `needs people: 1 failed, 1 needs attention` when only people can
+    /// move a campaign that is not done; `null` otherwise.
+    pub needs_people: Option<String>,
     /// References to the old dataset left on default branches at the last run.
     pub remaining_references: Option<u64>,
     /// The rollout's waves and how far each has come.
@@ -102,9 +105,13 @@ pub struct ConsumerStatus {
     pub edits: u64,
     /// Why it failed, when not its verification.
     pub error: Option<String>,
-    /// Why an approved change waits on a person before it merges.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it is not complete yet, in words (docs/json.md); `null` once
+    /// merged or skipped.
     pub waiting: Option<String>,
+    /// Who moves it on: its owner team, the campaign's owner, or `tern`.
+    pub waiting_on: Option<String>,
+    /// The command that moves it on, as typed.
+    pub next: Option<String>,
     /// Who approved it.
     pub approved_by: Option<String>,
     /// 1-based rollout wave.
@@ -129,12 +136,15 @@ pub struct VerifySummary {
 impl Fleet<'_> {
     /// The status of one migration.
     pub fn status(&self, id: &str) -> Result<Status> {
-        let m = self.store.migration(id)?.ok_or_else(|| {
-            FleetError::NotFound(format!(
-                "no migration {id:?} in the catalog (run `tern run SPEC` first)"
-            ))
-        })?;
+        let m = crate::campaign(self.store, id)?;
         let changes = self.store.changes(id)?;
+        let approval = crate::stored_spec(&m)?.approval;
+        let needs_people = match m.state {
+            MigrationState::Running | MigrationState::Paused => {
+                crate::waits::needs_people(&changes, &m, approval)
+            }
+            _ => None,
+        };
         let mut counts: BTreeMap<String, usize> = ChangeState::ALL
             .iter()
             .map(|s| (s.as_str().to_string(), 0))
@@ -171,7 +181,14 @@ impl Fleet<'_> {
             counts,
             unverified: changes.iter().filter(|c| crate::run::unverified(c)).count(),
             breakage_rate: breakage_rate(&changes),
-            consumers: changes.into_iter().map(consumer_status).collect(),
+            consumers: {
+                let waits = crate::waits::waits_of(&changes, &m, approval);
+                changes
+                    .into_iter()
+                    .zip(waits)
+                    .map(|(c, w)| consumer_status(c, w))
+                    .collect()
+            },
             started_at: m.started_at,
             finished_at: m.finished_at,
             elapsed_s: (end - m.started_at).max(0),
@@ -182,6 +199,7 @@ impl Fleet<'_> {
             manual_interventions: m.manual_interventions,
             pauses: m.pauses,
             waiting: m.waiting.clone(),
+            needs_people,
             remaining_references: m.remaining_references,
             waves,
             burndown: m.burndown.clone(),
@@ -241,7 +259,11 @@ fn breakage_rate(changes: &[Change]) -> f64 {
     ((broken as f64 / attempted as f64) * 10_000.0).round() / 10_000.0
 }
 
-fn consumer_status(c: Change) -> ConsumerStatus {
+fn consumer_status(c: Change, wait: Option<crate::Wait>) -> ConsumerStatus {
+    let (waiting, waiting_on, next) = match wait {
+        Some(w) => (Some(w.why), Some(w.on), w.command),
+        None => (None, None, None),
+    };
     ConsumerStatus {
         id: c.consumer,
         state: c.state,
@@ -261,7 +283,9 @@ fn consumer_status(c: Change) -> ConsumerStatus {
         files: c.files,
         edits: c.edits,
         error: c.error,
-        waiting: c.waiting,
+        waiting,
+        waiting_on,
+        next,
         approved_by: c.approved_by,
         wave: c.wave + 1,
         worker: c.worker,

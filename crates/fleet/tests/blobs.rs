@@ -57,6 +57,11 @@ fn a_plan_from_blobs_sees_what_a_tree_walk_sees() {
             "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {{name: c, annotations: {{backstage.io/source-location: 'dir:{}'}}}}\nspec: {{type: service, owner: insights}}\n",
             repo.display()
         );
+        // The datasets the spec names are in the catalog, as `plan` requires.
+        let named = [&spec.dataset.from, &spec.dataset.to];
+        let catalog = named.into_iter().flatten().fold(catalog, |text, id| {
+            format!("{text}---\napiVersion: backstage.io/v1alpha1\nkind: Resource\nmetadata: {{name: {id}}}\nspec: {{type: dataset}}\n")
+        });
         store
             .import(&tern_catalog::backstage::parse(&catalog, &tmp.path().join("c.yaml")).unwrap())
             .unwrap();

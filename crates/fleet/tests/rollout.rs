@@ -70,7 +70,11 @@ fn later_waves_open_when_the_earlier_have_settled() {
     let s = fleet.run(&spec, &text, "s.yaml", &|_| {}).unwrap();
     assert_eq!(s.counts["merged"], 11, "{:?}", s.counts);
     assert_eq!(s.counts["needs_attention"], 1);
-    assert_eq!(s.state, MigrationState::Done);
+    assert_eq!(s.state, MigrationState::Running, "not done while one waits");
+    assert_eq!(
+        s.waiting.as_deref(),
+        Some("needs people: 1 needs attention")
+    );
 }
 
 #[test]
@@ -99,7 +103,12 @@ fn the_error_budget_pauses_and_resume_goes_on() {
     );
     fleet.resume("m").unwrap();
     let s = fleet.run(&spec, &text, "s.yaml", &|_| {}).unwrap();
-    assert_eq!(s.state, MigrationState::Done);
+    assert_eq!(
+        s.state,
+        MigrationState::Running,
+        "four failed wait on people"
+    );
+    assert_eq!(s.waiting.as_deref(), Some("needs people: 4 failed"));
     assert_eq!(s.counts["merged"], 6);
     assert_eq!(s.manual_interventions, 2);
 }

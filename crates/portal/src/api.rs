@@ -115,18 +115,12 @@ pub fn status(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
 }
 
 pub fn migration(portal: &Portal, id: &str) -> Result<Migration, ApiError> {
-    portal
-        .store
-        .migration(id)?
-        .ok_or_else(|| ApiError::not_found(format!("no migration {id:?}")))
+    Ok(tern_fleet::campaign(portal.store.as_ref(), id)?)
 }
 
 pub fn change_of(portal: &Portal, id: &str, consumer: &str) -> Result<Change, ApiError> {
     migration(portal, id)?;
-    portal
-        .store
-        .change(id, consumer)?
-        .ok_or_else(|| ApiError::not_found(format!("migration {id} has no consumer {consumer:?}")))
+    Ok(tern_fleet::change_of(portal.store.as_ref(), id, consumer)?)
 }
 
 pub fn plan(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {
@@ -273,6 +267,22 @@ fn retry_in_background(
         }
     });
     Ok(())
+}
+
+/// Approves, as `p`, every green change of campaign `id` that `p` may.
+pub fn do_approve_green(
+    portal: &Portal,
+    p: &Principal,
+    id: &str,
+) -> Result<tern_fleet::Bulk, ApiError> {
+    let by = (!p.admin).then_some(p.user.as_str());
+    Ok(portal.fleet().approve_all_green(id, by)?)
+}
+
+pub fn approve_green(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {
+    let who = auth::user(portal, req)?;
+    let bulk = do_approve_green(portal, &who, param(p, "id"))?;
+    Ok(Resp::json(&bulk))
 }
 
 pub fn approve(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {

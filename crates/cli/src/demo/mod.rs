@@ -75,9 +75,9 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&status)?);
     } else {
-        render::status(&status);
         let d = dir.display();
         let tern = crate::commands::invocation();
+        render::status(&status, &format!("{tern} --catalog {d}/tern.db"));
         outln!(
             "\nLook closer:\n  {tern} --catalog {d}/tern.db status {id}\n  git -C {d}/repos/plays-daily show main\n  {tern} --catalog {d}/tern.db rollback {id}",
             id = spec.id

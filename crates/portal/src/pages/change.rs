@@ -58,6 +58,17 @@ pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
         None => None,
     };
     let findings = findings_with_code(portal, &c);
+    let wait = match tern_fleet::stored_spec(&m) {
+        Ok(spec) => {
+            let all = portal.store.changes(id)?;
+            let waits = tern_fleet::waits::waits_of(&all, &m, spec.approval);
+            all.iter()
+                .zip(waits)
+                .find(|(o, _)| o.consumer == c.consumer)
+                .and_then(|(_, w)| w)
+        }
+        Err(_) => None,
+    };
     let base = format!("/migrations/{}/consumers/{}", encode(id), encode(consumer));
     // The fleet's own verdicts: a button is shown exactly when pressing it
     // would be allowed by the change's state.
@@ -91,12 +102,23 @@ pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
                 }
             }
         }
-        @if can_approve {
-            div.banner.info { "Waiting for " (c.owner.as_deref().map(short).unwrap_or("an admin")) " to approve. "
-                @if c.state == ChangeState::NeedsAttention { "Some references need a person: check the findings below, then approve." } }
+        // The next step: what is wrong, who can move it on, and how.
+        @if let Some(w) = wait.as_ref().filter(|w| w.on != "tern") {
+            div class={"banner next " (if c.state == ChangeState::Failed { "bad" } else { "info" })} {
+                b { (headline(c.state)) } " " (w.why) "."
+                div.small {
+                    "Who can act: " b { (short(&w.on)) }
+                    @if let Some(t) = team.as_ref().filter(|t| t.id == w.on && !t.members.is_empty()) {
+                        " (" (t.members.iter().map(|m| short(m)).collect::<Vec<_>>().join(", ")) ")"
+                    }
+                    @if let Some(cmd) = &w.command {
+                        " · run " code { (cmd) }
+                        @if can_approve || can_retry { " or press " b { @if can_approve { "Approve and merge" } @else { "Retry" } } }
+                    }
+                }
+            }
         }
-        @if let Some(e) = &c.error { div.banner.bad { b { "Error: " } (e) } }
-        @if let Some(w) = &c.waiting { div.banner.warn { b { "Waiting: " } (w) } }
+        @if let Some(e) = c.error.as_ref().filter(|_| c.state != ChangeState::Failed) { div.banner.bad { b { "Error: " } (e) } }
         @if !findings.is_empty() {
             section.card {
                 h3 { "Unresolved references (" (findings.len()) ")" }
@@ -164,6 +186,18 @@ pub fn change(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> 
         &crumbs,
         body,
     )))
+}
+
+/// The banner's first words for a change that waits on a person.
+fn headline(state: ChangeState) -> &'static str {
+    match state {
+        ChangeState::Failed => "Failed:",
+        ChangeState::NeedsAttention => "Needs attention:",
+        ChangeState::Open => "Waiting for approval:",
+        ChangeState::Closed => "Closed:",
+        ChangeState::RolledBack => "Rolled back:",
+        _ => "Waiting:",
+    }
 }
 
 pub fn change_action(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {

@@ -17,14 +17,17 @@ fn counts(s: &Status) -> Vec<(ChangeState, usize)> {
         .collect()
 }
 
-fn state_badge(s: MigrationState) -> Markup {
-    let (class, word) = match s {
+/// The campaign's state; a running one that only people can move on says
+/// so rather than looking busy.
+fn state_badge(s: &Status) -> Markup {
+    let (class, word) = match s.state {
+        MigrationState::Running if s.needs_people.is_some() => ("needs-people", "needs people"),
         MigrationState::Running => ("running", "running"),
         MigrationState::Paused => ("paused", "paused"),
         MigrationState::Done => ("done", "done"),
         MigrationState::RolledBack => ("rolled_back", "rolled back"),
     };
-    html! { span class={"badge m-" (class)} { (word) } }
+    html! { span class={"badge m-" (class)} title=[s.needs_people.as_deref()] { (word) } }
 }
 
 fn legend(counts: &[(ChangeState, usize)]) -> Markup {
@@ -63,7 +66,7 @@ pub fn migrations(portal: &Portal, req: &Req, _: &Params) -> Result<Resp, ApiErr
                         p.muted { code { (s.id) } " · owner " (s.owner.as_deref().map(short).unwrap_or("none"))
                             " · started " (datetime(s.started_at)) " · " (duration(s.elapsed_s)) @if s.state == MigrationState::Done { " to complete" } @else { " so far" } }
                     }
-                    (state_badge(s.state))
+                    (state_badge(s))
                 }
                 (progress(&c))
                 div.row.small {
@@ -177,16 +180,20 @@ pub fn migration(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiErro
     owners.dedup();
     let states: Vec<&(ChangeState, usize)> = c.iter().filter(|(_, n)| *n > 0).collect();
     let base = format!("/migrations/{}", encode(id));
+    let green = green_for(portal, &viewer, id)?;
     let body = html! {
         div.head.row {
             div {
-                h1 { (s.title) " " (state_badge(s.state)) }
+                h1 { (s.title) " " (state_badge(&s)) }
                 p.muted { code { (s.id) } " · owner " (s.owner.as_deref().map(short).unwrap_or("none"))
                     " · started " (datetime(s.started_at))
                     @if let Some(t) = s.time_to_completion_s { " · completed in " (duration(t)) } @else { " · " (duration(s.elapsed_s)) " so far" } }
             }
             @if viewer.principal.is_some() {
                 div.actions {
+                    @if green > 0 {
+                        (viewer.button(&format!("{base}/approve-green"), &format!("Approve {green} green"), "primary", Some(&format!("Approve and merge the {green} green change{} you may approve?", if green == 1 { "" } else { "s" }))))
+                    }
                     // The fleet's own list: a button is shown exactly when it would do something.
                     @for a in Action::on_campaign(s.state, n("failed")) {
                         @match a {
@@ -238,13 +245,20 @@ pub fn migration(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiErro
             (progress(&c))
             (legend(&c))
             table.grid #consumers {
-                thead { tr { th { "Consumer" } th { "Owner" } th { "State" } th { "Wave" } th.num { "Files" } th { "Verify" } th { "Note" } } }
+                thead { tr { th { "Consumer" } th { "Owner" } th { "State" } th { "Waiting on" } th { "Wave" } th.num { "Files" } th { "Verify" } th { "Note" } } }
                 tbody {
                     @for cs in &s.consumers {
                         tr data-id=(cs.id) data-state=(cs.state.as_str()) data-owner=(cs.owner.as_deref().unwrap_or("")) {
                             td { a href={(base) "/consumers/" (encode(&cs.id))} { (cs.id) } }
                             td { (cs.owner.as_deref().map(short).unwrap_or("—")) }
                             td { (pill(cs.state)) }
+                            td.waiting title=[cs.waiting.as_deref()] {
+                                @match cs.waiting_on.as_deref() {
+                                    None => { span.muted { "—" } }
+                                    Some("tern") => { span.muted { "tern" } }
+                                    Some(who) => { b { (short(who)) } }
+                                }
+                            }
                             td.num { (cs.wave) }
                             td.num { (cs.files.len()) }
                             td {
@@ -277,6 +291,41 @@ pub fn migration(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiErro
         &[(&s.id, base.clone())],
         body,
     )))
+}
+
+pub fn approve_green(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {
+    let who = crate::auth::user(portal, req)?;
+    let id = param(p, "id");
+    api::do_approve_green(portal, &who, id)?;
+    Ok(Resp::see_other(&format!("/migrations/{}", encode(id))))
+}
+
+/// The green changes the viewer may approve in one press.
+fn green_for(portal: &Portal, viewer: &Viewer, id: &str) -> Result<usize, ApiError> {
+    let Some(p) = &viewer.principal else {
+        return Ok(0);
+    };
+    let actor = if p.admin {
+        tern_fleet::Actor::Admin
+    } else {
+        tern_fleet::Actor::User(&p.user)
+    };
+    let mut n = 0;
+    for c in portal.store.changes(id)? {
+        if tern_fleet::waits::is_green(&c)
+            && Action::Approve
+                .by(
+                    portal.store.as_ref(),
+                    actor,
+                    c.owner.as_deref(),
+                    &c.consumer,
+                )
+                .is_ok()
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 pub fn migration_action(portal: &Portal, req: &Req, p: &Params) -> Result<Resp, ApiError> {

@@ -8,7 +8,7 @@ mod migration;
 
 pub use change::{change, change_action};
 pub use dataset::dataset;
-pub use migration::{migration, migration_action, migrations};
+pub use migration::{approve_green, migration, migration_action, migrations};
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use tern_catalog::ChangeState;
