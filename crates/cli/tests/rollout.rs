@@ -85,7 +85,10 @@ fn a_failed_canary_holds_the_fleet_until_retried() {
         s["waiting"],
         "needs people: 1 failed; wave 2 of 3 waits for c01 (failed)"
     );
-    assert_eq!(s["consumers"][2]["waiting_on"], s["consumers"][0]["waiting_on"]);
+    assert_eq!(
+        s["consumers"][2]["waiting_on"],
+        s["consumers"][0]["waiting_on"]
+    );
     assert_eq!(s["consumers"][2]["next"], "tern retry m c01");
     assert_eq!(s["consumers"][0]["wave"], 1);
     assert_eq!(s["consumers"][2]["wave"], 2);
